@@ -1,0 +1,1 @@
+//! Domain types: parse, don't validate.

@@ -1,0 +1,6 @@
+//! creditbridge: credit scoring for bank–tax interaction (银税互动) and farmer credit ratings
+//! (农户信用评价). The binary in `main.rs` is a thin launcher over this library.
+
+pub mod cli;
+pub mod domain;
+pub mod simulator;
