@@ -1,6 +1,15 @@
 //! creditbridge: credit scoring for bank–tax interaction (银税互动) and farmer credit ratings
 //! (农户信用评价). The binary in `main.rs` is a thin launcher over this library.
 
+pub mod audit;
 pub mod cli;
 pub mod domain;
+pub mod features;
+pub mod http;
+pub mod pii;
+pub mod scoring;
+pub mod settings;
 pub mod simulator;
+pub mod startup;
+pub mod storage;
+pub mod telemetry;

@@ -5,15 +5,54 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::settings::Overrides;
+
+pub mod partners;
+pub mod serve;
+
 #[derive(Debug, Parser)]
 #[command(name = "creditbridge", version, about = "Credit scoring for bank–tax interaction and farmer credit ratings")]
 pub struct Cli {
+    #[command(flatten)]
+    pub common: Common,
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// Settings every command may override (they also come from creditbridge.toml and
+/// CREDITBRIDGE_* variables).
+#[derive(Debug, clap::Args)]
+pub struct Common {
+    /// Database URL: sqlite://PATH or postgres://… [default: sqlite://data/creditbridge.db]
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// Data directory for the embedded database and generated files [default: data]
+    #[arg(long, global = true)]
+    pub data_dir: Option<std::path::PathBuf>,
+}
+
+impl Common {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// The async runtime for commands that talk to the database or serve.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+}
+
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Run the HTTP service
+    Serve(serve::Args),
+    /// Manage partner keys
+    Partners(partners::Args),
+}
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -32,5 +71,8 @@ fn one_line(err: &anyhow::Error) -> String {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {}
+    match cli.command {
+        Command::Serve(args) => serve::run(args, &cli.common),
+        Command::Partners(args) => partners::run(args, &cli.common),
+    }
 }

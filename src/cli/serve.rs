@@ -1,0 +1,29 @@
+//! `creditbridge serve`: runs the HTTP service.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::settings::{Overrides, Settings};
+use crate::{startup, telemetry};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
+    let settings = Settings::load(&Overrides { listen: args.listen, ..common.overrides() })?;
+    telemetry::init(settings.log_format);
+    super::runtime()?.block_on(async move {
+        let listen = settings.listen;
+        let state = startup::build_state(settings).await?;
+        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(address = %listener.local_addr()?, "creditbridge serving");
+        startup::run(listener, state, startup::shutdown_signal()).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,180 @@
+//! Rural household characteristics from assessors' facts, earlier loans and the village's
+//! standing.
+
+use chrono::{Datelike, NaiveDate};
+use serde_json::json;
+use training::Value;
+
+use super::sme::RecordFact;
+use super::{category, number, FeatureVector};
+
+/// Share of credit households at which a village is a credit village (domain.md §3).
+pub const CREDIT_VILLAGE_SHARE: f64 = 0.70;
+
+#[derive(Clone, Debug, Default)]
+pub struct FarmerFacts {
+    pub household: Option<HouseholdFact>,
+    pub assessments: Vec<AssessmentFact>,
+    pub loans: Vec<LoanFact>,
+    pub records: Vec<RecordFact>,
+    /// Every household of the village (including this one): its assessments' (date, grade).
+    pub village: Vec<Vec<(NaiveDate, String)>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HouseholdFact {
+    pub birth_year: i64,
+    pub members: i64,
+    pub labourers: i64,
+    pub education: String,
+    pub land_mu: f64,
+    pub main_activity: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AssessmentFact {
+    pub id: i64,
+    pub year: i64,
+    pub assessed_on: NaiveDate,
+    pub score: f64,
+    pub grade: String,
+    pub annual_income: i64,
+    pub assets: i64,
+    pub liabilities: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoanFact {
+    pub disbursed_on: NaiveDate,
+    pub defaulted_on: Option<NaiveDate>,
+}
+
+/// The latest assessment made by `at` (a correction of the same date wins).
+pub fn assessment_at(a: &[AssessmentFact], at: NaiveDate) -> Option<&AssessmentFact> {
+    a.iter().filter(|x| x.assessed_on <= at).max_by_key(|x| (x.assessed_on, x.year, x.id))
+}
+
+/// Share of the village's assessed households that are credit households at `at`; `None` when
+/// no household had been assessed yet.
+pub fn credit_share(village: &[Vec<(NaiveDate, String)>], at: NaiveDate) -> Option<f64> {
+    let latest: Vec<&str> = village
+        .iter()
+        .filter_map(|h| h.iter().filter(|(d, _)| *d <= at).max_by_key(|(d, _)| *d).map(|(_, g)| g.as_str()))
+        .collect();
+    if latest.is_empty() {
+        return None;
+    }
+    let credit = latest.iter().filter(|g| **g != "none").count();
+    Some(credit as f64 / latest.len() as f64)
+}
+
+pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
+    let a = assessment_at(&f.assessments, at);
+    let h = f.household.as_ref();
+    let members = h.map(|h| h.members.max(1) as f64);
+    let per_head = match (a, members) {
+        (Some(a), Some(m)) => number(a.annual_income as f64 / 100.0 / m),
+        _ => Value::Missing,
+    };
+    let labour = match (h, members) {
+        (Some(h), Some(m)) => number(h.labourers as f64 / m),
+        _ => Value::Missing,
+    };
+    let leverage = match a {
+        Some(a) if a.assets > 0 => number(a.liabilities as f64 / a.assets as f64),
+        _ => Value::Missing,
+    };
+    let earlier: Vec<&LoanFact> = f.loans.iter().filter(|l| l.disbursed_on < at).collect();
+    let defaults = earlier.iter().filter(|l| l.defaulted_on.is_some_and(|d| d <= at)).count();
+    let village = match credit_share(&f.village, at) {
+        Some(s) if s >= CREDIT_VILLAGE_SHARE => "yes",
+        Some(_) => "no",
+        None => "unknown",
+    };
+    let values = vec![
+        ("assessment_score", a.map_or(Value::Missing, |a| number(a.score))),
+        ("farmer_grade", a.map_or(Value::Missing, |a| category(&a.grade))),
+        ("income_per_head", per_head),
+        ("labour_share", labour),
+        ("land_mu", h.map_or(Value::Missing, |h| number(h.land_mu))),
+        ("liabilities_to_assets", leverage),
+        ("net_worth", a.map_or(Value::Missing, |a| number((a.assets - a.liabilities) as f64 / 100.0))),
+        ("head_age", h.map_or(Value::Missing, |h| number((at.year() as i64 - h.birth_year) as f64))),
+        ("education", h.map_or(Value::Missing, |h| category(&h.education))),
+        ("main_activity", h.map_or(Value::Missing, |h| category(&h.main_activity))),
+        ("prior_loans", number(earlier.len() as f64)),
+        ("prior_defaults", number(defaults as f64)),
+        ("credit_village", category(village)),
+    ];
+    let mut flags = Vec::new();
+    if f.records.iter().any(|r| r.kind == "dishonest_debtor" && r.counts_at(at)) {
+        flags.push("dishonest_debtor_active");
+    }
+    if a.is_some_and(|a| a.grade == "none") {
+        flags.push("below_credit_household_line");
+    }
+    if h.is_none() {
+        flags.push("unknown_household");
+    }
+    let data_as_of = json!({
+        "assessment_year": a.map(|a| a.year),
+        "assessed_on": a.map(|a| a.assessed_on),
+        "as_of": at,
+    });
+    FeatureVector { values, flags, data_as_of }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn a_village_is_a_credit_village_from_seventy_percent_credit_households() {
+        let hh = |g: &str| vec![(d("2025-03-01"), g.to_owned())];
+        let mut village: Vec<_> = (0..7).map(|_| hh("AA")).collect();
+        village.extend((0..3).map(|_| hh("none")));
+        assert_eq!(credit_share(&village, d("2025-06-01")), Some(0.7));
+        let f = FarmerFacts { village: village.clone(), ..Default::default() };
+        assert_eq!(characteristics(&f, d("2025-06-01")).get("credit_village"), Some(category("yes")));
+        village.push(hh("none"));
+        let f = FarmerFacts { village, ..Default::default() };
+        assert_eq!(characteristics(&f, d("2025-06-01")).get("credit_village"), Some(category("no")));
+        assert_eq!(characteristics(&f, d("2025-01-01")).get("credit_village"), Some(category("unknown")));
+    }
+
+    #[test]
+    fn a_default_counts_only_once_it_has_happened() {
+        let f = FarmerFacts {
+            loans: vec![LoanFact { disbursed_on: d("2024-01-10"), defaulted_on: Some(d("2024-09-01")) }],
+            ..Default::default()
+        };
+        assert_eq!(characteristics(&f, d("2024-06-01")).get("prior_defaults"), Some(Value::Number(0.0)));
+        assert_eq!(characteristics(&f, d("2024-06-01")).get("prior_loans"), Some(Value::Number(1.0)));
+        assert_eq!(characteristics(&f, d("2024-10-01")).get("prior_defaults"), Some(Value::Number(1.0)));
+    }
+
+    #[test]
+    fn a_household_graded_none_is_flagged_below_the_credit_household_line() {
+        let f = FarmerFacts {
+            assessments: vec![AssessmentFact {
+                id: 1,
+                year: 2025,
+                assessed_on: d("2025-03-01"),
+                score: 52.0,
+                grade: "none".into(),
+                annual_income: 3_000_000,
+                assets: 10_000_000,
+                liabilities: 2_000_000,
+            }],
+            ..Default::default()
+        };
+        let v = characteristics(&f, d("2025-06-01"));
+        assert!(v.flags.contains(&"below_credit_household_line"));
+        assert_eq!(v.get("liabilities_to_assets"), Some(Value::Number(0.2)));
+        assert!(characteristics(&f, d("2025-02-01")).flags.is_empty() || !characteristics(&f, d("2025-02-01")).flags.contains(&"below_credit_household_line"));
+    }
+}

@@ -1,0 +1,169 @@
+//! Gathering facts from the database: for one subject (serving, by indexed look-ups) or for
+//! every subject at once (training, a few ordered scans). Both produce the same fact types, and
+//! the pure functions in `sme` and `farmer` do the rest.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+
+use super::farmer::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact};
+use super::sme::{EnterpriseFact, GradeFact, PaymentFact, RecordFact, SmeFacts};
+use crate::storage::{Db, StoreError};
+use crate::with_db;
+
+type EnterpriseRow = (String, String, String, NaiveDate);
+type GradeRow = (String, i64, i64, String, NaiveDate);
+type PaymentRow = (String, String, String, i64, i64, i64, NaiveDate, Option<NaiveDate>);
+type RecordRow = (String, String, NaiveDate, NaiveDate, Option<NaiveDate>);
+type HouseholdRow = (String, i64, i64, i64, String, f64, String, String);
+type AssessmentRow = (String, i64, i64, NaiveDate, f64, String, i64, i64, i64);
+type LoanRow = (String, NaiveDate, Option<NaiveDate>);
+
+const ENTERPRISES: &str = "SELECT uscc, region_code, industry, founded_on FROM enterprises";
+const GRADES: &str = "SELECT uscc, id, year, grade, effective_from FROM tax_grades";
+const PAYMENTS: &str =
+    "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM tax_payments";
+const RECORDS: &str = "SELECT subject_key, kind, listed_at, display_until, repaired_at FROM public_records";
+const HOUSEHOLDS: &str = "SELECT subject_key, birth_year, members, labourers, education, land_mu, main_activity, village_code FROM households";
+const ASSESSMENTS: &str = "SELECT subject_key, id, year, assessed_on, score, grade, annual_income, assets, liabilities FROM farmer_assessments";
+const FARMER_LOANS: &str = "SELECT subject_key, disbursed_on, defaulted_on FROM loans WHERE product = 'farmer'";
+
+fn enterprise((_, region_code, industry, founded_on): EnterpriseRow) -> EnterpriseFact {
+    EnterpriseFact { region_code, industry, founded_on }
+}
+fn grade((_, id, year, grade, effective_from): GradeRow) -> GradeFact {
+    GradeFact { id, year, grade, effective_from }
+}
+fn payment((_, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on): PaymentRow) -> PaymentFact {
+    PaymentFact { period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on }
+}
+fn record((_, kind, listed_at, display_until, repaired_at): RecordRow) -> RecordFact {
+    RecordFact { kind, listed_at, display_until, repaired_at }
+}
+fn household(r: &HouseholdRow) -> HouseholdFact {
+    HouseholdFact {
+        birth_year: r.1,
+        members: r.2,
+        labourers: r.3,
+        education: r.4.clone(),
+        land_mu: r.5,
+        main_activity: r.6.clone(),
+    }
+}
+fn assessment((_, id, year, assessed_on, score, grade, annual_income, assets, liabilities): AssessmentRow) -> AssessmentFact {
+    AssessmentFact { id, year, assessed_on, score, grade, annual_income, assets, liabilities }
+}
+fn loan((_, disbursed_on, defaulted_on): LoanRow) -> LoanFact {
+    LoanFact { disbursed_on, defaulted_on }
+}
+
+macro_rules! fetch {
+    ($db:expr, $sql:expr, $row:ty $(, $bind:expr)*) => {{
+        let sql: String = $sql;
+        let rows: Vec<$row> = with_db!($db, p => sqlx::query_as(&sql)$(.bind($bind))*.fetch_all(p).await)?;
+        rows
+    }};
+}
+
+/// One enterprise's facts (by indexed look-ups on its credit code).
+pub async fn sme_facts(db: &Db, uscc: &str) -> Result<SmeFacts, StoreError> {
+    let e = fetch!(db, format!("{ENTERPRISES} WHERE uscc = $1"), EnterpriseRow, uscc);
+    let g = fetch!(db, format!("{GRADES} WHERE uscc = $1"), GradeRow, uscc);
+    let p = fetch!(db, format!("{PAYMENTS} WHERE uscc = $1"), PaymentRow, uscc);
+    let r = fetch!(db, format!("{RECORDS} WHERE subject_key = $1"), RecordRow, uscc);
+    Ok(SmeFacts {
+        enterprise: e.into_iter().next().map(enterprise),
+        grades: g.into_iter().map(grade).collect(),
+        payments: p.into_iter().map(payment).collect(),
+        records: r.into_iter().map(record).collect(),
+    })
+}
+
+/// Every enterprise's facts, keyed by credit code.
+pub async fn all_sme_facts(db: &Db) -> Result<HashMap<String, SmeFacts>, StoreError> {
+    let mut out: HashMap<String, SmeFacts> = HashMap::new();
+    for r in fetch!(db, ENTERPRISES.to_owned(), EnterpriseRow) {
+        let key = r.0.clone();
+        out.entry(key).or_default().enterprise = Some(enterprise(r));
+    }
+    for r in fetch!(db, GRADES.to_owned(), GradeRow) {
+        out.entry(r.0.clone()).or_default().grades.push(grade(r));
+    }
+    for r in fetch!(db, PAYMENTS.to_owned(), PaymentRow) {
+        out.entry(r.0.clone()).or_default().payments.push(payment(r));
+    }
+    for r in fetch!(db, format!("{RECORDS} WHERE subject_type = 'enterprise'"), RecordRow) {
+        out.entry(r.0.clone()).or_default().records.push(record(r));
+    }
+    Ok(out)
+}
+
+/// Every household's facts, keyed by subject key; each carries its village's assessments.
+pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, StoreError> {
+    let households = fetch!(db, HOUSEHOLDS.to_owned(), HouseholdRow);
+    let mut assessments: HashMap<String, Vec<AssessmentFact>> = HashMap::new();
+    for r in fetch!(db, ASSESSMENTS.to_owned(), AssessmentRow) {
+        assessments.entry(r.0.clone()).or_default().push(assessment(r));
+    }
+    let mut loans: HashMap<String, Vec<LoanFact>> = HashMap::new();
+    for r in fetch!(db, FARMER_LOANS.to_owned(), LoanRow) {
+        loans.entry(r.0.clone()).or_default().push(loan(r));
+    }
+    let mut records: HashMap<String, Vec<RecordFact>> = HashMap::new();
+    for r in fetch!(db, format!("{RECORDS} WHERE subject_type = 'person'"), RecordRow) {
+        records.entry(r.0.clone()).or_default().push(record(r));
+    }
+    let mut villages: HashMap<String, Vec<Vec<(NaiveDate, String)>>> = HashMap::new();
+    for h in &households {
+        villages.entry(h.7.clone()).or_default().push(timeline(assessments.get(&h.0)));
+    }
+    let mut out = HashMap::with_capacity(households.len());
+    for h in &households {
+        out.insert(
+            h.0.clone(),
+            FarmerFacts {
+                household: Some(household(h)),
+                assessments: assessments.remove(&h.0).unwrap_or_default(),
+                loans: loans.remove(&h.0).unwrap_or_default(),
+                records: records.remove(&h.0).unwrap_or_default(),
+                village: villages.get(&h.7).cloned().unwrap_or_default(),
+            },
+        );
+    }
+    Ok(out)
+}
+
+fn timeline(a: Option<&Vec<AssessmentFact>>) -> Vec<(NaiveDate, String)> {
+    a.map(|v| v.iter().map(|x| (x.assessed_on, x.grade.clone())).collect()).unwrap_or_default()
+}
+
+/// One household's facts (by subject key), with its village's assessments.
+pub async fn farmer_facts(db: &Db, subject_key: &str) -> Result<FarmerFacts, StoreError> {
+    let h = fetch!(db, format!("{HOUSEHOLDS} WHERE subject_key = $1"), HouseholdRow, subject_key);
+    let Some(h) = h.into_iter().next() else {
+        let r = fetch!(db, format!("{RECORDS} WHERE subject_key = $1"), RecordRow, subject_key);
+        return Ok(FarmerFacts { records: r.into_iter().map(record).collect(), ..Default::default() });
+    };
+    let a = fetch!(db, format!("{ASSESSMENTS} WHERE subject_key = $1"), AssessmentRow, subject_key);
+    let l = fetch!(db, format!("{FARMER_LOANS} AND subject_key = $1"), LoanRow, subject_key);
+    let r = fetch!(db, format!("{RECORDS} WHERE subject_key = $1"), RecordRow, subject_key);
+    let v: Vec<(String, NaiveDate, String)> = fetch!(
+        db,
+        "SELECT a.subject_key, a.assessed_on, a.grade FROM farmer_assessments a \
+         JOIN households h ON h.subject_key = a.subject_key WHERE h.village_code = $1"
+            .to_owned(),
+        (String, NaiveDate, String),
+        &h.7
+    );
+    let mut by_household: HashMap<String, Vec<(NaiveDate, String)>> = HashMap::new();
+    for (k, d, g) in v {
+        by_household.entry(k).or_default().push((d, g));
+    }
+    Ok(FarmerFacts {
+        household: Some(household(&h)),
+        assessments: a.into_iter().map(assessment).collect(),
+        loans: l.into_iter().map(loan).collect(),
+        records: r.into_iter().map(record).collect(),
+        village: by_household.into_values().collect(),
+    })
+}

@@ -1,0 +1,272 @@
+//! Small-business characteristics from the tax bureau's and public credit platform's facts.
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde_json::json;
+use training::Value;
+
+use super::{category, deadline_of, month_index, number, period_index, years_between, FeatureVector};
+
+#[derive(Clone, Debug, Default)]
+pub struct SmeFacts {
+    pub enterprise: Option<EnterpriseFact>,
+    pub grades: Vec<GradeFact>,
+    pub payments: Vec<PaymentFact>,
+    pub records: Vec<RecordFact>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnterpriseFact {
+    pub region_code: String,
+    pub industry: String,
+    pub founded_on: NaiveDate,
+}
+
+#[derive(Clone, Debug)]
+pub struct GradeFact {
+    pub id: i64,
+    pub year: i64,
+    pub grade: String,
+    pub effective_from: NaiveDate,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentFact {
+    pub period: String,
+    pub tax_type: String,
+    pub revenue: i64,
+    pub tax_due: i64,
+    pub tax_paid: i64,
+    pub filed_on: NaiveDate,
+    pub paid_on: Option<NaiveDate>,
+}
+
+/// A public credit record as it bears on a subject at a date.
+#[derive(Clone, Debug)]
+pub struct RecordFact {
+    pub kind: String,
+    pub listed_at: NaiveDate,
+    pub display_until: NaiveDate,
+    pub repaired_at: Option<NaiveDate>,
+}
+
+impl RecordFact {
+    /// Known at `at` and still counting: inside its display window and not repaired.
+    pub fn counts_at(&self, at: NaiveDate) -> bool {
+        self.listed_at <= at && at <= self.display_until && self.repaired_at.is_none_or(|r| r > at)
+    }
+}
+
+/// Grade rank for trends: a higher rank is a better grade. M (new entity) sits between B and C.
+fn grade_rank(g: &str) -> i32 {
+    match g {
+        "A" => 4,
+        "B" => 3,
+        "M" => 2,
+        "C" => 1,
+        _ => 0,
+    }
+}
+
+/// The grade in force at `at`: the latest effective one, the latest recorded among equals (a
+/// correction supersedes what it corrects).
+pub fn grade_at(grades: &[GradeFact], at: NaiveDate) -> Option<&GradeFact> {
+    grades
+        .iter()
+        .filter(|g| g.effective_from <= at)
+        .max_by_key(|g| (g.effective_from, g.year, g.id))
+}
+
+pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
+    let now_idx = month_index(at);
+    let grade = grade_at(&f.grades, at);
+    let year_ago = at.checked_sub_months(Months::new(12)).unwrap_or(at);
+    let earlier = grade_at(&f.grades, year_ago);
+    let trend = match (grade, earlier) {
+        (None, _) => "none",
+        (Some(_), None) => "new",
+        (Some(g), Some(e)) => match grade_rank(&g.grade).cmp(&grade_rank(&e.grade)) {
+            std::cmp::Ordering::Greater => "up",
+            std::cmp::Ordering::Equal => "same",
+            std::cmp::Ordering::Less => "down",
+        },
+    };
+
+    // Only filings made by `at` are known at `at`.
+    let mut paid = [0f64; 2]; // [last 12 months, the 12 before]
+    let mut revenue_12m = 0f64;
+    let mut late_filing = std::collections::BTreeSet::new();
+    let mut late_payment = std::collections::BTreeSet::new();
+    let mut arrears = std::collections::BTreeSet::new();
+    let mut zero_filing = 0;
+    let mut last_period: Option<i32> = None;
+    for p in f.payments.iter().filter(|p| p.filed_on <= at) {
+        let Some(idx) = period_index(&p.period) else { continue };
+        let age = now_idx - idx; // 1 = last month
+        if !(1..=24).contains(&age) {
+            continue;
+        }
+        last_period = last_period.max(Some(idx));
+        let deadline = deadline_of(idx);
+        paid[usize::from(age > 12)] += p.tax_paid as f64 / 100.0;
+        if p.filed_on > deadline {
+            late_filing.insert(idx);
+        }
+        let paid_late = match p.paid_on {
+            Some(d) if d <= at => d > deadline,
+            // Nothing paid (or paid after `at`, so unknown then) while tax was due.
+            _ => p.tax_due > 0 && at > deadline,
+        };
+        if paid_late {
+            late_payment.insert(idx);
+        }
+        if p.tax_due > p.tax_paid {
+            arrears.insert(idx);
+        }
+        if age <= 12 {
+            revenue_12m += p.revenue as f64 / 100.0;
+            if p.tax_type == "vat" && p.revenue == 0 {
+                zero_filing += 1;
+            }
+        }
+    }
+    let growth = if paid[1] > 0.0 { paid[0] / paid[1] - 1.0 } else { f64::NAN };
+    let three_years_ago = at.checked_sub_months(Months::new(36)).unwrap_or(at);
+    let penalties = f
+        .records
+        .iter()
+        .filter(|r| r.kind == "admin_penalty" && r.listed_at > three_years_ago && r.counts_at(at))
+        .count();
+    let (industry, region, years) = match &f.enterprise {
+        Some(e) => (category(&e.industry), category(&e.region_code), number(years_between(e.founded_on, at))),
+        None => (Value::Missing, Value::Missing, Value::Missing),
+    };
+
+    let values = vec![
+        ("tax_grade", grade.map_or(Value::Missing, |g| category(&g.grade))),
+        ("tax_grade_trend", category(trend)),
+        ("late_filing_months_24m", number(late_filing.len() as f64)),
+        ("late_payment_months_24m", number(late_payment.len() as f64)),
+        ("arrears_months_24m", number(arrears.len() as f64)),
+        ("zero_filing_months_12m", number(zero_filing as f64)),
+        ("tax_paid_12m", number(paid[0])),
+        ("tax_paid_24m", number(paid[0] + paid[1])),
+        ("tax_paid_growth", number(growth)),
+        ("revenue_12m", number(revenue_12m)),
+        ("years_in_business", years),
+        ("industry", industry),
+        ("region", region),
+        ("penalties_3y", number(penalties as f64)),
+    ];
+
+    let mut flags = Vec::new();
+    if f.records.iter().any(|r| r.kind == "dishonest_debtor" && r.counts_at(at)) {
+        flags.push("dishonest_debtor_active");
+    }
+    if grade.is_some_and(|g| g.grade == "D") {
+        flags.push("tax_grade_d");
+    }
+    if f.enterprise.is_none() {
+        flags.push("unknown_enterprise");
+    }
+    let through = last_period.map(|i| format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1));
+    let data_as_of = json!({
+        "tax_grade_year": grade.map(|g| g.year),
+        "tax_payments_through": through,
+        "as_of": at,
+        "year": at.year(),
+    });
+    FeatureVector { values, flags, data_as_of }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    fn payment(period: &str, filed: &str, paid: Option<&str>, due: i64, paid_amt: i64) -> PaymentFact {
+        PaymentFact {
+            period: period.into(),
+            tax_type: "vat".into(),
+            revenue: 100_000,
+            tax_due: due,
+            tax_paid: paid_amt,
+            filed_on: d(filed),
+            paid_on: paid.map(d),
+        }
+    }
+
+    fn grade(id: i64, year: i64, g: &str, from: &str) -> GradeFact {
+        GradeFact { id, year, grade: g.into(), effective_from: d(from) }
+    }
+
+    #[test]
+    fn a_mid_year_direct_d_overrides_the_april_grade_from_its_date_on() {
+        let grades = vec![grade(1, 2024, "B", "2025-04-20"), grade(2, 2024, "D", "2025-08-01")];
+        assert_eq!(grade_at(&grades, d("2025-07-31")).unwrap().grade, "B");
+        assert_eq!(grade_at(&grades, d("2025-08-01")).unwrap().grade, "D");
+        assert_eq!(grade_at(&grades, d("2025-04-19")).map(|g| g.grade.clone()), None);
+    }
+
+    #[test]
+    fn a_correction_with_the_same_effective_date_supersedes_the_earlier_row() {
+        let grades = vec![grade(1, 2024, "C", "2025-04-20"), grade(7, 2024, "B", "2025-04-20")];
+        assert_eq!(grade_at(&grades, d("2025-06-01")).unwrap().grade, "B");
+    }
+
+    #[test]
+    fn facts_filed_after_the_date_do_not_count() {
+        let facts = SmeFacts {
+            payments: vec![
+                payment("2025-01", "2025-02-10", Some("2025-02-10"), 1000, 1000),
+                // Filed late, but only after the scoring date: unknown then.
+                payment("2025-02", "2025-06-20", Some("2025-06-20"), 1000, 1000),
+            ],
+            ..Default::default()
+        };
+        let at_may = characteristics(&facts, d("2025-05-01"));
+        assert_eq!(at_may.get("late_filing_months_24m"), Some(Value::Number(0.0)));
+        assert_eq!(at_may.get("tax_paid_12m"), Some(Value::Number(10.0)));
+        let at_july = characteristics(&facts, d("2025-07-01"));
+        assert_eq!(at_july.get("late_filing_months_24m"), Some(Value::Number(1.0)));
+        assert_eq!(at_july.get("tax_paid_12m"), Some(Value::Number(20.0)));
+    }
+
+    #[test]
+    fn unpaid_tax_past_its_deadline_is_a_late_payment_and_arrears() {
+        let facts = SmeFacts {
+            payments: vec![payment("2025-01", "2025-02-10", None, 5000, 0)],
+            ..Default::default()
+        };
+        let v = characteristics(&facts, d("2025-03-01"));
+        assert_eq!(v.get("late_payment_months_24m"), Some(Value::Number(1.0)));
+        assert_eq!(v.get("arrears_months_24m"), Some(Value::Number(1.0)));
+    }
+
+    #[test]
+    fn a_repaired_or_expired_dishonest_listing_is_no_longer_a_knock_out() {
+        let rec = |repaired: Option<&str>| RecordFact {
+            kind: "dishonest_debtor".into(),
+            listed_at: d("2024-01-01"),
+            display_until: d("2026-01-01"),
+            repaired_at: repaired.map(d),
+        };
+        let active = SmeFacts { records: vec![rec(None)], ..Default::default() };
+        assert!(characteristics(&active, d("2025-01-01")).flags.contains(&"dishonest_debtor_active"));
+        assert!(!characteristics(&active, d("2026-01-02")).flags.contains(&"dishonest_debtor_active"));
+        let repaired = SmeFacts { records: vec![rec(Some("2024-06-01"))], ..Default::default() };
+        assert!(!characteristics(&repaired, d("2025-01-01")).flags.contains(&"dishonest_debtor_active"));
+        assert!(characteristics(&repaired, d("2024-05-01")).flags.contains(&"dishonest_debtor_active"));
+    }
+
+    #[test]
+    fn growth_is_missing_without_a_prior_year_of_payments() {
+        let facts = SmeFacts {
+            payments: vec![payment("2025-01", "2025-02-10", Some("2025-02-10"), 1000, 1000)],
+            ..Default::default()
+        };
+        assert_eq!(characteristics(&facts, d("2025-05-01")).get("tax_paid_growth"), Some(Value::Missing));
+    }
+}

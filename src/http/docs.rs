@@ -1,0 +1,36 @@
+//! `GET /openapi.json` (generated from the handlers' annotations) and `GET /docs` (Swagger UI
+//! embedded in the binary: no CDN, so it works on a bank's closed network).
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_swagger_ui::SwaggerUi;
+
+use super::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "creditbridge", description = "Credit scores with reasons for bank–tax interaction and farmer credit ratings"),
+    paths(super::consents::register, super::consents::revoke),
+    modifiers(&PartnerKey),
+    tags(
+        (name = "consents", description = "Subjects' authorizations"),
+    )
+)]
+pub struct ApiDoc;
+
+struct PartnerKey;
+
+impl Modify for PartnerKey {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "partner_key",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+pub fn router() -> Router<AppState> {
+    Router::new().merge(SwaggerUi::new("/docs").url("/openapi.json", ApiDoc::openapi()))
+}

@@ -1,0 +1,90 @@
+//! The HTTP API. Each resource is a module that owns its request/response types and exposes
+//! `router() -> Router<AppState>`; this module nests them and adds the cross-cutting layers.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::{middleware, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::audit::AuditWriter;
+use crate::pii::PiiKey;
+use crate::scoring::Champions;
+use rate_limit::RateLimiter;
+use crate::settings::Settings;
+use crate::storage::Db;
+
+pub mod auth;
+pub mod consents;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod metrics;
+pub mod rate_limit;
+pub mod scores;
+
+pub use error::ApiError;
+pub use extract::AppJson;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub pii: PiiKey,
+    pub settings: Arc<Settings>,
+    pub audit: AuditWriter,
+    pub champions: Arc<Champions>,
+    pub limiter: Arc<RateLimiter>,
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Request ids are ULIDs: sortable by time, so they also order the audit trail for people.
+#[derive(Clone, Default)]
+struct MakeUlid;
+
+impl MakeRequestId for MakeUlid {
+    fn make_request_id<B>(&mut self, _req: &Request<B>) -> Option<RequestId> {
+        ulid::Ulid::new().to_string().parse().ok().map(RequestId::new)
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let limit = state.settings.body_limit_bytes;
+    Router::new()
+        .merge(health::router())
+        .merge(consents::router())
+        .merge(scores::router())
+        .merge(docs::router())
+        .merge(metrics::router())
+        .fallback(|| async { ApiError::NotFound("no such route".into()) })
+        .with_state(state)
+        .layer(middleware::from_fn(metrics::track))
+        // Layers run bottom-up on the way in: the id is set first so every span and error has it.
+        .layer(middleware::from_fn(error::json_errors))
+        .layer(CatchPanicLayer::new())
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(RequestBodyLimitLayer::new(limit))
+        .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(120)))
+        .layer(
+            // The span carries method, path and request id only: never bodies or query strings,
+            // which may hold identity numbers.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeUlid))
+}

@@ -1,0 +1,147 @@
+//! Personal identity numbers are never stored or logged in clear: the database holds a keyed hash
+//! (HMAC-SHA256 under the operator's PII key) for look-ups and at most the last 4 characters.
+
+use std::fmt;
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use rand::RngCore;
+use sha2::Sha256;
+
+use crate::domain::SubjectId;
+
+/// The server secret behind every subject key. `Debug` never shows it.
+#[derive(Clone)]
+pub struct PiiKey(Vec<u8>);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PiiKeyError {
+    #[error("the PII key must be at least 16 bytes (got {len})")]
+    TooShort { len: usize },
+    #[error("cannot read or create the PII key file {path}: {source}")]
+    File { path: String, source: std::io::Error },
+}
+
+impl PiiKey {
+    pub fn new(secret: &[u8]) -> Result<PiiKey, PiiKeyError> {
+        if secret.len() < 16 {
+            return Err(PiiKeyError::TooShort { len: secret.len() });
+        }
+        Ok(PiiKey(secret.to_vec()))
+    }
+
+    /// Loads the key kept in `path`, creating a random one (hex, mode 0600) on first use. Only for
+    /// the embedded single-node setup: replicas sharing PostgreSQL must share one explicit key.
+    pub fn load_or_create(path: &Path) -> Result<PiiKey, PiiKeyError> {
+        let err = |source| PiiKeyError::File { path: path.display().to_string(), source };
+        if !path.exists() {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(err)?;
+            }
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            write_private(path, hex::encode(bytes).as_bytes()).map_err(err)?;
+        }
+        let text = std::fs::read_to_string(path).map_err(err)?;
+        PiiKey::new(text.trim().as_bytes())
+    }
+
+    /// The look-up key of an identity number: lowercase hex HMAC-SHA256.
+    pub fn subject_key(&self, identity_number: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(identity_number.as_bytes());
+        hex::encode(mac.finalize().into_bytes())
+    }
+}
+
+/// How a subject is held in the database: enterprises by their (public) credit code, persons by
+/// the keyed hash of their identity number. `masked` is the only form shown to people.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectRef {
+    pub subject_type: &'static str,
+    pub key: String,
+    pub masked: String,
+}
+
+impl PiiKey {
+    pub fn subject_ref(&self, subject: &SubjectId) -> SubjectRef {
+        match subject {
+            SubjectId::Enterprise(uscc) => SubjectRef {
+                subject_type: "enterprise",
+                key: uscc.as_str().to_owned(),
+                masked: subject.masked(),
+            },
+            SubjectId::Person(id) => SubjectRef {
+                subject_type: "person",
+                key: self.subject_key(id.as_str()),
+                masked: subject.masked(),
+            },
+        }
+    }
+}
+
+impl fmt::Debug for PiiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PiiKey([redacted])")
+    }
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    std::fs::write(path, bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_number_under_the_same_key_gives_the_same_subject_key() {
+        let key = PiiKey::new(b"0123456789abcdef").unwrap();
+        let a = key.subject_key("11010519491231002X");
+        assert_eq!(a, key.subject_key("11010519491231002X"));
+        assert_eq!(a.len(), 64);
+        assert!(!a.contains("11010519491231002X"));
+    }
+
+    #[test]
+    fn a_different_key_gives_a_different_subject_key() {
+        let a = PiiKey::new(b"0123456789abcdef").unwrap().subject_key("11010519491231002X");
+        let b = PiiKey::new(b"fedcba9876543210").unwrap().subject_key("11010519491231002X");
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn subject_key_matches_the_rfc_4231_hmac_sha256_vector() {
+        // RFC 4231 test case 2: key "Jefe" is too short for us, so check the primitive directly.
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    #[test]
+    fn short_keys_are_refused() {
+        assert!(matches!(PiiKey::new(b"short"), Err(PiiKeyError::TooShort { len: 5 })));
+    }
+
+    #[test]
+    fn a_created_key_file_is_reused_and_not_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/pii.key");
+        let a = PiiKey::load_or_create(&path).unwrap();
+        let b = PiiKey::load_or_create(&path).unwrap();
+        assert_eq!(a.subject_key("x"), b.subject_key("x"));
+        assert_eq!(format!("{a:?}"), "PiiKey([redacted])");
+    }
+}

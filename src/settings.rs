@@ -1,0 +1,253 @@
+//! Settings, layered: built-in defaults → optional `creditbridge.toml` → `CREDITBRIDGE_*`
+//! environment variables → command-line flags. Secrets are wrapped so that `Debug` and logs never
+//! show them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/creditbridge.db";
+pub const CONFIG_FILE: &str = "creditbridge.toml";
+pub const ENV_PREFIX: &str = "CREDITBRIDGE_";
+
+#[derive(Clone, Deserialize)]
+pub struct Settings {
+    /// `sqlite://path` (created on first start) or `postgres://…`.
+    pub database_url: DatabaseUrl,
+    /// Address `serve` listens on.
+    pub listen: SocketAddr,
+    /// Where the embedded database, the generated PII key and demo files live.
+    pub data_dir: PathBuf,
+    /// Key for HMAC-SHA256 of resident identity numbers. Required with PostgreSQL (all replicas
+    /// must share it); with SQLite it defaults to a key generated once in `data_dir/pii.key`.
+    pub pii_key: Option<SecretString>,
+    /// Largest request body accepted, in bytes (413 beyond it). Feeds are the large ones.
+    pub body_limit_bytes: usize,
+    /// `text` for people, `json` for log shippers.
+    pub log_format: LogFormat,
+    /// Requests a partner may make per minute (token bucket refilled continuously).
+    pub rate_limit_per_minute: u32,
+    /// Maximum pooled database connections.
+    pub max_connections: u32,
+    /// Committed model artifacts (`models/<product>/<id>/model.json`) and new candidates.
+    pub models_dir: PathBuf,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: DatabaseUrl(DEFAULT_DATABASE_URL.to_owned()),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("data"),
+            pii_key: None,
+            body_limit_bytes: 64 * 1024 * 1024,
+            log_format: LogFormat::Text,
+            rate_limit_per_minute: 6_000,
+            max_connections: 16,
+            models_dir: PathBuf::from("models"),
+        }
+    }
+}
+
+/// Values given on the command line; `None` leaves the layer below in force.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid settings: {0}")]
+pub struct SettingsError(String);
+
+impl Settings {
+    /// Loads the layers from the working directory and the process environment.
+    pub fn load(overrides: &Overrides) -> Result<Settings, SettingsError> {
+        Figment::from(Serialized::defaults(Defaults::default()))
+            .merge(Toml::file(CONFIG_FILE))
+            .merge(Env::prefixed(ENV_PREFIX))
+            .merge(Serialized::defaults(overrides))
+            .extract::<Settings>()
+            .map_err(|e| SettingsError(e.to_string()))
+    }
+}
+
+/// The serialisable twin of `Settings::default()`: figment needs the defaults as a provider, and
+/// `Settings` itself must not be `Serialize` (it holds secrets).
+#[derive(Serialize)]
+struct Defaults {
+    database_url: String,
+    listen: SocketAddr,
+    data_dir: PathBuf,
+    body_limit_bytes: usize,
+    log_format: LogFormat,
+    rate_limit_per_minute: u32,
+    max_connections: u32,
+    models_dir: PathBuf,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        let s = Settings::default();
+        Defaults {
+            database_url: s.database_url.0,
+            listen: s.listen,
+            data_dir: s.data_dir,
+            body_limit_bytes: s.body_limit_bytes,
+            log_format: s.log_format,
+            rate_limit_per_minute: s.rate_limit_per_minute,
+            max_connections: s.max_connections,
+            models_dir: s.models_dir,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &self.database_url)
+            .field("listen", &self.listen)
+            .field("data_dir", &self.data_dir)
+            .field("pii_key", &self.pii_key.as_ref().map(|_| "[redacted]"))
+            .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("log_format", &self.log_format)
+            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
+            .field("max_connections", &self.max_connections)
+            .field("models_dir", &self.models_dir)
+            .finish()
+    }
+}
+
+/// A database URL whose password never reaches `Debug` or `Display`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    pub fn new(url: impl Into<String>) -> Self {
+        DatabaseUrl(url.into())
+    }
+
+    /// The URL with its password; only for opening the connection.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("***"));
+                u.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
+/// Reads a secret for use, keeping the expose call in one place.
+pub fn expose(secret: &SecretString) -> &str {
+    secret.expose_secret()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    // figment's Jail gives each test its own working directory and environment, serialised so
+    // tests never see each other's variables.
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        Jail::expect_with(|_jail| {
+            let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
+            assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_then_flags_override_in_that_order() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                CONFIG_FILE,
+                "listen = \"127.0.0.1:9000\"\nrate_limit_per_minute = 5\nmax_connections = 3\n",
+            )?;
+            let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.listen.port(), 9000);
+            assert_eq!(s.rate_limit_per_minute, 5);
+
+            jail.set_env("CREDITBRIDGE_LISTEN", "127.0.0.1:9100");
+            jail.set_env("CREDITBRIDGE_RATE_LIMIT_PER_MINUTE", "7");
+            let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.listen.port(), 9100);
+            assert_eq!(s.rate_limit_per_minute, 7);
+            assert_eq!(s.max_connections, 3, "the file's value survives where env is silent");
+
+            let flags = Overrides {
+                listen: Some("127.0.0.1:9200".parse().unwrap()),
+                ..Default::default()
+            };
+            let s = Settings::load(&flags).unwrap();
+            assert_eq!(s.listen.port(), 9200);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_never_prints_the_pii_key_or_the_database_password() {
+        Jail::expect_with(|jail| {
+            jail.set_env("CREDITBRIDGE_PII_KEY", "super-secret-pii-key");
+            jail.set_env(
+                "CREDITBRIDGE_DATABASE_URL",
+                "postgres://app:hunter2@db.example:5432/credit",
+            );
+            let s = Settings::load(&Overrides::default()).unwrap();
+            let shown = format!("{s:?} {}", s.database_url);
+            assert!(!shown.contains("super-secret-pii-key"), "{shown}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("db.example"), "{shown}");
+            assert_eq!(expose(s.pii_key.as_ref().unwrap()), "super-secret-pii-key");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_malformed_value_is_an_error_naming_the_setting() {
+        Jail::expect_with(|jail| {
+            jail.create_file(CONFIG_FILE, "listen = \"not an address\"\n")?;
+            let err = Settings::load(&Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains("listen"), "{err}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,78 @@
+//! Building and running the service. `main` only parses the command line; the app is built by a
+//! function that takes a listener and a shutdown future, so tests start it on port 0.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::audit::AuditWriter;
+use crate::http::{self, AppState};
+use crate::http::rate_limit::RateLimiter;
+use crate::pii::PiiKey;
+use crate::scoring::{champions, Champions};
+use crate::settings::{self, Settings};
+use crate::storage::{Db, Dialect};
+
+/// Opens the database (migrating it) and resolves the PII key.
+pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    let db = Db::connect(settings.database_url.expose(), settings.max_connections)
+        .await
+        .with_context(|| format!("cannot open database {}", settings.database_url))?;
+    let pii = resolve_pii_key(&settings, db.dialect())?;
+    let audit = AuditWriter::start(db.clone());
+    crate::http::metrics::handle();
+    champions::bootstrap_from_dir(&db, &settings.models_dir).await?;
+    let champions = Arc::new(Champions::default());
+    champions.refresh(&db).await?;
+    let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
+    Ok(AppState { db, pii, settings: Arc::new(settings), audit, champions, limiter })
+}
+
+/// An explicit key wins. Without one, the embedded single-node setup keeps a generated key in
+/// its data directory; PostgreSQL replicas must share one, so there it is required.
+pub fn resolve_pii_key(settings: &Settings, dialect: Dialect) -> anyhow::Result<PiiKey> {
+    if let Some(secret) = &settings.pii_key {
+        return Ok(PiiKey::new(settings::expose(secret).as_bytes())?);
+    }
+    match dialect {
+        Dialect::Sqlite => Ok(PiiKey::load_or_create(&settings.data_dir.join("pii.key"))?),
+        Dialect::Postgres => {
+            anyhow::bail!("CREDITBRIDGE_PII_KEY must be set when the database is PostgreSQL")
+        }
+    }
+}
+
+/// Serves until `shutdown` resolves, then lets requests in flight finish.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = http::router(state);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing requests in flight");
+}

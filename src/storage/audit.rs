@@ -1,0 +1,93 @@
+//! The audit trail's table: append-only rows chained by SHA-256. Writers serialise on the single
+//! `audit_chain_head` row (SQLite: the write lock of BEGIN IMMEDIATE; PostgreSQL: FOR UPDATE), so
+//! replicas sharing one database still build one chain.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, StoreError, Tx};
+use crate::with_db;
+
+/// One row as stored.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditRow {
+    pub seq: i64,
+    pub event_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub kind: String,
+    pub partner_id: Option<String>,
+    pub subject_key: Option<String>,
+    pub outcome: String,
+    pub body: String,
+    pub prev_hash: String,
+    pub row_hash: String,
+}
+
+/// A row before it is chained.
+#[derive(Clone, Debug)]
+pub struct PendingRow {
+    pub event_id: String,
+    pub recorded_at: DateTime<Utc>,
+    pub kind: String,
+    pub partner_id: Option<String>,
+    pub subject_key: Option<String>,
+    pub outcome: String,
+    pub body: String,
+}
+
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Appends `rows` after the current head, in one transaction; returns their sequence numbers.
+/// `chain` computes a row's hash from the previous hash and the row's body.
+pub async fn append(
+    db: &Db,
+    rows: &[PendingRow],
+    chain: impl Fn(&str, &str) -> String,
+) -> Result<Vec<i64>, StoreError> {
+    let mut tx = db.begin().await?;
+    let head_sql = match &tx {
+        Tx::Sqlite(_) => "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1",
+        Tx::Postgres(_) => "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE",
+    };
+    let (mut seq, mut hash): (i64, String) =
+        crate::with_tx!(&mut tx, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
+    let mut seqs = Vec::with_capacity(rows.len());
+    for row in rows {
+        seq += 1;
+        let row_hash = chain(&hash, &row.body);
+        crate::with_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO audit_log (seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)")
+            .bind(seq).bind(&row.event_id).bind(row.recorded_at).bind(&row.kind).bind(&row.partner_id)
+            .bind(&row.subject_key).bind(&row.outcome).bind(&row.body).bind(&hash).bind(&row_hash)
+            .execute(c).await.map(|_| ()))
+        .map_err(|e| StoreError::from_insert(e, "audit event"))?;
+        hash = row_hash;
+        seqs.push(seq);
+    }
+    crate::with_tx!(&mut tx, c => sqlx::query(
+        "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
+        .bind(seq).bind(&hash).execute(c).await.map(|_| ()))?;
+    tx.commit().await?;
+    Ok(seqs)
+}
+
+impl Db {
+    /// Rows in chain order, `limit` at a time after `after_seq` (for streaming verification).
+    pub async fn audit_rows(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = "SELECT seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash \
+                   FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
+        Ok(with_db!(self, p => sqlx::query_as(sql).bind(after_seq).bind(limit).fetch_all(p).await)?)
+    }
+
+    pub async fn audit_head(&self) -> Result<(i64, String), StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1").fetch_one(p).await)?)
+    }
+
+    /// A subject's query history, newest first.
+    pub async fn audit_for_subject(&self, subject_key: &str, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = "SELECT seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash \
+                   FROM audit_log WHERE subject_key = $1 ORDER BY seq DESC LIMIT $2";
+        Ok(with_db!(self, p => sqlx::query_as(sql).bind(subject_key).bind(limit).fetch_all(p).await)?)
+    }
+}
