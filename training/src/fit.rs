@@ -1,0 +1,251 @@
+//! Fitting end to end: bin every characteristic, screen, regress (dropping wrong signs), scale
+//! into points, grow the challenger, measure both on the test sample, validate the artifact.
+
+use std::time::Instant;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::artifact::{ModelArtifact, ModelMetrics, TrainingMeta, FORMAT, SCHEMA_VERSION};
+use crate::binning::{bin_numeric, Binning, Locator};
+use crate::categorical::bin_categorical;
+use crate::error::{Result, TrainingError};
+use crate::frame::{ColumnData, Frame};
+use crate::logistic::{fit_logistic, LogitFit};
+use crate::metrics::Metrics;
+use crate::model::Model;
+use crate::scorecard::{CardEntry, Scorecard};
+use crate::selection::{screen, Decision, SelectionRecord};
+use crate::settings::Settings;
+use crate::tree::TreeChallenger;
+
+/// A fitted model plus the test-sample predictions the report draws.
+#[derive(Debug, Clone)]
+pub struct FittedModel {
+    pub model: Model,
+    pub evaluation: Evaluation,
+}
+
+/// Test-sample outcomes and predictions (not stored in `model.json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    pub target: Vec<bool>,
+    pub scores: Vec<i32>,
+    pub pd: Vec<f64>,
+    pub challenger_pd: Vec<f64>,
+}
+
+/// Fits on `frame`, measuring on a stratified hold-out of `settings.holdout_share`.
+pub fn fit(frame: &Frame, settings: &Settings) -> Result<FittedModel> {
+    settings.validate()?;
+    frame.validate()?;
+    let (train, test) = frame.stratified_split(settings.holdout_share, settings.seed);
+    fit_inner(&train, &test, settings, "stratified hold-out")
+}
+
+/// Fits on `train`, measuring on `test` (for example a later period).
+pub fn fit_with_test(train: &Frame, test: &Frame, settings: &Settings) -> Result<FittedModel> {
+    fit_inner(train, test, settings, "test file")
+}
+
+fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> Result<FittedModel> {
+    let started = Instant::now();
+    s.validate()?;
+    train.validate()?;
+    test.validate()?;
+    let y = &train.target;
+    // 1. Bins and per-row bin indices, one characteristic per task.
+    let binned: Vec<(Binning, Vec<u8>)> = train
+        .columns
+        .par_iter()
+        .map(|c| {
+            let b = match &c.data {
+                ColumnData::Numeric(v) => bin_numeric(&c.name, v, y, s),
+                ColumnData::Categorical(cat) => bin_categorical(&c.name, cat, y, s),
+            };
+            let idx = Locator::new(&b)?.assign(&c.name, &c.data)?;
+            Ok((b, idx))
+        })
+        .collect::<Result<_>>()?;
+    // 2. IV floor and correlation screen.
+    let woes: Vec<Vec<f64>> = binned
+        .iter()
+        .map(|(b, _)| b.bins.iter().map(|x| x.woe).collect())
+        .collect();
+    let cands: Vec<(usize, &str, f64, &[u8], &[f64])> = binned
+        .iter()
+        .enumerate()
+        .map(|(i, (b, idx))| (i, b.name.as_str(), b.iv, idx.as_slice(), woes[i].as_slice()))
+        .collect();
+    let (mut kept, mut log) = screen(&cands, s.min_iv, s.max_correlation);
+    if kept.is_empty() {
+        return Err(TrainingError::NoCharacteristics {
+            reason: format!("none reaches IV {} after screening", s.min_iv),
+        });
+    }
+    // 3. Regression; drop characteristics whose coefficient says "safer WoE, more bads", refit.
+    let (x, fit) = loop {
+        let x = woe_matrix(
+            &kept
+                .iter()
+                .map(|&i| (binned[i].1.as_slice(), woes[i].as_slice()))
+                .collect::<Vec<_>>(),
+        );
+        let fit: LogitFit = fit_logistic(x.view(), y, s.l2_alpha, s.max_iterations)?;
+        let wrong: Vec<usize> = (0..kept.len())
+            .filter(|&j| fit.coefficients[j] >= 0.0)
+            .collect();
+        if wrong.is_empty() {
+            break (x, fit);
+        }
+        for &j in wrong.iter().rev() {
+            let i = kept.remove(j);
+            log.push(SelectionRecord {
+                name: binned[i].0.name.clone(),
+                iv: binned[i].0.iv,
+                decision: Decision::WrongSign {
+                    coefficient: fit.coefficients[j],
+                },
+            });
+        }
+        if kept.is_empty() {
+            return Err(TrainingError::NoCharacteristics {
+                reason: "every coefficient came out with the wrong sign".into(),
+            });
+        }
+    };
+    for &i in &kept {
+        log.push(SelectionRecord {
+            name: binned[i].0.name.clone(),
+            iv: binned[i].0.iv,
+            decision: Decision::Selected,
+        });
+    }
+    // 4. Points.
+    let entries = kept
+        .iter()
+        .enumerate()
+        .map(|(j, &i)| CardEntry {
+            binning: binned[i].0.clone(),
+            meta: train.columns[i].meta_or_generated(),
+            coefficient: fit.coefficients[j],
+            std_error: fit.std_errors[j + 1],
+            p_value: fit.p_values[j + 1],
+        })
+        .collect();
+    let card = Scorecard::build(
+        s.scaling,
+        s.grades.clone(),
+        fit.intercept,
+        fit.std_errors[0],
+        entries,
+    );
+    // 5. Challenger on the same WoE features.
+    let features: Vec<String> = kept.iter().map(|&i| binned[i].0.name.clone()).collect();
+    let tree = TreeChallenger::fit(x.view(), y, features, s)?;
+    drop(x);
+    drop(binned);
+    // 6. Measure through the validated model, the same path that scores later.
+    let bads = train.n_bads() as u64;
+    let mut artifact = ModelArtifact {
+        format: FORMAT.into(),
+        schema_version: SCHEMA_VERSION,
+        scorecard: card,
+        challenger: None,
+        selection: log,
+        training: TrainingMeta {
+            input_sha256: train.source_sha256.clone(),
+            rows: train.n_rows() as u64,
+            bads,
+            bad_rate: bads as f64 / train.n_rows() as f64,
+            test_rows: test.n_rows() as u64,
+            evaluated_on: evaluated_on.into(),
+            trained_at: chrono::Utc::now(),
+            seconds: 0.0,
+            settings: s.clone(),
+            library_version: env!("CARGO_PKG_VERSION").into(),
+        },
+        metrics: ModelMetrics {
+            train: Metrics::of(&[], &[]),
+            test: Metrics::of(&[], &[]),
+            challenger_test: None,
+        },
+    };
+    let probe = Model::from_artifact(artifact.clone())?;
+    let pd_of = |scores: &[i32]| {
+        scores
+            .iter()
+            .map(|&sc| probe.scorecard().pd_of_score(sc))
+            .collect::<Vec<f64>>()
+    };
+    let train_pd = pd_of(&probe.score_frame(train)?);
+    let test_scores = probe.score_frame(test)?;
+    let test_pd = pd_of(&test_scores);
+    let challenger_pd = tree.predict(test_woe_matrix(&probe, test, &tree.features)?.view());
+    artifact.metrics = ModelMetrics {
+        train: Metrics::of(&train_pd, &train.target),
+        test: Metrics::of(&test_pd, &test.target),
+        challenger_test: Some(Metrics::of(&challenger_pd, &test.target)),
+    };
+    artifact.challenger = Some(tree);
+    artifact.training.seconds = started.elapsed().as_secs_f64();
+    let model = Model::from_artifact(artifact)?;
+    Ok(FittedModel {
+        model,
+        evaluation: Evaluation {
+            target: test.target.clone(),
+            scores: test_scores,
+            pd: test_pd,
+            challenger_pd,
+        },
+    })
+}
+
+/// Row-major WoE matrix from bin indices, filled in parallel blocks of rows.
+fn woe_matrix(cols: &[(&[u8], &[f64])]) -> Array2<f64> {
+    let k = cols.len();
+    let n = cols.first().map_or(0, |c| c.0.len());
+    let mut data = vec![0.0; n * k];
+    const BLOCK: usize = 8192;
+    data.par_chunks_mut(BLOCK * k)
+        .enumerate()
+        .for_each(|(blk, out)| {
+            let start = blk * BLOCK;
+            for (j, (idx, w)) in cols.iter().enumerate() {
+                for (r, row) in out.chunks_exact_mut(k).enumerate() {
+                    row[j] = w[idx[start + r] as usize];
+                }
+            }
+        });
+    Array2::from_shape_vec((n, k), data).expect("n·k elements by construction")
+}
+
+/// WoE matrix of a frame for the named characteristics, through the model's locators.
+pub(crate) fn test_woe_matrix(
+    model: &Model,
+    frame: &Frame,
+    names: &[String],
+) -> Result<Array2<f64>> {
+    let card = model.scorecard();
+    let mut parts = Vec::with_capacity(names.len());
+    for name in names {
+        let c = card
+            .characteristics
+            .iter()
+            .position(|c| &c.name == name)
+            .ok_or_else(|| TrainingError::MissingCharacteristic { name: name.clone() })?;
+        let col = frame
+            .columns
+            .iter()
+            .find(|col| &col.name == name)
+            .ok_or_else(|| TrainingError::MissingCharacteristic { name: name.clone() })?;
+        let idx = model.locator(c).assign(name, &col.data)?;
+        let w: Vec<f64> = card.characteristics[c].bins.iter().map(|b| b.woe).collect();
+        parts.push((idx, w));
+    }
+    let cols: Vec<(&[u8], &[f64])> = parts
+        .iter()
+        .map(|(i, w)| (i.as_slice(), w.as_slice()))
+        .collect();
+    Ok(woe_matrix(&cols))
+}
