@@ -1,1 +1,25 @@
-//! Domain types: parse, don't validate.
+//! Domain types: parse, don't validate. Every type here is only constructed through a parser that
+//! checks the rules of domain.md, so code holding one never checks again.
+
+mod enums;
+mod error;
+mod farmer_grade;
+mod product;
+mod purpose;
+mod region;
+mod resident_id;
+mod role;
+mod subject;
+mod tax_grade;
+mod uscc;
+
+pub use error::DomainError;
+pub use farmer_grade::FarmerGrade;
+pub use product::Product;
+pub use purpose::Purpose;
+pub use region::{RegionCode, ZHANJIANG};
+pub use resident_id::ResidentId;
+pub use role::Role;
+pub use subject::SubjectId;
+pub use tax_grade::TaxGrade;
+pub use uscc::Uscc;
