@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod cli;
 pub mod domain;
+pub mod feeds;
 pub mod features;
 pub mod http;
 pub mod pii;

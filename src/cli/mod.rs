@@ -7,6 +7,8 @@ use clap::{Parser, Subcommand};
 
 use crate::settings::Overrides;
 
+pub mod import;
+pub mod maintenance;
 pub mod partners;
 pub mod serve;
 
@@ -52,6 +54,10 @@ pub enum Command {
     Serve(serve::Args),
     /// Manage partner keys
     Partners(partners::Args),
+    /// Load a feed file (all rows valid or nothing stored)
+    Import(import::Args),
+    /// Retention jobs
+    Maintenance(maintenance::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -74,5 +80,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args, &cli.common),
         Command::Partners(args) => partners::run(args, &cli.common),
+        Command::Import(args) => import::run(args, &cli.common),
+        Command::Maintenance(args) => maintenance::run(args, &cli.common),
     }
 }

@@ -25,6 +25,7 @@ pub mod consents;
 pub mod docs;
 pub mod error;
 pub mod extract;
+pub mod feeds;
 pub mod health;
 pub mod metrics;
 pub mod rate_limit;
@@ -60,6 +61,7 @@ pub fn router(state: AppState) -> Router {
     let limit = state.settings.body_limit_bytes;
     Router::new()
         .merge(health::router())
+        .merge(feeds::router())
         .merge(consents::router())
         .merge(scores::router())
         .merge(docs::router())

@@ -1,0 +1,31 @@
+//! Retention (domain.md §6): negative information is kept 5 years from the end of the event,
+//! then deleted. The clock is a parameter so the rule is tested with dates we control.
+
+use chrono::{Months, NaiveDate};
+use serde::Serialize;
+
+use crate::storage::{loans, public_records, Db, StoreError};
+
+/// How long negative facts are kept after their event ends.
+pub const RETENTION_MONTHS: u32 = 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Purged {
+    /// Events that ended before this date were deleted.
+    pub cutoff: NaiveDate,
+    pub public_records: u64,
+    pub loan_defaults: u64,
+}
+
+/// Deletes, in one transaction, negative public records (dishonest-debtor listings and
+/// penalties; red lists are positive) whose display window ended or that were repaired more than
+/// 5 years before `today`, and loans that defaulted more than 5 years before `today`.
+pub async fn purge_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreError> {
+    let cutoff = today.checked_sub_months(Months::new(RETENTION_MONTHS)).unwrap_or(NaiveDate::MIN);
+    let mut tx = db.begin().await?;
+    let public_records = public_records::delete_negative_records_ended_before(&mut tx, cutoff).await?;
+    let loan_defaults = loans::delete_defaults_before(&mut tx, cutoff).await?;
+    tx.commit().await?;
+    tracing::info!(%cutoff, public_records, loan_defaults, "purged expired negative information");
+    Ok(Purged { cutoff, public_records, loan_defaults })
+}

@@ -1,0 +1,285 @@
+//! The batch pipeline. A blocking thread reads and validates rows and hands chunks of valid rows
+//! over a bounded channel to the async side, which inserts them in the batch's one transaction
+//! while the next chunk is parsed. If any row is invalid the transaction is rolled back, so
+//! nothing is stored; errors are collected through the whole file so the sender sees them all
+//! (the first `MAX_LISTED` listed, all counted).
+
+use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::sync::mpsc;
+
+use super::cells::{Cells, RowBuf};
+use super::format::{self, Encoding, FileFacts, Format};
+use super::kinds::{self, Ctx, Kind};
+use super::reader::{self, Next};
+use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, MAX_LISTED};
+use crate::pii::PiiKey;
+use crate::storage::feeds::{self as store, rows_per_statement, BatchRecord, FeedRow};
+use crate::storage::{households, tax, Db, StoreError, Tx};
+
+/// Called with the number of data rows read so far.
+pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+#[derive(Clone)]
+pub struct FeedRequest {
+    pub kind: FeedKind,
+    /// The partner id, or `cli`: idempotency keys are scoped to it.
+    pub source: String,
+    /// `None`: the SHA-256 of the content is the key.
+    pub idempotency_key: Option<String>,
+    pub path: PathBuf,
+    /// From the Content-Type or the file extension; `None` sniffs the content.
+    pub format: Option<Format>,
+}
+
+/// Validates and stores one file, or replays the batch stored earlier under the same key.
+pub async fn import(db: &Db, pii: &PiiKey, req: FeedRequest, progress: Option<Progress>) -> Result<Accepted, FeedError> {
+    let path = req.path.clone();
+    let facts = tokio::task::spawn_blocking(move || format::inspect(&path)).await.map_err(join_error)??;
+    let key = req.idempotency_key.clone().unwrap_or_else(|| format!("sha256:{}", facts.sha256));
+    if let Some(prev) = db.feed_batch_by_key(&req.source, &key).await? {
+        return replay(prev, req.kind, &facts, key);
+    }
+    if facts.size == 0 {
+        return Err(FeedError::Unreadable { what: "a feed".into(), reason: "the body is empty".into() });
+    }
+    let format = match req.format {
+        Some(f) => f,
+        None => Format::sniff(&facts.head)?,
+    };
+    let known_subjects =
+        if req.kind == FeedKind::LoanOutcomes { db.known_loan_subjects().await? } else { Default::default() };
+    let ctx = Arc::new(Ctx { pii: pii.clone(), source: req.source.clone(), today: Utc::now().date_naive(), known_subjects });
+    let batch = BatchRecord {
+        id: ulid::Ulid::new().to_string(),
+        kind: req.kind.as_str().to_owned(),
+        source: req.source.clone(),
+        idempotency_key: key.clone(),
+        content_sha256: facts.sha256.clone(),
+        format: format.as_str().to_owned(),
+        rows_stored: 0,
+        result_json: "{}".into(),
+        received_at: Utc::now(),
+    };
+    let mut tx = db.begin().await?;
+    match store::insert_batch(&mut tx, &batch).await {
+        Err(StoreError::Conflict(_)) => {
+            // Another request under the same key committed first: answer as its replay.
+            drop(tx);
+            let prev = db.feed_batch_by_key(&req.source, &key).await?.ok_or(StoreError::NotFound)?;
+            return replay(prev, req.kind, &facts, key);
+        }
+        other => other?,
+    }
+    let job = Job { tx: &mut tx, batch_id: &batch.id, path: &req.path, facts: &facts, format, ctx, progress };
+    let loaded = match req.kind {
+        FeedKind::Enterprises => load::<kinds::Enterprises>(job).await?,
+        FeedKind::TaxGrades => load::<kinds::TaxGrades>(job).await?,
+        FeedKind::TaxPayments => load::<kinds::TaxPayments>(job).await?,
+        FeedKind::Households => load::<kinds::Households>(job).await?,
+        FeedKind::FarmerAssessments => load::<kinds::Assessments>(job).await?,
+        FeedKind::PublicRecords => load::<kinds::PublicRecords>(job).await?,
+        FeedKind::LoanOutcomes => load::<kinds::LoanOutcomes>(job).await?,
+    };
+    let superseded = match req.kind {
+        FeedKind::TaxGrades => tax::supersede_grades(&mut tx, &batch.id).await?,
+        FeedKind::FarmerAssessments => households::supersede_assessments(&mut tx, &batch.id).await?,
+        _ => 0,
+    };
+    let result = BatchResult {
+        batch_id: batch.id.clone(),
+        kind: batch.kind.clone(),
+        format: batch.format.clone(),
+        encoding: if format == Format::Xlsx { "xlsx" } else { facts.encoding.as_str() }.to_owned(),
+        rows: loaded.rows,
+        superseded,
+        warnings_total: loaded.warnings_total,
+        warnings: loaded.warnings,
+        received_at: batch.received_at,
+    };
+    let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
+    store::finish_batch(&mut tx, &batch.id, loaded.rows as i64, &json).await?;
+    tx.commit().await?;
+    Ok(Accepted { result, replayed: false })
+}
+
+/// The same key again: the same content (and kind) replays the stored answer, anything else is
+/// a conflict, so a retried upload never stores twice and a reused key never hides new data.
+fn replay(prev: BatchRecord, kind: FeedKind, facts: &FileFacts, key: String) -> Result<Accepted, FeedError> {
+    if prev.kind != kind.as_str() {
+        return Err(FeedError::KeyReused { key, what: "feed kind" });
+    }
+    if prev.content_sha256 != facts.sha256 {
+        return Err(FeedError::KeyReused { key, what: "body" });
+    }
+    let result = serde_json::from_str(&prev.result_json)
+        .map_err(|e| StoreError::Other(sqlx::Error::Decode(format!("feed batch {}: {e}", prev.id).into())))?;
+    Ok(Accepted { result, replayed: true })
+}
+
+fn join_error(e: tokio::task::JoinError) -> FeedError {
+    FeedError::Io(std::io::Error::other(format!("feed parser stopped: {e}")))
+}
+
+struct Job<'a> {
+    tx: &'a mut Tx,
+    batch_id: &'a str,
+    path: &'a Path,
+    facts: &'a FileFacts,
+    format: Format,
+    ctx: Arc<Ctx>,
+    progress: Option<Progress>,
+}
+
+struct Loaded {
+    rows: u64,
+    warnings_total: u64,
+    warnings: Vec<Issue>,
+}
+
+async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
+    let (sender, mut receiver) = mpsc::channel::<Vec<K::Row>>(4);
+    let (path, facts, format, ctx, progress) =
+        (job.path.to_owned(), job.facts.clone(), job.format, job.ctx, job.progress);
+    let parser = tokio::task::spawn_blocking(move || parse::<K>(&path, &facts, format, &ctx, &sender, progress));
+    let mut failed = None;
+    while let Some(chunk) = receiver.recv().await {
+        if let Err(e) = store::insert_rows(job.tx, job.batch_id, chunk).await {
+            failed = Some(e);
+            break;
+        }
+    }
+    drop(receiver); // a parser still sending sees the channel closed and stops
+    let report = parser.await.map_err(join_error)??;
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    if report.errors_total > 0 {
+        return Err(FeedError::Invalid { errors_total: report.errors_total, errors: report.errors, rows_read: report.rows_read });
+    }
+    Ok(Loaded { rows: report.rows_read, warnings_total: report.warnings_total, warnings: report.warnings })
+}
+
+#[derive(Default)]
+struct Report {
+    rows_read: u64,
+    errors_total: u64,
+    errors: Vec<Issue>,
+    warnings_total: u64,
+    warnings: Vec<Issue>,
+}
+
+impl Report {
+    fn errors(&mut self, issues: impl IntoIterator<Item = Issue>) {
+        for i in issues {
+            self.errors_total += 1;
+            if self.errors.len() < MAX_LISTED {
+                self.errors.push(i);
+            }
+        }
+    }
+
+    fn warnings(&mut self, issues: impl IntoIterator<Item = Issue>) {
+        for i in issues {
+            self.warnings_total += 1;
+            if self.warnings.len() < MAX_LISTED {
+                self.warnings.push(i);
+            }
+        }
+    }
+}
+
+/// 128 bits of two SipHashes: in-batch duplicate detection without keeping every key string.
+fn key_hash(key: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut h = DefaultHasher::new();
+        salt.hash(&mut h);
+        key.hash(&mut h);
+        h.finish()
+    };
+    (u128::from(half(0)) << 64) | u128::from(half(1))
+}
+
+fn parse<K: Kind>(
+    path: &Path,
+    facts: &FileFacts,
+    format: Format,
+    ctx: &Ctx,
+    sender: &mpsc::Sender<Vec<K::Row>>,
+    progress: Option<Progress>,
+) -> Result<Report, FeedError> {
+    let transcoded;
+    let (path, skip_bom) = match (format, facts.encoding) {
+        (Format::Xlsx, _) | (_, Encoding::Utf8) => (path, false),
+        (_, Encoding::Utf8Bom) => (path, true),
+        (_, other) => {
+            transcoded = format::transcode_to_utf8(path, other)?;
+            (transcoded.path(), false)
+        }
+    };
+    let mut opened = reader::open(format, path, skip_bom, K::COLUMNS)?;
+    let mut report = Report::default();
+    report.errors(opened.errors);
+    report.warnings(opened.warnings);
+    if report.errors_total > 0 {
+        return Ok(report); // a header without the required columns: rows cannot be read
+    }
+    let per = rows_per_statement(<K::Row as FeedRow>::COLUMNS.len());
+    let mut chunk = Vec::with_capacity(per);
+    let mut seen: HashMap<u128, u64> = HashMap::new();
+    let mut buf = RowBuf::new(K::COLUMNS.len());
+    let mut row_warnings = Vec::new();
+    loop {
+        let next = opened.reader.next(&mut buf, &mut row_warnings)?;
+        report.warnings(row_warnings.drain(..));
+        match next {
+            Next::End => break,
+            Next::Bad(issue) => report.errors([issue]),
+            Next::Row => {
+                let mut cells = Cells::new(&buf, &opened.header.names);
+                let row = K::validate(&mut cells, ctx);
+                report.errors(cells.errors);
+                report.warnings(cells.warnings);
+                if let Some(row) = row {
+                    match seen.entry(key_hash(&K::key(&row))) {
+                        Entry::Occupied(first) => report.errors([Issue {
+                            line: buf.line,
+                            column: None,
+                            reason: format!("same {} as line {}", K::KEY, first.get()),
+                        }]),
+                        Entry::Vacant(v) => {
+                            v.insert(buf.line);
+                            if report.errors_total == 0 {
+                                chunk.push(row);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        report.rows_read += 1;
+        if report.errors_total > 0 {
+            chunk.clear(); // the batch will be refused: stop feeding the database
+        }
+        if chunk.len() == per && sender.blocking_send(std::mem::replace(&mut chunk, Vec::with_capacity(per))).is_err() {
+            return Ok(report); // the inserter failed; it reports why
+        }
+        if report.rows_read % 8192 == 0 {
+            if let Some(p) = &progress {
+                p(report.rows_read);
+            }
+        }
+    }
+    if !chunk.is_empty() && report.errors_total == 0 {
+        let _ = sender.blocking_send(chunk);
+    }
+    if let Some(p) = &progress {
+        p(report.rows_read);
+    }
+    Ok(report)
+}

@@ -1,0 +1,171 @@
+//! Farmer households (keyed by the keyed hash of the head's resident id, never the id itself)
+//! and their annual assessments, time-versioned like tax grades: a new assessment for the same
+//! household and year supersedes the old one and both are kept.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::feeds::{FeedRow, Val};
+use super::{Db, StoreError, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Household {
+    /// HMAC-SHA256 of the head's resident id under the PII key.
+    pub subject_key: String,
+    pub id_last4: String,
+    pub birth_year: i64,
+    pub region_code: String,
+    pub village_code: String,
+    pub village_name: String,
+    pub members: i64,
+    pub labourers: i64,
+    pub education: String,
+    pub land_mu: f64,
+    pub main_activity: String,
+}
+
+impl FeedRow for Household {
+    const TABLE: &'static str = "households";
+    const COLUMNS: &'static [&'static str] = &[
+        "subject_key",
+        "id_last4",
+        "birth_year",
+        "region_code",
+        "village_code",
+        "village_name",
+        "members",
+        "labourers",
+        "education",
+        "land_mu",
+        "main_activity",
+    ];
+    const ON_CONFLICT: &'static str = "ON CONFLICT (subject_key) DO UPDATE SET id_last4 = excluded.id_last4, \
+        birth_year = excluded.birth_year, region_code = excluded.region_code, village_code = excluded.village_code, \
+        village_name = excluded.village_name, members = excluded.members, labourers = excluded.labourers, \
+        education = excluded.education, land_mu = excluded.land_mu, main_activity = excluded.main_activity, \
+        batch_id = excluded.batch_id";
+
+    fn push_values(self, out: &mut Vec<Val>) {
+        out.extend([
+            Val::Text(self.subject_key),
+            Val::Text(self.id_last4),
+            Val::Int(self.birth_year),
+            Val::Text(self.region_code),
+            Val::Text(self.village_code),
+            Val::Text(self.village_name),
+            Val::Int(self.members),
+            Val::Int(self.labourers),
+            Val::Text(self.education),
+            Val::Real(self.land_mu),
+            Val::Text(self.main_activity),
+        ]);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct FarmerAssessment {
+    #[sqlx(default)]
+    pub id: i64,
+    pub subject_key: String,
+    pub year: i64,
+    pub assessed_on: NaiveDate,
+    pub score: f64,
+    pub grade: String,
+    /// Amounts in fen.
+    pub annual_income: i64,
+    pub assets: i64,
+    pub liabilities: i64,
+    #[sqlx(default)]
+    pub batch_id: String,
+    #[sqlx(default)]
+    pub superseded_by: Option<i64>,
+}
+
+impl FeedRow for FarmerAssessment {
+    const TABLE: &'static str = "farmer_assessments";
+    const COLUMNS: &'static [&'static str] = &[
+        "subject_key",
+        "year",
+        "assessed_on",
+        "score",
+        "grade",
+        "annual_income",
+        "assets",
+        "liabilities",
+    ];
+    const ON_CONFLICT: &'static str = "";
+
+    fn push_values(self, out: &mut Vec<Val>) {
+        out.extend([
+            Val::Text(self.subject_key),
+            Val::Int(self.year),
+            Val::Date(self.assessed_on),
+            Val::Real(self.score),
+            Val::Text(self.grade),
+            Val::Int(self.annual_income),
+            Val::Int(self.assets),
+            Val::Int(self.liabilities),
+        ]);
+    }
+}
+
+const ASSESSMENT_COLUMNS: &str =
+    "a.id, a.subject_key, a.year, a.assessed_on, a.score, a.grade, a.annual_income, \
+    a.assets, a.liabilities, a.batch_id, a.superseded_by";
+
+/// Same rule as tax grades: assessed by D and not replaced by a row also assessed by D.
+const IN_FORCE_WHERE: &str = "a.assessed_on <= $1 AND NOT EXISTS \
+    (SELECT 1 FROM farmer_assessments s WHERE s.id = a.superseded_by AND s.assessed_on <= $1)";
+
+/// Marks earlier assessments for each (household, year) that `batch_id` re-assessed.
+pub async fn supersede_assessments(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreError> {
+    let sql = "UPDATE farmer_assessments SET superseded_by = (SELECT n.id FROM farmer_assessments n \
+        WHERE n.batch_id = $1 AND n.subject_key = farmer_assessments.subject_key AND n.year = farmer_assessments.year) \
+        WHERE superseded_by IS NULL AND batch_id <> $1 AND EXISTS (SELECT 1 FROM farmer_assessments n \
+        WHERE n.batch_id = $1 AND n.subject_key = farmer_assessments.subject_key AND n.year = farmer_assessments.year)";
+    let done = with_tx!(tx, conn => sqlx::query(sql).bind(batch_id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+impl Db {
+    pub async fn household(&self, subject_key: &str) -> Result<Option<Household>, StoreError> {
+        let sql = "SELECT subject_key, id_last4, birth_year, region_code, village_code, village_name, members, \
+                   labourers, education, land_mu, main_activity FROM households WHERE subject_key = $1";
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, Household>(sql).bind(subject_key).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The assessment of every household in force at `at` (one per household that has one).
+    pub async fn assessments_in_force(
+        &self,
+        at: NaiveDate,
+    ) -> Result<Vec<FarmerAssessment>, StoreError> {
+        let sql = format!(
+            "SELECT {ASSESSMENT_COLUMNS} FROM farmer_assessments a WHERE {IN_FORCE_WHERE} \
+             ORDER BY a.subject_key, a.assessed_on DESC, a.id DESC"
+        );
+        let rows = with_db!(self, p => sqlx::query_as::<_, FarmerAssessment>(&sql).bind(at).fetch_all(p).await)?;
+        let mut out: Vec<FarmerAssessment> = Vec::new();
+        for r in rows {
+            if out.last().is_none_or(|l| l.subject_key != r.subject_key) {
+                out.push(r);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every assessment row of a household, superseded ones included, oldest first.
+    pub async fn assessment_history(
+        &self,
+        subject_key: &str,
+    ) -> Result<Vec<FarmerAssessment>, StoreError> {
+        let sql = format!(
+            "SELECT {ASSESSMENT_COLUMNS} FROM farmer_assessments a WHERE a.subject_key = $1 ORDER BY a.year, a.id"
+        );
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, FarmerAssessment>(&sql).bind(subject_key).fetch_all(p).await)?,
+        )
+    }
+}

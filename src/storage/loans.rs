@@ -1,0 +1,101 @@
+//! Loan outcomes reported by banks: the targets of model training. A later row for the same
+//! (bank, loan) updates it, typically when its 12-month outcome becomes known.
+
+use chrono::{Months, NaiveDate};
+use serde::Serialize;
+
+use super::feeds::{FeedRow, Val};
+use super::{Db, StoreError, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct Loan {
+    /// The bank's partner id (or `cli`); loan_id is unique per bank.
+    pub reported_by: String,
+    pub loan_id: String,
+    pub product: String,
+    /// The credit code (sme) or the keyed hash of the head's resident id (farmer).
+    pub subject_key: String,
+    pub disbursed_on: NaiveDate,
+    /// Fen.
+    pub amount: i64,
+    pub term_months: i64,
+    /// 90+ days past due within 12 months of disbursement; `None` while not yet known.
+    pub defaulted: Option<bool>,
+    pub defaulted_on: Option<NaiveDate>,
+}
+
+impl FeedRow for Loan {
+    const TABLE: &'static str = "loans";
+    const COLUMNS: &'static [&'static str] = &[
+        "reported_by",
+        "loan_id",
+        "product",
+        "subject_key",
+        "disbursed_on",
+        "amount",
+        "term_months",
+        "defaulted",
+        "defaulted_on",
+    ];
+    const ON_CONFLICT: &'static str = "ON CONFLICT (reported_by, loan_id) DO UPDATE SET product = excluded.product, \
+        subject_key = excluded.subject_key, disbursed_on = excluded.disbursed_on, amount = excluded.amount, \
+        term_months = excluded.term_months, defaulted = excluded.defaulted, defaulted_on = excluded.defaulted_on, \
+        batch_id = excluded.batch_id";
+
+    fn push_values(self, out: &mut Vec<Val>) {
+        out.extend([
+            Val::Text(self.reported_by),
+            Val::Text(self.loan_id),
+            Val::Text(self.product),
+            Val::Text(self.subject_key),
+            Val::Date(self.disbursed_on),
+            Val::Int(self.amount),
+            Val::Int(self.term_months),
+            Val::OptBool(self.defaulted),
+            Val::OptDate(self.defaulted_on),
+        ]);
+    }
+}
+
+const COLUMNS: &str =
+    "reported_by, loan_id, product, subject_key, disbursed_on, amount, term_months, defaulted, defaulted_on";
+
+impl Db {
+    /// Loans of `product` whose 12-month outcome window had closed by `as_of` and whose outcome
+    /// was reported: the labelled sample for training and back-testing, oldest first.
+    pub async fn matured_loans(
+        &self,
+        product: &str,
+        as_of: NaiveDate,
+    ) -> Result<Vec<Loan>, StoreError> {
+        let window_start = as_of
+            .checked_sub_months(Months::new(12))
+            .unwrap_or(NaiveDate::MIN);
+        let sql = format!(
+            "SELECT {COLUMNS} FROM loans WHERE product = $1 AND disbursed_on <= $2 AND defaulted IS NOT NULL \
+             ORDER BY disbursed_on, reported_by, loan_id"
+        );
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, Loan>(&sql).bind(product).bind(window_start).fetch_all(p).await)?,
+        )
+    }
+
+    /// Every loan of one subject, oldest first.
+    pub async fn loans_of(&self, subject_key: &str) -> Result<Vec<Loan>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM loans WHERE subject_key = $1 ORDER BY disbursed_on, loan_id"
+        );
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, Loan>(&sql).bind(subject_key).fetch_all(p).await)?,
+        )
+    }
+}
+
+/// Deletes loans whose default (negative information) happened before `cutoff`.
+pub async fn delete_defaults_before(tx: &mut Tx, cutoff: NaiveDate) -> Result<u64, StoreError> {
+    let sql = "DELETE FROM loans WHERE defaulted_on IS NOT NULL AND defaulted_on < $1";
+    Ok(
+        with_tx!(tx, conn => sqlx::query(sql).bind(cutoff).execute(conn).await.map(|r| r.rows_affected()))?,
+    )
+}

@@ -1,0 +1,104 @@
+//! Public credit records (dishonest judgment debtors, administrative penalties, red lists). A
+//! record counts from listed_at until display_until, or until it is repaired, whichever is first.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::feeds::{FeedRow, Val};
+use super::{Db, StoreError, Tx};
+use crate::{with_db, with_tx};
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct PublicRecord {
+    /// Who fed it (partner id or `cli`); record_id is unique per source.
+    pub source: String,
+    pub record_id: String,
+    /// `enterprise` or `person`.
+    pub subject_type: String,
+    /// The credit code of an enterprise, or the keyed hash of a person's resident id.
+    pub subject_key: String,
+    pub kind: String,
+    pub severity: String,
+    pub listed_at: NaiveDate,
+    pub display_until: NaiveDate,
+    pub repaired_at: Option<NaiveDate>,
+}
+
+impl FeedRow for PublicRecord {
+    const TABLE: &'static str = "public_records";
+    const COLUMNS: &'static [&'static str] = &[
+        "source",
+        "record_id",
+        "subject_type",
+        "subject_key",
+        "kind",
+        "severity",
+        "listed_at",
+        "display_until",
+        "repaired_at",
+    ];
+    // A later row for the same record (an extension, a repair) replaces the earlier one.
+    const ON_CONFLICT: &'static str = "ON CONFLICT (source, record_id) DO UPDATE SET \
+        subject_type = excluded.subject_type, subject_key = excluded.subject_key, kind = excluded.kind, \
+        severity = excluded.severity, listed_at = excluded.listed_at, display_until = excluded.display_until, \
+        repaired_at = excluded.repaired_at, batch_id = excluded.batch_id";
+
+    fn push_values(self, out: &mut Vec<Val>) {
+        out.extend([
+            Val::Text(self.source),
+            Val::Text(self.record_id),
+            Val::Text(self.subject_type),
+            Val::Text(self.subject_key),
+            Val::Text(self.kind),
+            Val::Text(self.severity),
+            Val::Date(self.listed_at),
+            Val::Date(self.display_until),
+            Val::OptDate(self.repaired_at),
+        ]);
+    }
+}
+
+const COLUMNS: &str =
+    "source, record_id, subject_type, subject_key, kind, severity, listed_at, display_until, repaired_at";
+
+/// Counting at D: listed by D, D not past display_until, not repaired by D.
+const ACTIVE_AT: &str =
+    "listed_at <= $1 AND display_until >= $1 AND (repaired_at IS NULL OR repaired_at > $1)";
+
+impl Db {
+    /// Records of every subject that count at `at`, ordered by subject then listing date.
+    pub async fn active_public_records(
+        &self,
+        at: NaiveDate,
+    ) -> Result<Vec<PublicRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM public_records WHERE {ACTIVE_AT} ORDER BY subject_key, listed_at, record_id");
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, PublicRecord>(&sql).bind(at).fetch_all(p).await)?,
+        )
+    }
+
+    /// Records of one subject (credit code or subject key) that count at `at`.
+    pub async fn active_public_records_of(
+        &self,
+        subject_key: &str,
+        at: NaiveDate,
+    ) -> Result<Vec<PublicRecord>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM public_records WHERE subject_key = $2 AND {ACTIVE_AT} ORDER BY listed_at, record_id");
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, PublicRecord>(&sql).bind(at).bind(subject_key).fetch_all(p).await)?,
+        )
+    }
+}
+
+/// Deletes negative records (not red lists) whose event ended — display window over or
+/// repaired, whichever came first — before `cutoff`. Returns how many went.
+pub async fn delete_negative_records_ended_before(
+    tx: &mut Tx,
+    cutoff: NaiveDate,
+) -> Result<u64, StoreError> {
+    let sql = "DELETE FROM public_records WHERE kind <> 'red_list' AND \
+        (CASE WHEN repaired_at IS NOT NULL AND repaired_at < display_until THEN repaired_at ELSE display_until END) < $1";
+    Ok(
+        with_tx!(tx, conn => sqlx::query(sql).bind(cutoff).execute(conn).await.map(|r| r.rows_affected()))?,
+    )
+}

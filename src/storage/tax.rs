@@ -1,0 +1,202 @@
+//! Tax bureau facts: annual taxpayer credit grades (time-versioned: a new row for the same
+//! enterprise and year supersedes the old one, both are kept) and monthly tax payments (a
+//! corrected row for the same enterprise, month and tax type replaces the earlier one).
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use super::feeds::{FeedRow, Val};
+use super::{Db, StoreError, Tx};
+use crate::{with_db, with_tx};
+
+/// A grade as fed; `id`/`superseded_by` are only meaningful when read back.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TaxGradeFact {
+    #[sqlx(default)]
+    pub id: i64,
+    pub uscc: String,
+    pub year: i64,
+    pub grade: String,
+    pub score: Option<f64>,
+    pub direct_d: bool,
+    pub effective_from: NaiveDate,
+    #[sqlx(default)]
+    pub batch_id: String,
+    #[sqlx(default)]
+    pub superseded_by: Option<i64>,
+}
+
+impl FeedRow for TaxGradeFact {
+    const TABLE: &'static str = "tax_grades";
+    const COLUMNS: &'static [&'static str] = &[
+        "uscc",
+        "year",
+        "grade",
+        "score",
+        "direct_d",
+        "effective_from",
+    ];
+    const ON_CONFLICT: &'static str = "";
+
+    fn push_values(self, out: &mut Vec<Val>) {
+        out.extend([
+            Val::Text(self.uscc),
+            Val::Int(self.year),
+            Val::Text(self.grade),
+            Val::OptReal(self.score),
+            Val::Bool(self.direct_d),
+            Val::Date(self.effective_from),
+        ]);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+pub struct TaxPayment {
+    pub uscc: String,
+    /// `YYYY-MM`
+    pub period: String,
+    pub tax_type: String,
+    /// Amounts in fen (1/100 yuan).
+    pub revenue: i64,
+    pub tax_due: i64,
+    pub tax_paid: i64,
+    pub filed_on: NaiveDate,
+    pub paid_on: Option<NaiveDate>,
+}
+
+impl FeedRow for TaxPayment {
+    const TABLE: &'static str = "tax_payments";
+    const COLUMNS: &'static [&'static str] = &[
+        "uscc", "period", "tax_type", "revenue", "tax_due", "tax_paid", "filed_on", "paid_on",
+    ];
+    const ON_CONFLICT: &'static str = "ON CONFLICT (uscc, period, tax_type) DO UPDATE SET \
+        revenue = excluded.revenue, tax_due = excluded.tax_due, tax_paid = excluded.tax_paid, \
+        filed_on = excluded.filed_on, paid_on = excluded.paid_on, batch_id = excluded.batch_id";
+
+    fn push_values(self, out: &mut Vec<Val>) {
+        out.extend([
+            Val::Text(self.uscc),
+            Val::Text(self.period),
+            Val::Text(self.tax_type),
+            Val::Int(self.revenue),
+            Val::Int(self.tax_due),
+            Val::Int(self.tax_paid),
+            Val::Date(self.filed_on),
+            Val::OptDate(self.paid_on),
+        ]);
+    }
+}
+
+const GRADE_COLUMNS: &str = "g.id, g.uscc, g.year, g.grade, g.score, g.direct_d, g.effective_from, g.batch_id, g.superseded_by";
+
+/// A grade is in force at D if it took effect on or before D and was not replaced by a row that
+/// had also taken effect by D; among those, the latest to take effect wins (a mid-year direct D
+/// overrides the April grade, next April's grade overrides both).
+const IN_FORCE_WHERE: &str = "g.effective_from <= $1 AND NOT EXISTS \
+    (SELECT 1 FROM tax_grades s WHERE s.id = g.superseded_by AND s.effective_from <= $1)";
+
+/// Marks every earlier grade for an (uscc, year) that `batch_id` brought a new grade for as
+/// superseded by it. Runs inside the batch's transaction.
+pub async fn supersede_grades(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreError> {
+    let sql = "UPDATE tax_grades SET superseded_by = (SELECT n.id FROM tax_grades n \
+        WHERE n.batch_id = $1 AND n.uscc = tax_grades.uscc AND n.year = tax_grades.year) \
+        WHERE superseded_by IS NULL AND batch_id <> $1 AND EXISTS (SELECT 1 FROM tax_grades n \
+        WHERE n.batch_id = $1 AND n.uscc = tax_grades.uscc AND n.year = tax_grades.year)";
+    let done = with_tx!(tx, conn => sqlx::query(sql).bind(batch_id).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+fn first_per_subject(rows: Vec<TaxGradeFact>) -> Vec<TaxGradeFact> {
+    let mut out: Vec<TaxGradeFact> = Vec::new();
+    for r in rows {
+        if out.last().is_none_or(|l| l.uscc != r.uscc) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+impl Db {
+    /// The grade of every enterprise in force at `at` (one per enterprise that has one).
+    pub async fn grades_in_force(&self, at: NaiveDate) -> Result<Vec<TaxGradeFact>, StoreError> {
+        let sql = format!(
+            "SELECT {GRADE_COLUMNS} FROM tax_grades g WHERE {IN_FORCE_WHERE} \
+             ORDER BY g.uscc, g.effective_from DESC, g.id DESC"
+        );
+        let rows = with_db!(self, p => sqlx::query_as::<_, TaxGradeFact>(&sql).bind(at).fetch_all(p).await)?;
+        Ok(first_per_subject(rows))
+    }
+
+    /// The grade of one enterprise in force at `at`.
+    pub async fn grade_in_force(
+        &self,
+        uscc: &str,
+        at: NaiveDate,
+    ) -> Result<Option<TaxGradeFact>, StoreError> {
+        let sql = format!(
+            "SELECT {GRADE_COLUMNS} FROM tax_grades g WHERE g.uscc = $2 AND {IN_FORCE_WHERE} \
+             ORDER BY g.effective_from DESC, g.id DESC LIMIT 1"
+        );
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, TaxGradeFact>(&sql).bind(at).bind(uscc).fetch_optional(p).await)?,
+        )
+    }
+
+    /// Every grade row ever fed for an enterprise, superseded ones included, oldest first.
+    pub async fn grade_history(&self, uscc: &str) -> Result<Vec<TaxGradeFact>, StoreError> {
+        let sql = format!(
+            "SELECT {GRADE_COLUMNS} FROM tax_grades g WHERE g.uscc = $1 ORDER BY g.year, g.id"
+        );
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, TaxGradeFact>(&sql).bind(uscc).fetch_all(p).await)?,
+        )
+    }
+
+    /// Payments of one enterprise for the periods `from..=to` (both `YYYY-MM`), oldest first.
+    pub async fn tax_payments(
+        &self,
+        uscc: &str,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<TaxPayment>, StoreError> {
+        let sql = "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM tax_payments \
+                   WHERE uscc = $1 AND period >= $2 AND period <= $3 ORDER BY period, tax_type";
+        Ok(
+            with_db!(self, p => sqlx::query_as::<_, TaxPayment>(sql).bind(uscc).bind(from).bind(to).fetch_all(p).await)?,
+        )
+    }
+
+    pub async fn count_rows(&self, table: FeedTable) -> Result<i64, StoreError> {
+        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
+        let (n,): (i64,) = with_db!(self, p => sqlx::query_as(&sql).fetch_one(p).await)?;
+        Ok(n)
+    }
+}
+
+/// The feed tables, for counts in tests, the CLI summary and maintenance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedTable {
+    Enterprises,
+    TaxGrades,
+    TaxPayments,
+    Households,
+    FarmerAssessments,
+    PublicRecords,
+    Loans,
+    FeedBatches,
+}
+
+impl FeedTable {
+    pub fn name(self) -> &'static str {
+        match self {
+            FeedTable::Enterprises => "enterprises",
+            FeedTable::TaxGrades => "tax_grades",
+            FeedTable::TaxPayments => "tax_payments",
+            FeedTable::Households => "households",
+            FeedTable::FarmerAssessments => "farmer_assessments",
+            FeedTable::PublicRecords => "public_records",
+            FeedTable::Loans => "loans",
+            FeedTable::FeedBatches => "feed_batches",
+        }
+    }
+}
