@@ -7,6 +7,7 @@ pub mod domain;
 pub mod feeds;
 pub mod features;
 pub mod http;
+pub mod lifecycle;
 pub mod pii;
 pub mod scoring;
 pub mod settings;

@@ -19,7 +19,10 @@ pub enum PiiKeyError {
     #[error("the PII key must be at least 16 bytes (got {len})")]
     TooShort { len: usize },
     #[error("cannot read or create the PII key file {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl PiiKey {
@@ -33,7 +36,10 @@ impl PiiKey {
     /// Loads the key kept in `path`, creating a random one (hex, mode 0600) on first use. Only for
     /// the embedded single-node setup: replicas sharing PostgreSQL must share one explicit key.
     pub fn load_or_create(path: &Path) -> Result<PiiKey, PiiKeyError> {
-        let err = |source| PiiKeyError::File { path: path.display().to_string(), source };
+        let err = |source| PiiKeyError::File {
+            path: path.display().to_string(),
+            source,
+        };
         if !path.exists() {
             if let Some(dir) = path.parent() {
                 std::fs::create_dir_all(dir).map_err(err)?;
@@ -90,7 +96,11 @@ impl fmt::Debug for PiiKey {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(bytes)
 }
 
@@ -114,8 +124,12 @@ mod tests {
 
     #[test]
     fn a_different_key_gives_a_different_subject_key() {
-        let a = PiiKey::new(b"0123456789abcdef").unwrap().subject_key("11010519491231002X");
-        let b = PiiKey::new(b"fedcba9876543210").unwrap().subject_key("11010519491231002X");
+        let a = PiiKey::new(b"0123456789abcdef")
+            .unwrap()
+            .subject_key("11010519491231002X");
+        let b = PiiKey::new(b"fedcba9876543210")
+            .unwrap()
+            .subject_key("11010519491231002X");
         assert_ne!(a, b);
     }
 
@@ -132,7 +146,10 @@ mod tests {
 
     #[test]
     fn short_keys_are_refused() {
-        assert!(matches!(PiiKey::new(b"short"), Err(PiiKeyError::TooShort { len: 5 })));
+        assert!(matches!(
+            PiiKey::new(b"short"),
+            Err(PiiKeyError::TooShort { len: 5 })
+        ));
     }
 
     #[test]

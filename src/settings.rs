@@ -36,6 +36,8 @@ pub struct Settings {
     pub max_connections: u32,
     /// Committed model artifacts (`models/<product>/<id>/model.json`) and new candidates.
     pub models_dir: PathBuf,
+    /// Promotion gates (`[gates]` in creditbridge.toml).
+    pub gates: crate::lifecycle::Gates,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,6 +59,7 @@ impl Default for Settings {
             rate_limit_per_minute: 6_000,
             max_connections: 16,
             models_dir: PathBuf::from("models"),
+            gates: crate::lifecycle::Gates::default(),
         }
     }
 }
@@ -100,6 +103,7 @@ struct Defaults {
     rate_limit_per_minute: u32,
     max_connections: u32,
     models_dir: PathBuf,
+    gates: crate::lifecycle::Gates,
 }
 
 impl Default for Defaults {
@@ -114,6 +118,7 @@ impl Default for Defaults {
             rate_limit_per_minute: s.rate_limit_per_minute,
             max_connections: s.max_connections,
             models_dir: s.models_dir,
+            gates: s.gates,
         }
     }
 }
@@ -130,6 +135,7 @@ impl fmt::Debug for Settings {
             .field("rate_limit_per_minute", &self.rate_limit_per_minute)
             .field("max_connections", &self.max_connections)
             .field("models_dir", &self.models_dir)
+            .field("gates", &self.gates)
             .finish()
     }
 }
@@ -211,7 +217,10 @@ mod tests {
             let s = Settings::load(&Overrides::default()).unwrap();
             assert_eq!(s.listen.port(), 9100);
             assert_eq!(s.rate_limit_per_minute, 7);
-            assert_eq!(s.max_connections, 3, "the file's value survives where env is silent");
+            assert_eq!(
+                s.max_connections, 3,
+                "the file's value survives where env is silent"
+            );
 
             let flags = Overrides {
                 listen: Some("127.0.0.1:9200".parse().unwrap()),

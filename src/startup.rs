@@ -8,8 +8,8 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::audit::AuditWriter;
-use crate::http::{self, AppState};
 use crate::http::rate_limit::RateLimiter;
+use crate::http::{self, AppState};
 use crate::pii::PiiKey;
 use crate::scoring::{champions, Champions};
 use crate::settings::{self, Settings};
@@ -27,7 +27,8 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let champions = Arc::new(Champions::default());
     champions.refresh(&db).await?;
     let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
-    Ok(AppState { db, pii, settings: Arc::new(settings), audit, champions, limiter })
+    let gates = Arc::new(settings.gates.clone());
+    Ok(AppState { db, pii, settings: Arc::new(settings), audit, champions, limiter, gates })
 }
 
 /// An explicit key wins. Without one, the embedded single-node setup keeps a generated key in
@@ -51,7 +52,9 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = http::router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -8,7 +8,10 @@ use serde_json::Value;
 async fn error_of(resp: reqwest::Response) -> (u16, Value) {
     let status = resp.status().as_u16();
     assert!(
-        resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"),
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"),
         "errors are JSON"
     );
     let body: Value = resp.json().await.unwrap();
@@ -46,15 +49,32 @@ async fn every_response_carries_a_request_id_and_a_given_one_is_echoed() {
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 26, "a ULID: {id}");
 
-    let resp = app.client.get(app.url("/nowhere")).header("x-request-id", "abc-123").send().await.unwrap();
-    assert_eq!(resp.headers()["x-request-id"], "abc-123", "echoed on errors too");
+    let resp = app
+        .client
+        .get(app.url("/nowhere"))
+        .header("x-request-id", "abc-123")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.headers()["x-request-id"],
+        "abc-123",
+        "echoed on errors too"
+    );
     app.stop().await;
 }
 
 #[tokio::test]
 async fn unknown_route_is_a_json_404() {
     let app = TestApp::spawn(common::Backend::Sqlite).await;
-    let (status, err) = error_of(app.client.get(app.url("/v1/nothing-here")).send().await.unwrap()).await;
+    let (status, err) = error_of(
+        app.client
+            .get(app.url("/v1/nothing-here"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(err["code"], "not_found");
     assert!(err["message"].as_str().unwrap().contains("route"));
@@ -63,7 +83,8 @@ async fn unknown_route_is_a_json_404() {
 #[tokio::test]
 async fn wrong_method_is_a_json_405() {
     let app = TestApp::spawn(common::Backend::Sqlite).await;
-    let (status, err) = error_of(app.client.delete(app.url("/healthz")).send().await.unwrap()).await;
+    let (status, err) =
+        error_of(app.client.delete(app.url("/healthz")).send().await.unwrap()).await;
     assert_eq!(status, 405);
     assert_eq!(err["code"], "method_not_allowed");
 }
@@ -77,14 +98,21 @@ async fn malformed_json_is_a_json_400_naming_the_problem() {
         .post(app.url("/v1/consents"))
         .bearer_auth(&key)
         .header("content-type", "application/json")
-        .body("{\"product\": ")
+        .body("{\"subject\": ")
         .send()
         .await
         .unwrap();
     let (status, err) = error_of(resp).await;
     assert_eq!(status, 400);
     assert_eq!(err["code"], "malformed_json");
-    assert!(err["message"].as_str().unwrap().to_lowercase().contains("eof"), "{err}");
+    assert!(
+        err["message"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("eof"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -110,6 +138,11 @@ async fn a_body_over_the_limit_is_a_json_413() {
 async fn graceful_shutdown_returns_once_the_signal_fires() {
     let app = TestApp::spawn(common::Backend::Sqlite).await;
     let address = app.address.clone();
-    tokio::time::timeout(std::time::Duration::from_secs(10), app.stop()).await.expect("stops within 10 s");
-    assert!(reqwest::get(format!("{address}/healthz")).await.is_err(), "no longer listening");
+    tokio::time::timeout(std::time::Duration::from_secs(10), app.stop())
+        .await
+        .expect("stops within 10 s");
+    assert!(
+        reqwest::get(format!("{address}/healthz")).await.is_err(),
+        "no longer listening"
+    );
 }

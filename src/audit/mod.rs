@@ -153,12 +153,19 @@ pub async fn verify(db: &Db) -> Result<Verification, StoreError> {
             checked,
         ));
     }
-    Ok(Verification { ok: true, rows_checked: checked, first_problem: None })
+    Ok(Verification {
+        ok: true,
+        rows_checked: checked,
+        first_problem: None,
+    })
 }
 
 fn check_row(row: &AuditRow, expected_seq: i64, prev_hash: &str) -> Option<String> {
     if row.seq != expected_seq {
-        return Some(format!("expected row {expected_seq} next, found {}: rows were removed", row.seq));
+        return Some(format!(
+            "expected row {expected_seq} next, found {}: rows were removed",
+            row.seq
+        ));
     }
     if row.prev_hash != prev_hash {
         return Some("does not link to the previous row: rows were removed or reordered".into());

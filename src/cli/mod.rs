@@ -9,11 +9,19 @@ use crate::settings::Overrides;
 
 pub mod import;
 pub mod maintenance;
+pub mod audit;
+pub mod models;
 pub mod partners;
+pub mod score;
 pub mod serve;
+pub mod train;
 
 #[derive(Debug, Parser)]
-#[command(name = "creditbridge", version, about = "Credit scoring for bank–tax interaction and farmer credit ratings")]
+#[command(
+    name = "creditbridge",
+    version,
+    about = "Credit scoring for bank–tax interaction and farmer credit ratings"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub common: Common,
@@ -45,7 +53,9 @@ impl Common {
 
 /// The async runtime for commands that talk to the database or serve.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
 }
 
 #[derive(Debug, Subcommand)]
@@ -54,10 +64,20 @@ pub enum Command {
     Serve(serve::Args),
     /// Manage partner keys
     Partners(partners::Args),
+    /// Model registry: list, show, promote, rollback
+    Models(models::Args),
+    /// Retrain a product's model from the database and register a candidate
+    Retrain(models::RetrainArgs),
+    /// Audit trail checks
+    Audit(audit::Args),
     /// Load a feed file (all rows valid or nothing stored)
     Import(import::Args),
     /// Retention jobs
     Maintenance(maintenance::Args),
+    /// Train a scorecard on a CSV (model.json + report)
+    Train(train::Args),
+    /// Batch-score a CSV with a model.json
+    Score(score::Args),
 }
 
 pub fn main() -> ExitCode {
@@ -80,7 +100,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args, &cli.common),
         Command::Partners(args) => partners::run(args, &cli.common),
+        Command::Models(args) => models::run(args, &cli.common),
+        Command::Retrain(args) => models::run_retrain(args, &cli.common),
+        Command::Audit(args) => audit::run(args, &cli.common),
         Command::Import(args) => import::run(args, &cli.common),
         Command::Maintenance(args) => maintenance::run(args, &cli.common),
+        Command::Train(args) => train::run(args),
+        Command::Score(args) => score::run(args),
     }
 }

@@ -16,12 +16,17 @@ pub struct Args {
 }
 
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
-    let settings = Settings::load(&Overrides { listen: args.listen, ..common.overrides() })?;
+    let settings = Settings::load(&Overrides {
+        listen: args.listen,
+        ..common.overrides()
+    })?;
     telemetry::init(settings.log_format);
     super::runtime()?.block_on(async move {
         let listen = settings.listen;
         let state = startup::build_state(settings).await?;
-        let listener = TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(address = %listener.local_addr()?, "creditbridge serving");
         startup::run(listener, state, startup::shutdown_signal()).await?;
         Ok(())

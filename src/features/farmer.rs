@@ -51,7 +51,9 @@ pub struct LoanFact {
 
 /// The latest assessment made by `at` (a correction of the same date wins).
 pub fn assessment_at(a: &[AssessmentFact], at: NaiveDate) -> Option<&AssessmentFact> {
-    a.iter().filter(|x| x.assessed_on <= at).max_by_key(|x| (x.assessed_on, x.year, x.id))
+    a.iter()
+        .filter(|x| x.assessed_on <= at)
+        .max_by_key(|x| (x.assessed_on, x.year, x.id))
 }
 
 /// Share of the village's assessed households that are credit households at `at`; `None` when
@@ -59,7 +61,12 @@ pub fn assessment_at(a: &[AssessmentFact], at: NaiveDate) -> Option<&AssessmentF
 pub fn credit_share(village: &[Vec<(NaiveDate, String)>], at: NaiveDate) -> Option<f64> {
     let latest: Vec<&str> = village
         .iter()
-        .filter_map(|h| h.iter().filter(|(d, _)| *d <= at).max_by_key(|(d, _)| *d).map(|(_, g)| g.as_str()))
+        .filter_map(|h| {
+            h.iter()
+                .filter(|(d, _)| *d <= at)
+                .max_by_key(|(d, _)| *d)
+                .map(|(_, g)| g.as_str())
+        })
         .collect();
     if latest.is_empty() {
         return None;
@@ -85,29 +92,57 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
         _ => Value::Missing,
     };
     let earlier: Vec<&LoanFact> = f.loans.iter().filter(|l| l.disbursed_on < at).collect();
-    let defaults = earlier.iter().filter(|l| l.defaulted_on.is_some_and(|d| d <= at)).count();
+    let defaults = earlier
+        .iter()
+        .filter(|l| l.defaulted_on.is_some_and(|d| d <= at))
+        .count();
     let village = match credit_share(&f.village, at) {
         Some(s) if s >= CREDIT_VILLAGE_SHARE => "yes",
         Some(_) => "no",
         None => "unknown",
     };
     let values = vec![
-        ("assessment_score", a.map_or(Value::Missing, |a| number(a.score))),
-        ("farmer_grade", a.map_or(Value::Missing, |a| category(&a.grade))),
+        (
+            "assessment_score",
+            a.map_or(Value::Missing, |a| number(a.score)),
+        ),
+        (
+            "farmer_grade",
+            a.map_or(Value::Missing, |a| category(&a.grade)),
+        ),
         ("income_per_head", per_head),
         ("labour_share", labour),
         ("land_mu", h.map_or(Value::Missing, |h| number(h.land_mu))),
         ("liabilities_to_assets", leverage),
-        ("net_worth", a.map_or(Value::Missing, |a| number((a.assets - a.liabilities) as f64 / 100.0))),
-        ("head_age", h.map_or(Value::Missing, |h| number((at.year() as i64 - h.birth_year) as f64))),
-        ("education", h.map_or(Value::Missing, |h| category(&h.education))),
-        ("main_activity", h.map_or(Value::Missing, |h| category(&h.main_activity))),
+        (
+            "net_worth",
+            a.map_or(Value::Missing, |a| {
+                number((a.assets - a.liabilities) as f64 / 100.0)
+            }),
+        ),
+        (
+            "head_age",
+            h.map_or(Value::Missing, |h| {
+                number((at.year() as i64 - h.birth_year) as f64)
+            }),
+        ),
+        (
+            "education",
+            h.map_or(Value::Missing, |h| category(&h.education)),
+        ),
+        (
+            "main_activity",
+            h.map_or(Value::Missing, |h| category(&h.main_activity)),
+        ),
         ("prior_loans", number(earlier.len() as f64)),
         ("prior_defaults", number(defaults as f64)),
         ("credit_village", category(village)),
     ];
     let mut flags = Vec::new();
-    if f.records.iter().any(|r| r.kind == "dishonest_debtor" && r.counts_at(at)) {
+    if f.records
+        .iter()
+        .any(|r| r.kind == "dishonest_debtor" && r.counts_at(at))
+    {
         flags.push("dishonest_debtor_active");
     }
     if a.is_some_and(|a| a.grade == "none") {
@@ -121,7 +156,11 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
         "assessed_on": a.map(|a| a.assessed_on),
         "as_of": at,
     });
-    FeatureVector { values, flags, data_as_of }
+    FeatureVector {
+        values,
+        flags,
+        data_as_of,
+    }
 }
 
 #[cfg(test)]
@@ -138,23 +177,50 @@ mod tests {
         let mut village: Vec<_> = (0..7).map(|_| hh("AA")).collect();
         village.extend((0..3).map(|_| hh("none")));
         assert_eq!(credit_share(&village, d("2025-06-01")), Some(0.7));
-        let f = FarmerFacts { village: village.clone(), ..Default::default() };
-        assert_eq!(characteristics(&f, d("2025-06-01")).get("credit_village"), Some(category("yes")));
+        let f = FarmerFacts {
+            village: village.clone(),
+            ..Default::default()
+        };
+        assert_eq!(
+            characteristics(&f, d("2025-06-01")).get("credit_village"),
+            Some(category("yes"))
+        );
         village.push(hh("none"));
-        let f = FarmerFacts { village, ..Default::default() };
-        assert_eq!(characteristics(&f, d("2025-06-01")).get("credit_village"), Some(category("no")));
-        assert_eq!(characteristics(&f, d("2025-01-01")).get("credit_village"), Some(category("unknown")));
+        let f = FarmerFacts {
+            village,
+            ..Default::default()
+        };
+        assert_eq!(
+            characteristics(&f, d("2025-06-01")).get("credit_village"),
+            Some(category("no"))
+        );
+        assert_eq!(
+            characteristics(&f, d("2025-01-01")).get("credit_village"),
+            Some(category("unknown"))
+        );
     }
 
     #[test]
     fn a_default_counts_only_once_it_has_happened() {
         let f = FarmerFacts {
-            loans: vec![LoanFact { disbursed_on: d("2024-01-10"), defaulted_on: Some(d("2024-09-01")) }],
+            loans: vec![LoanFact {
+                disbursed_on: d("2024-01-10"),
+                defaulted_on: Some(d("2024-09-01")),
+            }],
             ..Default::default()
         };
-        assert_eq!(characteristics(&f, d("2024-06-01")).get("prior_defaults"), Some(Value::Number(0.0)));
-        assert_eq!(characteristics(&f, d("2024-06-01")).get("prior_loans"), Some(Value::Number(1.0)));
-        assert_eq!(characteristics(&f, d("2024-10-01")).get("prior_defaults"), Some(Value::Number(1.0)));
+        assert_eq!(
+            characteristics(&f, d("2024-06-01")).get("prior_defaults"),
+            Some(Value::Number(0.0))
+        );
+        assert_eq!(
+            characteristics(&f, d("2024-06-01")).get("prior_loans"),
+            Some(Value::Number(1.0))
+        );
+        assert_eq!(
+            characteristics(&f, d("2024-10-01")).get("prior_defaults"),
+            Some(Value::Number(1.0))
+        );
     }
 
     #[test]
@@ -175,6 +241,11 @@ mod tests {
         let v = characteristics(&f, d("2025-06-01"));
         assert!(v.flags.contains(&"below_credit_household_line"));
         assert_eq!(v.get("liabilities_to_assets"), Some(Value::Number(0.2)));
-        assert!(characteristics(&f, d("2025-02-01")).flags.is_empty() || !characteristics(&f, d("2025-02-01")).flags.contains(&"below_credit_household_line"));
+        assert!(
+            characteristics(&f, d("2025-02-01")).flags.is_empty()
+                || !characteristics(&f, d("2025-02-01"))
+                    .flags
+                    .contains(&"below_credit_household_line")
+        );
     }
 }

@@ -13,7 +13,16 @@ use crate::with_db;
 
 type EnterpriseRow = (String, String, String, NaiveDate);
 type GradeRow = (String, i64, i64, String, NaiveDate);
-type PaymentRow = (String, String, String, i64, i64, i64, NaiveDate, Option<NaiveDate>);
+type PaymentRow = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    NaiveDate,
+    Option<NaiveDate>,
+);
 type RecordRow = (String, String, NaiveDate, NaiveDate, Option<NaiveDate>);
 type HouseholdRow = (String, i64, i64, i64, String, f64, String, String);
 type AssessmentRow = (String, i64, i64, NaiveDate, f64, String, i64, i64, i64);
@@ -23,22 +32,48 @@ const ENTERPRISES: &str = "SELECT uscc, region_code, industry, founded_on FROM e
 const GRADES: &str = "SELECT uscc, id, year, grade, effective_from FROM tax_grades";
 const PAYMENTS: &str =
     "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM tax_payments";
-const RECORDS: &str = "SELECT subject_key, kind, listed_at, display_until, repaired_at FROM public_records";
+const RECORDS: &str =
+    "SELECT subject_key, kind, listed_at, display_until, repaired_at FROM public_records";
 const HOUSEHOLDS: &str = "SELECT subject_key, birth_year, members, labourers, education, land_mu, main_activity, village_code FROM households";
 const ASSESSMENTS: &str = "SELECT subject_key, id, year, assessed_on, score, grade, annual_income, assets, liabilities FROM farmer_assessments";
-const FARMER_LOANS: &str = "SELECT subject_key, disbursed_on, defaulted_on FROM loans WHERE product = 'farmer'";
+const FARMER_LOANS: &str =
+    "SELECT subject_key, disbursed_on, defaulted_on FROM loans WHERE product = 'farmer'";
 
 fn enterprise((_, region_code, industry, founded_on): EnterpriseRow) -> EnterpriseFact {
-    EnterpriseFact { region_code, industry, founded_on }
+    EnterpriseFact {
+        region_code,
+        industry,
+        founded_on,
+    }
 }
 fn grade((_, id, year, grade, effective_from): GradeRow) -> GradeFact {
-    GradeFact { id, year, grade, effective_from }
+    GradeFact {
+        id,
+        year,
+        grade,
+        effective_from,
+    }
 }
-fn payment((_, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on): PaymentRow) -> PaymentFact {
-    PaymentFact { period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on }
+fn payment(
+    (_, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on): PaymentRow,
+) -> PaymentFact {
+    PaymentFact {
+        period,
+        tax_type,
+        revenue,
+        tax_due,
+        tax_paid,
+        filed_on,
+        paid_on,
+    }
 }
 fn record((_, kind, listed_at, display_until, repaired_at): RecordRow) -> RecordFact {
-    RecordFact { kind, listed_at, display_until, repaired_at }
+    RecordFact {
+        kind,
+        listed_at,
+        display_until,
+        repaired_at,
+    }
 }
 fn household(r: &HouseholdRow) -> HouseholdFact {
     HouseholdFact {
@@ -50,11 +85,25 @@ fn household(r: &HouseholdRow) -> HouseholdFact {
         main_activity: r.6.clone(),
     }
 }
-fn assessment((_, id, year, assessed_on, score, grade, annual_income, assets, liabilities): AssessmentRow) -> AssessmentFact {
-    AssessmentFact { id, year, assessed_on, score, grade, annual_income, assets, liabilities }
+fn assessment(
+    (_, id, year, assessed_on, score, grade, annual_income, assets, liabilities): AssessmentRow,
+) -> AssessmentFact {
+    AssessmentFact {
+        id,
+        year,
+        assessed_on,
+        score,
+        grade,
+        annual_income,
+        assets,
+        liabilities,
+    }
 }
 fn loan((_, disbursed_on, defaulted_on): LoanRow) -> LoanFact {
-    LoanFact { disbursed_on, defaulted_on }
+    LoanFact {
+        disbursed_on,
+        defaulted_on,
+    }
 }
 
 macro_rules! fetch {
@@ -67,10 +116,20 @@ macro_rules! fetch {
 
 /// One enterprise's facts (by indexed look-ups on its credit code).
 pub async fn sme_facts(db: &Db, uscc: &str) -> Result<SmeFacts, StoreError> {
-    let e = fetch!(db, format!("{ENTERPRISES} WHERE uscc = $1"), EnterpriseRow, uscc);
+    let e = fetch!(
+        db,
+        format!("{ENTERPRISES} WHERE uscc = $1"),
+        EnterpriseRow,
+        uscc
+    );
     let g = fetch!(db, format!("{GRADES} WHERE uscc = $1"), GradeRow, uscc);
     let p = fetch!(db, format!("{PAYMENTS} WHERE uscc = $1"), PaymentRow, uscc);
-    let r = fetch!(db, format!("{RECORDS} WHERE subject_key = $1"), RecordRow, uscc);
+    let r = fetch!(
+        db,
+        format!("{RECORDS} WHERE subject_key = $1"),
+        RecordRow,
+        uscc
+    );
     Ok(SmeFacts {
         enterprise: e.into_iter().next().map(enterprise),
         grades: g.into_iter().map(grade).collect(),
@@ -90,9 +149,16 @@ pub async fn all_sme_facts(db: &Db) -> Result<HashMap<String, SmeFacts>, StoreEr
         out.entry(r.0.clone()).or_default().grades.push(grade(r));
     }
     for r in fetch!(db, PAYMENTS.to_owned(), PaymentRow) {
-        out.entry(r.0.clone()).or_default().payments.push(payment(r));
+        out.entry(r.0.clone())
+            .or_default()
+            .payments
+            .push(payment(r));
     }
-    for r in fetch!(db, format!("{RECORDS} WHERE subject_type = 'enterprise'"), RecordRow) {
+    for r in fetch!(
+        db,
+        format!("{RECORDS} WHERE subject_type = 'enterprise'"),
+        RecordRow
+    ) {
         out.entry(r.0.clone()).or_default().records.push(record(r));
     }
     Ok(out)
@@ -103,19 +169,29 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
     let households = fetch!(db, HOUSEHOLDS.to_owned(), HouseholdRow);
     let mut assessments: HashMap<String, Vec<AssessmentFact>> = HashMap::new();
     for r in fetch!(db, ASSESSMENTS.to_owned(), AssessmentRow) {
-        assessments.entry(r.0.clone()).or_default().push(assessment(r));
+        assessments
+            .entry(r.0.clone())
+            .or_default()
+            .push(assessment(r));
     }
     let mut loans: HashMap<String, Vec<LoanFact>> = HashMap::new();
     for r in fetch!(db, FARMER_LOANS.to_owned(), LoanRow) {
         loans.entry(r.0.clone()).or_default().push(loan(r));
     }
     let mut records: HashMap<String, Vec<RecordFact>> = HashMap::new();
-    for r in fetch!(db, format!("{RECORDS} WHERE subject_type = 'person'"), RecordRow) {
+    for r in fetch!(
+        db,
+        format!("{RECORDS} WHERE subject_type = 'person'"),
+        RecordRow
+    ) {
         records.entry(r.0.clone()).or_default().push(record(r));
     }
     let mut villages: HashMap<String, Vec<Vec<(NaiveDate, String)>>> = HashMap::new();
     for h in &households {
-        villages.entry(h.7.clone()).or_default().push(timeline(assessments.get(&h.0)));
+        villages
+            .entry(h.7.clone())
+            .or_default()
+            .push(timeline(assessments.get(&h.0)));
     }
     let mut out = HashMap::with_capacity(households.len());
     for h in &households {
@@ -134,19 +210,48 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
 }
 
 fn timeline(a: Option<&Vec<AssessmentFact>>) -> Vec<(NaiveDate, String)> {
-    a.map(|v| v.iter().map(|x| (x.assessed_on, x.grade.clone())).collect()).unwrap_or_default()
+    a.map(|v| v.iter().map(|x| (x.assessed_on, x.grade.clone())).collect())
+        .unwrap_or_default()
 }
 
 /// One household's facts (by subject key), with its village's assessments.
 pub async fn farmer_facts(db: &Db, subject_key: &str) -> Result<FarmerFacts, StoreError> {
-    let h = fetch!(db, format!("{HOUSEHOLDS} WHERE subject_key = $1"), HouseholdRow, subject_key);
+    let h = fetch!(
+        db,
+        format!("{HOUSEHOLDS} WHERE subject_key = $1"),
+        HouseholdRow,
+        subject_key
+    );
     let Some(h) = h.into_iter().next() else {
-        let r = fetch!(db, format!("{RECORDS} WHERE subject_key = $1"), RecordRow, subject_key);
-        return Ok(FarmerFacts { records: r.into_iter().map(record).collect(), ..Default::default() });
+        let r = fetch!(
+            db,
+            format!("{RECORDS} WHERE subject_key = $1"),
+            RecordRow,
+            subject_key
+        );
+        return Ok(FarmerFacts {
+            records: r.into_iter().map(record).collect(),
+            ..Default::default()
+        });
     };
-    let a = fetch!(db, format!("{ASSESSMENTS} WHERE subject_key = $1"), AssessmentRow, subject_key);
-    let l = fetch!(db, format!("{FARMER_LOANS} AND subject_key = $1"), LoanRow, subject_key);
-    let r = fetch!(db, format!("{RECORDS} WHERE subject_key = $1"), RecordRow, subject_key);
+    let a = fetch!(
+        db,
+        format!("{ASSESSMENTS} WHERE subject_key = $1"),
+        AssessmentRow,
+        subject_key
+    );
+    let l = fetch!(
+        db,
+        format!("{FARMER_LOANS} AND subject_key = $1"),
+        LoanRow,
+        subject_key
+    );
+    let r = fetch!(
+        db,
+        format!("{RECORDS} WHERE subject_key = $1"),
+        RecordRow,
+        subject_key
+    );
     let v: Vec<(String, NaiveDate, String)> = fetch!(
         db,
         "SELECT a.subject_key, a.assessed_on, a.grade FROM farmer_assessments a \

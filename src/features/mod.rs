@@ -25,7 +25,10 @@ pub struct FeatureVector {
 
 impl FeatureVector {
     pub fn get(&self, name: &str) -> Option<Value> {
-        self.values.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+        self.values
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.clone())
     }
 }
 
@@ -43,7 +46,8 @@ pub fn period_index(period: &str) -> Option<i32> {
 /// The filing and payment deadline of a monthly period: the 15th of the following month.
 pub fn deadline_of(period_idx: i32) -> NaiveDate {
     let next = period_idx + 1;
-    NaiveDate::from_ymd_opt(next.div_euclid(12), next.rem_euclid(12) as u32 + 1, 15).expect("valid date")
+    NaiveDate::from_ymd_opt(next.div_euclid(12), next.rem_euclid(12) as u32 + 1, 15)
+        .expect("valid date")
 }
 
 /// Years between two dates, as a decimal.
@@ -65,7 +69,11 @@ pub fn category(s: impl Into<String>) -> Value {
 
 /// The reason metadata of a characteristic, for the training frame.
 pub fn meta_of(c: &Characteristic) -> CharacteristicMeta {
-    CharacteristicMeta { code: c.code.into(), text_en: c.text_en.into(), text_zh: c.text_zh.into() }
+    CharacteristicMeta {
+        code: c.code.into(),
+        text_en: c.text_en.into(),
+        text_zh: c.text_zh.into(),
+    }
 }
 
 #[cfg(test)]
@@ -75,9 +83,15 @@ mod tests {
     #[test]
     fn the_deadline_of_a_period_is_the_15th_of_the_next_month() {
         let p = period_index("2025-12").unwrap();
-        assert_eq!(deadline_of(p), NaiveDate::from_ymd_opt(2026, 1, 15).unwrap());
+        assert_eq!(
+            deadline_of(p),
+            NaiveDate::from_ymd_opt(2026, 1, 15).unwrap()
+        );
         let p = period_index("2025-03").unwrap();
-        assert_eq!(deadline_of(p), NaiveDate::from_ymd_opt(2025, 4, 15).unwrap());
+        assert_eq!(
+            deadline_of(p),
+            NaiveDate::from_ymd_opt(2025, 4, 15).unwrap()
+        );
     }
 
     #[test]

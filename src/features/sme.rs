@@ -4,7 +4,9 @@ use chrono::{Datelike, Months, NaiveDate};
 use serde_json::json;
 use training::Value;
 
-use super::{category, deadline_of, month_index, number, period_index, years_between, FeatureVector};
+use super::{
+    category, deadline_of, month_index, number, period_index, years_between, FeatureVector,
+};
 
 #[derive(Clone, Debug, Default)]
 pub struct SmeFacts {
@@ -100,7 +102,9 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     let mut zero_filing = 0;
     let mut last_period: Option<i32> = None;
     for p in f.payments.iter().filter(|p| p.filed_on <= at) {
-        let Some(idx) = period_index(&p.period) else { continue };
+        let Some(idx) = period_index(&p.period) else {
+            continue;
+        };
         let age = now_idx - idx; // 1 = last month
         if !(1..=24).contains(&age) {
             continue;
@@ -129,7 +133,11 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
             }
         }
     }
-    let growth = if paid[1] > 0.0 { paid[0] / paid[1] - 1.0 } else { f64::NAN };
+    let growth = if paid[1] > 0.0 {
+        paid[0] / paid[1] - 1.0
+    } else {
+        f64::NAN
+    };
     let three_years_ago = at.checked_sub_months(Months::new(36)).unwrap_or(at);
     let penalties = f
         .records
@@ -137,12 +145,19 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
         .filter(|r| r.kind == "admin_penalty" && r.listed_at > three_years_ago && r.counts_at(at))
         .count();
     let (industry, region, years) = match &f.enterprise {
-        Some(e) => (category(&e.industry), category(&e.region_code), number(years_between(e.founded_on, at))),
+        Some(e) => (
+            category(&e.industry),
+            category(&e.region_code),
+            number(years_between(e.founded_on, at)),
+        ),
         None => (Value::Missing, Value::Missing, Value::Missing),
     };
 
     let values = vec![
-        ("tax_grade", grade.map_or(Value::Missing, |g| category(&g.grade))),
+        (
+            "tax_grade",
+            grade.map_or(Value::Missing, |g| category(&g.grade)),
+        ),
         ("tax_grade_trend", category(trend)),
         ("late_filing_months_24m", number(late_filing.len() as f64)),
         ("late_payment_months_24m", number(late_payment.len() as f64)),
@@ -159,7 +174,10 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     ];
 
     let mut flags = Vec::new();
-    if f.records.iter().any(|r| r.kind == "dishonest_debtor" && r.counts_at(at)) {
+    if f.records
+        .iter()
+        .any(|r| r.kind == "dishonest_debtor" && r.counts_at(at))
+    {
         flags.push("dishonest_debtor_active");
     }
     if grade.is_some_and(|g| g.grade == "D") {
@@ -168,14 +186,19 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     if f.enterprise.is_none() {
         flags.push("unknown_enterprise");
     }
-    let through = last_period.map(|i| format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1));
+    let through =
+        last_period.map(|i| format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1));
     let data_as_of = json!({
         "tax_grade_year": grade.map(|g| g.year),
         "tax_payments_through": through,
         "as_of": at,
         "year": at.year(),
     });
-    FeatureVector { values, flags, data_as_of }
+    FeatureVector {
+        values,
+        flags,
+        data_as_of,
+    }
 }
 
 #[cfg(test)]
@@ -186,7 +209,13 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn payment(period: &str, filed: &str, paid: Option<&str>, due: i64, paid_amt: i64) -> PaymentFact {
+    fn payment(
+        period: &str,
+        filed: &str,
+        paid: Option<&str>,
+        due: i64,
+        paid_amt: i64,
+    ) -> PaymentFact {
         PaymentFact {
             period: period.into(),
             tax_type: "vat".into(),
@@ -199,20 +228,34 @@ mod tests {
     }
 
     fn grade(id: i64, year: i64, g: &str, from: &str) -> GradeFact {
-        GradeFact { id, year, grade: g.into(), effective_from: d(from) }
+        GradeFact {
+            id,
+            year,
+            grade: g.into(),
+            effective_from: d(from),
+        }
     }
 
     #[test]
     fn a_mid_year_direct_d_overrides_the_april_grade_from_its_date_on() {
-        let grades = vec![grade(1, 2024, "B", "2025-04-20"), grade(2, 2024, "D", "2025-08-01")];
+        let grades = vec![
+            grade(1, 2024, "B", "2025-04-20"),
+            grade(2, 2024, "D", "2025-08-01"),
+        ];
         assert_eq!(grade_at(&grades, d("2025-07-31")).unwrap().grade, "B");
         assert_eq!(grade_at(&grades, d("2025-08-01")).unwrap().grade, "D");
-        assert_eq!(grade_at(&grades, d("2025-04-19")).map(|g| g.grade.clone()), None);
+        assert_eq!(
+            grade_at(&grades, d("2025-04-19")).map(|g| g.grade.clone()),
+            None
+        );
     }
 
     #[test]
     fn a_correction_with_the_same_effective_date_supersedes_the_earlier_row() {
-        let grades = vec![grade(1, 2024, "C", "2025-04-20"), grade(7, 2024, "B", "2025-04-20")];
+        let grades = vec![
+            grade(1, 2024, "C", "2025-04-20"),
+            grade(7, 2024, "B", "2025-04-20"),
+        ];
         assert_eq!(grade_at(&grades, d("2025-06-01")).unwrap().grade, "B");
     }
 
@@ -227,10 +270,16 @@ mod tests {
             ..Default::default()
         };
         let at_may = characteristics(&facts, d("2025-05-01"));
-        assert_eq!(at_may.get("late_filing_months_24m"), Some(Value::Number(0.0)));
+        assert_eq!(
+            at_may.get("late_filing_months_24m"),
+            Some(Value::Number(0.0))
+        );
         assert_eq!(at_may.get("tax_paid_12m"), Some(Value::Number(10.0)));
         let at_july = characteristics(&facts, d("2025-07-01"));
-        assert_eq!(at_july.get("late_filing_months_24m"), Some(Value::Number(1.0)));
+        assert_eq!(
+            at_july.get("late_filing_months_24m"),
+            Some(Value::Number(1.0))
+        );
         assert_eq!(at_july.get("tax_paid_12m"), Some(Value::Number(20.0)));
     }
 
@@ -253,20 +302,43 @@ mod tests {
             display_until: d("2026-01-01"),
             repaired_at: repaired.map(d),
         };
-        let active = SmeFacts { records: vec![rec(None)], ..Default::default() };
-        assert!(characteristics(&active, d("2025-01-01")).flags.contains(&"dishonest_debtor_active"));
-        assert!(!characteristics(&active, d("2026-01-02")).flags.contains(&"dishonest_debtor_active"));
-        let repaired = SmeFacts { records: vec![rec(Some("2024-06-01"))], ..Default::default() };
-        assert!(!characteristics(&repaired, d("2025-01-01")).flags.contains(&"dishonest_debtor_active"));
-        assert!(characteristics(&repaired, d("2024-05-01")).flags.contains(&"dishonest_debtor_active"));
+        let active = SmeFacts {
+            records: vec![rec(None)],
+            ..Default::default()
+        };
+        assert!(characteristics(&active, d("2025-01-01"))
+            .flags
+            .contains(&"dishonest_debtor_active"));
+        assert!(!characteristics(&active, d("2026-01-02"))
+            .flags
+            .contains(&"dishonest_debtor_active"));
+        let repaired = SmeFacts {
+            records: vec![rec(Some("2024-06-01"))],
+            ..Default::default()
+        };
+        assert!(!characteristics(&repaired, d("2025-01-01"))
+            .flags
+            .contains(&"dishonest_debtor_active"));
+        assert!(characteristics(&repaired, d("2024-05-01"))
+            .flags
+            .contains(&"dishonest_debtor_active"));
     }
 
     #[test]
     fn growth_is_missing_without_a_prior_year_of_payments() {
         let facts = SmeFacts {
-            payments: vec![payment("2025-01", "2025-02-10", Some("2025-02-10"), 1000, 1000)],
+            payments: vec![payment(
+                "2025-01",
+                "2025-02-10",
+                Some("2025-02-10"),
+                1000,
+                1000,
+            )],
             ..Default::default()
         };
-        assert_eq!(characteristics(&facts, d("2025-05-01")).get("tax_paid_growth"), Some(Value::Missing));
+        assert_eq!(
+            characteristics(&facts, d("2025-05-01")).get("tax_paid_growth"),
+            Some(Value::Missing)
+        );
     }
 }

@@ -1,8 +1,8 @@
 //! Partner authentication (`Authorization: Bearer <key>`) and role checks.
 
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 
 use super::{ApiError, AppState};
 use crate::domain::Role;
@@ -29,25 +29,34 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .ok_or_else(|| ApiError::Unauthorized("missing Authorization: Bearer <partner key>".into()))?;
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+            ApiError::Unauthorized("missing Authorization: Bearer <partner key>".into())
+        })?;
         let key = header
             .to_str()
             .ok()
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .filter(|k| !k.is_empty())
-            .ok_or_else(|| ApiError::Unauthorized("Authorization must be: Bearer <partner key>".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("Authorization must be: Bearer <partner key>".into())
+            })?;
         match state.db.partner_by_key(key).await? {
             Some(p) if p.active => {
                 tracing::Span::current().record("partner", p.id.as_str());
-                state.limiter.check(&p.id).map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
+                state
+                    .limiter
+                    .check(&p.id)
+                    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
                 Ok(Caller(p))
             }
-            Some(_) => Err(ApiError::Unauthorized("partner key has been revoked".into())),
+            Some(_) => Err(ApiError::Unauthorized(
+                "partner key has been revoked".into(),
+            )),
             None => Err(ApiError::Unauthorized("unknown partner key".into())),
         }
     }

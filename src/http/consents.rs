@@ -44,7 +44,11 @@ pub struct ConsentCreated {
 }
 
 /// The checks a consent must pass before it is stored, each with a message naming the field.
-pub(crate) fn validate(req: &ConsentRequest, role: Role, today: NaiveDate) -> Result<(SubjectId, Purpose), ApiError> {
+pub(crate) fn validate(
+    req: &ConsentRequest,
+    role: Role,
+    today: NaiveDate,
+) -> Result<(SubjectId, Purpose), ApiError> {
     let subject = SubjectId::parse(&req.subject)
         .map_err(|e| ApiError::invalid(format!("subject: {e}"), json!({ "field": "subject" })))?;
     let purpose: Purpose = req
@@ -54,10 +58,15 @@ pub(crate) fn validate(req: &ConsentRequest, role: Role, today: NaiveDate) -> Re
     if !role.allowed_purposes().contains(&purpose) {
         return Err(ApiError::forbidden(
             "purpose_not_allowed",
-            format!("a {} may not ask for purpose {}", role.as_str(), purpose.as_str()),
+            format!(
+                "a {} may not ask for purpose {}",
+                role.as_str(),
+                purpose.as_str()
+            ),
         ));
     }
-    let hex_ok = req.evidence_sha256.len() == 64 && req.evidence_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    let hex_ok = req.evidence_sha256.len() == 64
+        && req.evidence_sha256.bytes().all(|b| b.is_ascii_hexdigit());
     if !hex_ok {
         return Err(ApiError::invalid(
             "evidence_sha256: must be 64 hexadecimal characters",
@@ -65,13 +74,22 @@ pub(crate) fn validate(req: &ConsentRequest, role: Role, today: NaiveDate) -> Re
         ));
     }
     if req.valid_until < today {
-        return Err(ApiError::invalid("valid_until: is in the past", json!({ "field": "valid_until" })));
+        return Err(ApiError::invalid(
+            "valid_until: is in the past",
+            json!({ "field": "valid_until" }),
+        ));
     }
     if req.valid_until < req.signed_at.date_naive() {
-        return Err(ApiError::invalid("valid_until: is before signed_at", json!({ "field": "valid_until" })));
+        return Err(ApiError::invalid(
+            "valid_until: is before signed_at",
+            json!({ "field": "valid_until" }),
+        ));
     }
     if req.signed_at > Utc::now() + chrono::Duration::minutes(5) {
-        return Err(ApiError::invalid("signed_at: is in the future", json!({ "field": "signed_at" })));
+        return Err(ApiError::invalid(
+            "signed_at: is in the future",
+            json!({ "field": "signed_at" }),
+        ));
     }
     Ok((subject, purpose))
 }
@@ -123,7 +141,10 @@ pub async fn revoke(
     let partner = caller.require(&[Role::Bank, Role::Insurer])?;
     let consent = state.db.consent(&id).await?;
     if consent.partner_id != partner.id {
-        return Err(ApiError::forbidden("not_your_consent", "only the partner that registered a consent may revoke it"));
+        return Err(ApiError::forbidden(
+            "not_your_consent",
+            "only the partner that registered a consent may revoke it",
+        ));
     }
     let now = Utc::now();
     state.db.revoke_consent(&id, now).await?;

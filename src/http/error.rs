@@ -14,7 +14,11 @@ use crate::storage::StoreError;
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
-    BadRequest { code: &'static str, message: String, details: Value },
+    BadRequest {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("{0}")]
     Unauthorized(String),
     #[error("{message}")]
@@ -26,7 +30,11 @@ pub enum ApiError {
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String, details: Value },
+    Unprocessable {
+        code: &'static str,
+        message: String,
+        details: Value,
+    },
     #[error("rate limit exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
     #[error("{0}")]
@@ -37,15 +45,26 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError::BadRequest { code: "bad_request", message: message.into(), details: Value::Null }
+        ApiError::BadRequest {
+            code: "bad_request",
+            message: message.into(),
+            details: Value::Null,
+        }
     }
 
     pub fn invalid(message: impl Into<String>, details: Value) -> Self {
-        ApiError::Unprocessable { code: "invalid_content", message: message.into(), details }
+        ApiError::Unprocessable {
+            code: "invalid_content",
+            message: message.into(),
+            details,
+        }
     }
 
     pub fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
-        ApiError::Forbidden { code, message: message.into() }
+        ApiError::Forbidden {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {
@@ -59,19 +78,29 @@ impl ApiError {
 
     fn parts(&self) -> (StatusCode, &'static str, Value) {
         match self {
-            ApiError::BadRequest { code, details, .. } => (StatusCode::BAD_REQUEST, code, details.clone()),
+            ApiError::BadRequest { code, details, .. } => {
+                (StatusCode::BAD_REQUEST, code, details.clone())
+            }
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized", Value::Null),
             ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code, Value::Null),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found", Value::Null),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", Value::Null),
-            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", Value::Null),
+            ApiError::PayloadTooLarge(_) => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                Value::Null,
+            ),
             ApiError::Unprocessable { code, details, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, details.clone())
             }
-            ApiError::RateLimited { retry_after_secs } => {
-                (StatusCode::TOO_MANY_REQUESTS, "rate_limited", json!({ "retry_after_secs": retry_after_secs }))
+            ApiError::RateLimited { retry_after_secs } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                json!({ "retry_after_secs": retry_after_secs }),
+            ),
+            ApiError::Unavailable(_) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Value::Null)
             }
-            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Value::Null),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", Value::Null),
         }
     }
@@ -99,7 +128,8 @@ impl IntoResponse for ApiError {
         };
         let mut resp = error_body(status, code, &message, details);
         if let ApiError::RateLimited { retry_after_secs } = self {
-            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs));
         }
         resp
     }
@@ -129,9 +159,16 @@ pub async fn json_errors(req: Request<Body>, next: Next) -> Response {
     }
     let (code, message) = match status {
         StatusCode::NOT_FOUND => ("not_found", "no such route"),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "method not allowed on this route"),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "request body exceeds the configured limit"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            ("method_not_allowed", "method not allowed on this route")
+        }
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "payload_too_large",
+            "request body exceeds the configured limit",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "unsupported content type")
+        }
         StatusCode::REQUEST_TIMEOUT => ("timeout", "request timed out"),
         s if s.is_server_error() => ("internal", "internal error"),
         _ => ("bad_request", "bad request"),

@@ -41,6 +41,10 @@ fn from_rejection(rejection: JsonRejection) -> ApiError {
             message: "expected Content-Type: application/json".into(),
             details: serde_json::Value::Null,
         },
-        _ => ApiError::BadRequest { code: "malformed_json", message: text, details: serde_json::Value::Null },
+        _ => ApiError::BadRequest {
+            code: "malformed_json",
+            message: text,
+            details: serde_json::Value::Null,
+        },
     }
 }

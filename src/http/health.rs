@@ -9,7 +9,9 @@ use super::error::ApiError;
 use super::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/healthz", get(healthz)).route("/readyz", get(readyz))
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
 }
 
 async fn healthz() -> Json<Value> {
@@ -18,13 +20,11 @@ async fn healthz() -> Json<Value> {
 
 /// Ready when the database answers; a replica that cannot reach it is taken out of rotation.
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    state
-        .db
-        .ping()
-        .await
-        .map_err(|e| {
-            tracing::warn!(error = %e, "database not reachable");
-            ApiError::Unavailable("database not reachable".into())
-        })?;
-    Ok(Json(json!({ "status": "ready", "database": format!("{:?}", state.db.dialect()).to_lowercase() })))
+    state.db.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "database not reachable");
+        ApiError::Unavailable("database not reachable".into())
+    })?;
+    Ok(Json(
+        json!({ "status": "ready", "database": format!("{:?}", state.db.dialect()).to_lowercase() }),
+    ))
 }

@@ -9,17 +9,21 @@ use axum::http::{HeaderName, Request};
 use axum::{middleware, Router};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
-use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::audit::AuditWriter;
 use crate::pii::PiiKey;
+use crate::lifecycle::Gates;
 use crate::scoring::Champions;
-use rate_limit::RateLimiter;
 use crate::settings::Settings;
 use crate::storage::Db;
+use rate_limit::RateLimiter;
 
+pub mod audit;
 pub mod auth;
 pub mod consents;
 pub mod docs;
@@ -28,6 +32,7 @@ pub mod extract;
 pub mod feeds;
 pub mod health;
 pub mod metrics;
+pub mod models;
 pub mod rate_limit;
 pub mod scores;
 
@@ -43,6 +48,7 @@ pub struct AppState {
     pub audit: AuditWriter,
     pub champions: Arc<Champions>,
     pub limiter: Arc<RateLimiter>,
+    pub gates: Arc<Gates>,
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -53,7 +59,11 @@ struct MakeUlid;
 
 impl MakeRequestId for MakeUlid {
     fn make_request_id<B>(&mut self, _req: &Request<B>) -> Option<RequestId> {
-        ulid::Ulid::new().to_string().parse().ok().map(RequestId::new)
+        ulid::Ulid::new()
+            .to_string()
+            .parse()
+            .ok()
+            .map(RequestId::new)
     }
 }
 
@@ -64,17 +74,21 @@ pub fn router(state: AppState) -> Router {
         .merge(feeds::router())
         .merge(consents::router())
         .merge(scores::router())
+        .merge(models::router())
+        .merge(audit::router())
         .merge(docs::router())
         .merge(metrics::router())
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         .layer(middleware::from_fn(metrics::track))
         // Layers run bottom-up on the way in: the id is set first so every span and error has it.
-        .layer(middleware::from_fn(error::json_errors))
         .layer(CatchPanicLayer::new())
         .layer(DefaultBodyLimit::max(limit))
         .layer(RequestBodyLimitLayer::new(limit))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(120)))
+        // Outside every layer that can answer by itself (limit, timeout, panic), so that all
+        // errors leave in the API's shape.
+        .layer(middleware::from_fn(error::json_errors))
         .layer(
             // The span carries method, path and request id only: never bodies or query strings,
             // which may hold identity numbers.

@@ -12,7 +12,10 @@ pub struct RateLimiter {
 
 impl RateLimiter {
     pub fn new(per_minute: u32) -> Self {
-        RateLimiter { per_minute: f64::from(per_minute.max(1)), buckets: Mutex::new(HashMap::new()) }
+        RateLimiter {
+            per_minute: f64::from(per_minute.max(1)),
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `partner`, or says how many seconds until one is available.
@@ -23,7 +26,9 @@ impl RateLimiter {
     fn check_at(&self, partner: &str, now: Instant) -> Result<(), u64> {
         let rate = self.per_minute / 60.0;
         let mut buckets = self.buckets.lock().expect("rate limiter lock");
-        let (tokens, last) = buckets.entry(partner.to_owned()).or_insert((self.per_minute, now));
+        let (tokens, last) = buckets
+            .entry(partner.to_owned())
+            .or_insert((self.per_minute, now));
         let elapsed = now.saturating_duration_since(*last).as_secs_f64();
         *tokens = (*tokens + elapsed * rate).min(self.per_minute);
         *last = now;
@@ -50,7 +55,10 @@ mod tests {
         }
         let wait = limiter.check_at("p1", t0).unwrap_err();
         assert_eq!(wait, 20, "one token per 20 s at 3 per minute");
-        assert!(limiter.check_at("p2", t0).is_ok(), "partners have separate buckets");
+        assert!(
+            limiter.check_at("p2", t0).is_ok(),
+            "partners have separate buckets"
+        );
         assert!(limiter.check_at("p1", t0 + Duration::from_secs(20)).is_ok());
     }
 }

@@ -15,7 +15,9 @@ use crate::scoring::{self, ScoreRequest, ScoreResponse};
 pub const MAX_BATCH: usize = 1000;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/scores", post(score)).route("/v1/scores/batch", post(batch))
+    Router::new()
+        .route("/v1/scores", post(score))
+        .route("/v1/scores/batch", post(batch))
 }
 
 fn request_id(id: &RequestId) -> String {
@@ -34,7 +36,9 @@ pub async fn score(
     AppJson(req): AppJson<ScoreRequest>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
     let partner = caller.require(&[Role::Bank, Role::Insurer])?;
-    Ok(Json(scoring::score(&state, partner, &req, &request_id(&id)).await?))
+    Ok(Json(
+        scoring::score(&state, partner, &req, &request_id(&id)).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -83,7 +87,10 @@ pub async fn batch(
         )));
     }
     if req.requests.is_empty() {
-        return Err(ApiError::invalid("requests: is empty", serde_json::json!({ "field": "requests" })));
+        return Err(ApiError::invalid(
+            "requests: is empty",
+            serde_json::json!({ "field": "requests" }),
+        ));
     }
     let batch_id = request_id(&id);
     // Items run concurrently so their audit records share group commits.
@@ -94,11 +101,18 @@ pub async fn batch(
             match scoring::score(state, partner, item, &item_id).await {
                 Ok(s) => BatchItem::Score(s),
                 Err(e) => BatchItem::Error {
-                    error: ItemError { status: e.status().as_u16(), code: e.code().into(), message: e.to_string() },
+                    error: ItemError {
+                        status: e.status().as_u16(),
+                        code: e.code().into(),
+                        message: e.to_string(),
+                    },
                 },
             }
         }
     });
     let results = futures_util::future::join_all(futures).await;
-    Ok(Json(BatchResponse { request_id: batch_id, results }))
+    Ok(Json(BatchResponse {
+        request_id: batch_id,
+        results,
+    }))
 }

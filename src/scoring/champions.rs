@@ -28,14 +28,24 @@ pub enum ChampionError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("model {id} cannot be loaded: {source}")]
-    Artifact { id: String, source: training::TrainingError },
+    Artifact {
+        id: String,
+        source: training::TrainingError,
+    },
     #[error("cannot read {path}: {source}")]
-    File { path: String, source: std::io::Error },
+    File {
+        path: String,
+        source: std::io::Error,
+    },
 }
 
 impl Champions {
     pub fn get(&self, product: Product) -> Option<Arc<Champion>> {
-        self.by_product.read().expect("champion lock").get(&product).cloned()
+        self.by_product
+            .read()
+            .expect("champion lock")
+            .get(&product)
+            .cloned()
     }
 
     pub fn loaded(&self) -> Vec<(Product, String)> {
@@ -48,18 +58,33 @@ impl Champions {
     pub async fn refresh(&self, db: &Db) -> Result<(), ChampionError> {
         for product in [Product::Sme, Product::Farmer] {
             let Some(row) = db.champion(product.as_str()).await? else {
-                self.by_product.write().expect("champion lock").remove(&product);
+                self.by_product
+                    .write()
+                    .expect("champion lock")
+                    .remove(&product);
                 continue;
             };
             if self.get(product).is_some_and(|c| c.id == row.id) {
                 continue;
             }
-            let model = training::Model::from_json(&row.artifact)
-                .map_err(|source| ChampionError::Artifact { id: row.id.clone(), source })?;
+            let model = training::Model::from_json(&row.artifact).map_err(|source| {
+                ChampionError::Artifact {
+                    id: row.id.clone(),
+                    source,
+                }
+            })?;
             let trained_at = model.artifact().training.trained_at;
             tracing::info!(product = product.as_str(), model = %row.id, "champion loaded");
-            let champion = Arc::new(Champion { id: row.id, product, trained_at, model });
-            self.by_product.write().expect("champion lock").insert(product, champion);
+            let champion = Arc::new(Champion {
+                id: row.id,
+                product,
+                trained_at,
+                model,
+            });
+            self.by_product
+                .write()
+                .expect("champion lock")
+                .insert(product, champion);
         }
         Ok(())
     }
@@ -73,13 +98,20 @@ pub async fn bootstrap_from_dir(db: &Db, models_dir: &Path) -> Result<(), Champi
             continue;
         }
         let dir = models_dir.join(product.as_str());
-        let Ok(id) = std::fs::read_to_string(dir.join("CHAMPION")) else { continue };
+        let Ok(id) = std::fs::read_to_string(dir.join("CHAMPION")) else {
+            continue;
+        };
         let id = id.trim();
         let path = dir.join(id).join("model.json");
-        let artifact = std::fs::read_to_string(&path)
-            .map_err(|source| ChampionError::File { path: path.display().to_string(), source })?;
-        let model = training::Model::from_json(&artifact)
-            .map_err(|source| ChampionError::Artifact { id: id.to_owned(), source })?;
+        let artifact = std::fs::read_to_string(&path).map_err(|source| ChampionError::File {
+            path: path.display().to_string(),
+            source,
+        })?;
+        let model =
+            training::Model::from_json(&artifact).map_err(|source| ChampionError::Artifact {
+                id: id.to_owned(),
+                source,
+            })?;
         let metrics = serde_json::to_value(&model.artifact().metrics).unwrap_or_default();
         let window = serde_json::json!({ "source": path.display().to_string() });
         match db.model(id).await {
@@ -96,8 +128,13 @@ pub async fn bootstrap_from_dir(db: &Db, models_dir: &Path) -> Result<(), Champi
             }
             Err(e) => return Err(e.into()),
         }
-        db.promote_model(id, "bootstrap", false, Some("committed champion")).await?;
-        tracing::info!(product = product.as_str(), model = id, "committed champion registered");
+        db.promote_model(id, "bootstrap", false, Some("committed champion"))
+            .await?;
+        tracing::info!(
+            product = product.as_str(),
+            model = id,
+            "committed champion registered"
+        );
     }
     Ok(())
 }

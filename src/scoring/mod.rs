@@ -105,11 +105,18 @@ pub async fn score(
         }
         Err(e) => {
             event.outcome = "refused".into();
-            event.refusal = Some(Refusal { code: e.code().to_owned(), message: e.to_string() });
+            event.refusal = Some(Refusal {
+                code: e.code().to_owned(),
+                message: e.to_string(),
+            });
         }
     }
     // No answer leaves without its record: if the audit cannot be committed, neither can the score.
-    state.audit.record(event).await.map_err(|e| ApiError::Internal(e.into()))?;
+    state
+        .audit
+        .record(event)
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?;
     if let Ok(r) = &outcome {
         metrics::counter!("creditbridge_scores_total", "product" => r.product.clone(), "grade" => r.grade.clone())
             .increment(1);
@@ -124,10 +131,18 @@ async fn decide(
     request_id: &str,
     ctx: &mut Context,
 ) -> Result<ScoreResponse, ApiError> {
-    let invalid = |field: &str, msg: String| ApiError::invalid(format!("{field}: {msg}"), json!({ "field": field }));
-    let product: Product = req.product.parse().map_err(|e| invalid("product", format!("{e}")))?;
+    let invalid = |field: &str, msg: String| {
+        ApiError::invalid(format!("{field}: {msg}"), json!({ "field": field }))
+    };
+    let product: Product = req
+        .product
+        .parse()
+        .map_err(|e| invalid("product", format!("{e}")))?;
     ctx.product = Some(product);
-    let purpose: Purpose = req.purpose.parse().map_err(|e| invalid("purpose", format!("{e}")))?;
+    let purpose: Purpose = req
+        .purpose
+        .parse()
+        .map_err(|e| invalid("purpose", format!("{e}")))?;
     ctx.purpose = Some(purpose);
     let subject = SubjectId::parse(&req.subject).map_err(|e| invalid("subject", format!("{e}")))?;
     let subject_ref = state.pii.subject_ref(&subject);
@@ -137,35 +152,58 @@ async fn decide(
         _ => {
             return Err(invalid(
                 "subject",
-                format!("product {} needs {}", product.as_str(), match product {
-                    Product::Sme => "a unified social credit code",
-                    Product::Farmer => "the household head's resident id",
-                }),
+                format!(
+                    "product {} needs {}",
+                    product.as_str(),
+                    match product {
+                        Product::Sme => "a unified social credit code",
+                        Product::Farmer => "the household head's resident id",
+                    }
+                ),
             ))
         }
     }
     if !partner.role.allowed_purposes().contains(&purpose) {
         return Err(ApiError::forbidden(
             "purpose_not_allowed",
-            format!("a {} may not ask for purpose {}", partner.role.as_str(), purpose.as_str()),
+            format!(
+                "a {} may not ask for purpose {}",
+                partner.role.as_str(),
+                purpose.as_str()
+            ),
         ));
     }
     let now = Utc::now();
-    check_consent(state, partner, &subject_ref, purpose, &req.consent_id, now, ctx).await?;
+    check_consent(
+        state,
+        partner,
+        &subject_ref,
+        purpose,
+        &req.consent_id,
+        now,
+        ctx,
+    )
+    .await?;
 
-    let champion = state
-        .champions
-        .get(product)
-        .ok_or_else(|| ApiError::Unavailable(format!("no champion model for {} yet", product.as_str())))?;
+    let champion = state.champions.get(product).ok_or_else(|| {
+        ApiError::Unavailable(format!("no champion model for {} yet", product.as_str()))
+    })?;
     let today = now.date_naive();
     let features = match product {
-        Product::Sme => features::sme::characteristics(&load::sme_facts(&state.db, &subject_ref.key).await?, today),
-        Product::Farmer => {
-            features::farmer::characteristics(&load::farmer_facts(&state.db, &subject_ref.key).await?, today)
-        }
+        Product::Sme => features::sme::characteristics(
+            &load::sme_facts(&state.db, &subject_ref.key).await?,
+            today,
+        ),
+        Product::Farmer => features::farmer::characteristics(
+            &load::farmer_facts(&state.db, &subject_ref.key).await?,
+            today,
+        ),
     };
     if features.flags.iter().any(|f| f.starts_with("unknown_")) {
-        return Err(ApiError::NotFound(format!("no {} data held for this subject", product.as_str())));
+        return Err(ApiError::NotFound(format!(
+            "no {} data held for this subject",
+            product.as_str()
+        )));
     }
     build_response(&champion, product, &subject_ref, &features, request_id, now)
 }
@@ -195,10 +233,16 @@ async fn check_consent(
         evidence_sha256: consent.evidence_sha256.clone(),
     });
     if consent.subject_key != subject.key {
-        return refuse("consent_subject_mismatch", "the consent is for another subject");
+        return refuse(
+            "consent_subject_mismatch",
+            "the consent is for another subject",
+        );
     }
     if consent.purpose != purpose.as_str() {
-        return refuse("consent_purpose_mismatch", "the consent does not cover this purpose");
+        return refuse(
+            "consent_purpose_mismatch",
+            "the consent does not cover this purpose",
+        );
     }
     if consent.revoked_at.is_some_and(|r| r <= now) {
         return refuse("consent_revoked", "the consent has been revoked");
@@ -218,10 +262,12 @@ fn build_response(
     now: DateTime<Utc>,
 ) -> Result<ScoreResponse, ApiError> {
     let lookup = |name: &str| features.get(name).or(Some(training::Value::Missing));
-    let out = champion
-        .model
-        .score(&lookup)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("model {} could not score: {e}", champion.id)))?;
+    let out = champion.model.score(&lookup).map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!(
+            "model {} could not score: {e}",
+            champion.id
+        ))
+    })?;
     Ok(ScoreResponse {
         request_id: request_id.to_owned(),
         product: product.as_str().to_owned(),
@@ -241,7 +287,10 @@ fn build_response(
             })
             .collect(),
         flags: features.flags.iter().map(|f| (*f).to_owned()).collect(),
-        model: ModelRef { id: champion.id.clone(), trained_at: champion.trained_at },
+        model: ModelRef {
+            id: champion.id.clone(),
+            trained_at: champion.trained_at,
+        },
         data_as_of: features.data_as_of.clone(),
         scored_at: now.trunc_subsecs(0),
     })

@@ -46,7 +46,9 @@ pub async fn append(
     let mut tx = db.begin().await?;
     let head_sql = match &tx {
         Tx::Sqlite(_) => "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1",
-        Tx::Postgres(_) => "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE",
+        Tx::Postgres(_) => {
+            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+        }
     };
     let (mut seq, mut hash): (i64, String) =
         crate::with_tx!(&mut tx, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
@@ -73,7 +75,11 @@ pub async fn append(
 
 impl Db {
     /// Rows in chain order, `limit` at a time after `after_seq` (for streaming verification).
-    pub async fn audit_rows(&self, after_seq: i64, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    pub async fn audit_rows(
+        &self,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         let sql = "SELECT seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash \
                    FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2";
         Ok(with_db!(self, p => sqlx::query_as(sql).bind(after_seq).bind(limit).fetch_all(p).await)?)
@@ -85,9 +91,15 @@ impl Db {
     }
 
     /// A subject's query history, newest first.
-    pub async fn audit_for_subject(&self, subject_key: &str, limit: i64) -> Result<Vec<AuditRow>, StoreError> {
+    pub async fn audit_for_subject(
+        &self,
+        subject_key: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
         let sql = "SELECT seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash \
                    FROM audit_log WHERE subject_key = $1 ORDER BY seq DESC LIMIT $2";
-        Ok(with_db!(self, p => sqlx::query_as(sql).bind(subject_key).bind(limit).fetch_all(p).await)?)
+        Ok(
+            with_db!(self, p => sqlx::query_as(sql).bind(subject_key).bind(limit).fetch_all(p).await)?,
+        )
     }
 }

@@ -48,7 +48,8 @@ type Row = (
     Option<DateTime<Utc>>,
 );
 
-const COLUMNS: &str = "id, partner_id, subject_type, subject_key, subject_masked, purpose, valid_until, \
+const COLUMNS: &str =
+    "id, partner_id, subject_type, subject_key, subject_masked, purpose, valid_until, \
                        evidence_sha256, signed_at, created_at, revoked_at";
 
 fn from_row(r: Row) -> Consent {
@@ -83,7 +84,8 @@ impl Db {
 
     pub async fn consent(&self, id: &str) -> Result<Consent, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM consents WHERE id = $1");
-        let row: Option<Row> = with_db!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
+        let row: Option<Row> =
+            with_db!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
         row.map(from_row).ok_or(StoreError::NotFound)
     }
 
@@ -94,7 +96,9 @@ impl Db {
             .bind(id).bind(at).execute(p).await.map(|r| r.rows_affected()))?;
         if n == 0 {
             self.consent(id).await?;
-            return Err(StoreError::Conflict(format!("consent {id} is already revoked")));
+            return Err(StoreError::Conflict(format!(
+                "consent {id} is already revoked"
+            )));
         }
         Ok(())
     }

@@ -29,7 +29,8 @@ pub struct NewModel<'a> {
     pub data_window: &'a serde_json::Value,
 }
 
-const COLUMNS: &str = "id, product, status, created_at, artifact_sha256, artifact, metrics, data_window, promoted_at";
+const COLUMNS: &str =
+    "id, product, status, created_at, artifact_sha256, artifact, metrics, data_window, promoted_at";
 
 impl Db {
     /// Registers a candidate.
@@ -47,7 +48,8 @@ impl Db {
 
     pub async fn model(&self, id: &str) -> Result<ModelRow, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM models WHERE id = $1");
-        let row: Option<ModelRow> = with_db!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
+        let row: Option<ModelRow> =
+            with_db!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
         row.ok_or(StoreError::NotFound)
     }
 
@@ -59,7 +61,8 @@ impl Db {
     }
 
     pub async fn champion(&self, product: &str) -> Result<Option<ModelRow>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM models WHERE product = $1 AND status = 'champion'");
+        let sql =
+            format!("SELECT {COLUMNS} FROM models WHERE product = $1 AND status = 'champion'");
         Ok(with_db!(self, p => sqlx::query_as(&sql).bind(product).fetch_optional(p).await)?)
     }
 
@@ -74,7 +77,9 @@ impl Db {
     ) -> Result<Option<String>, StoreError> {
         let model = self.model(id).await?;
         if model.status == "champion" {
-            return Err(StoreError::Conflict(format!("model {id} is already the champion")));
+            return Err(StoreError::Conflict(format!(
+                "model {id} is already the champion"
+            )));
         }
         let now = Utc::now();
         let mut tx = self.begin().await?;

@@ -35,13 +35,29 @@ pub fn key_digest(key: &str) -> String {
     hex::encode(Sha256::digest(key.as_bytes()))
 }
 
-type PartnerRow = (String, String, String, String, DateTime<Utc>, Option<DateTime<Utc>>);
+type PartnerRow = (
+    String,
+    String,
+    String,
+    String,
+    DateTime<Utc>,
+    Option<DateTime<Utc>>,
+);
 
-fn from_row((id, name, role, status, created_at, revoked_at): PartnerRow) -> Result<Partner, StoreError> {
+fn from_row(
+    (id, name, role, status, created_at, revoked_at): PartnerRow,
+) -> Result<Partner, StoreError> {
     let role = role
         .parse::<Role>()
         .map_err(|e| StoreError::Other(sqlx::Error::Decode(format!("partner {id}: {e}").into())))?;
-    Ok(Partner { id, name, role, active: status == "active", created_at, revoked_at })
+    Ok(Partner {
+        id,
+        name,
+        role,
+        active: status == "active",
+        created_at,
+        revoked_at,
+    })
 }
 
 const COLUMNS: &str = "id, name, role, status, created_at, revoked_at";
@@ -59,7 +75,12 @@ impl Db {
             .bind(&id).bind(name).bind(role.as_str()).bind(&digest).bind(now)
             .execute(p).await.map(|r| r.rows_affected()))
         .map_err(|e| StoreError::from_insert(e, "partner key"))?;
-        Ok(NewPartner { id, name: name.to_owned(), role, key })
+        Ok(NewPartner {
+            id,
+            name: name.to_owned(),
+            role,
+            key,
+        })
     }
 
     pub async fn list_partners(&self) -> Result<Vec<Partner>, StoreError> {
@@ -71,8 +92,7 @@ impl Db {
     /// The active partner holding `key`, if any.
     pub async fn partner_by_key(&self, key: &str) -> Result<Option<Partner>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM partners WHERE key_sha256 = $1");
-        let row: Option<PartnerRow> =
-            with_db!(self, p => sqlx::query_as(&sql).bind(key_digest(key)).fetch_optional(p).await)?;
+        let row: Option<PartnerRow> = with_db!(self, p => sqlx::query_as(&sql).bind(key_digest(key)).fetch_optional(p).await)?;
         row.map(from_row).transpose()
     }
 
@@ -81,10 +101,13 @@ impl Db {
             "UPDATE partners SET status = 'revoked', revoked_at = $2 WHERE id = $1 AND status = 'active'")
             .bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
         let sql = format!("SELECT {COLUMNS} FROM partners WHERE id = $1");
-        let row: Option<PartnerRow> = with_db!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
+        let row: Option<PartnerRow> =
+            with_db!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
         match (row, done) {
             (None, _) => Err(StoreError::NotFound),
-            (Some(_), 0) => Err(StoreError::Conflict(format!("partner {id} is already revoked"))),
+            (Some(_), 0) => Err(StoreError::Conflict(format!(
+                "partner {id} is already revoked"
+            ))),
             (Some(r), _) => from_row(r),
         }
     }

@@ -42,8 +42,13 @@ pub async fn test_db(backend: Backend) -> TestDb {
         Backend::Postgres => {
             let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
             let name = format!("cb_t_{}", ulid::Ulid::new().to_string().to_lowercase());
-            let pool = sqlx::PgPool::connect(&admin).await.expect("connect TEST_DATABASE_URL");
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await.unwrap();
+            let pool = sqlx::PgPool::connect(&admin)
+                .await
+                .expect("connect TEST_DATABASE_URL");
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&pool)
+                .await
+                .unwrap();
             pool.close().await;
             let mut u = url::Url::parse(&admin).unwrap();
             u.set_path(&name);
@@ -51,7 +56,12 @@ pub async fn test_db(backend: Backend) -> TestDb {
         }
     };
     let db = Db::connect(&url, 5).await.expect("connect test database");
-    TestDb { db, url, dir, backend }
+    TestDb {
+        db,
+        url,
+        dir,
+        backend,
+    }
 }
 
 pub fn test_settings(url: &str, data_dir: &std::path::Path) -> Settings {
@@ -82,7 +92,9 @@ impl TestApp {
         let test_db = test_db(backend).await;
         let mut settings = test_settings(&test_db.url, test_db.dir.path());
         tweak(&mut settings);
-        let state = creditbridge::startup::build_state(settings).await.expect("build state");
+        let state = creditbridge::startup::build_state(settings)
+            .await
+            .expect("build state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = format!("http://{}", listener.local_addr().unwrap());
         let (tx, rx) = oneshot::channel::<()>();
@@ -106,7 +118,12 @@ impl TestApp {
     /// Creates a partner of `role` and returns its clear key.
     pub async fn partner_key(&self, role: &str) -> String {
         let role = role.parse().expect("role");
-        self.state.db.add_partner(&format!("test {role:?}"), role).await.unwrap().key
+        self.state
+            .db
+            .add_partner(&format!("test {role:?}"), role)
+            .await
+            .unwrap()
+            .key
     }
 
     /// Stops the server gracefully and waits for it.

@@ -1,0 +1,94 @@
+//! `creditbridge models list|show|promote|rollback` and `creditbridge retrain`.
+
+use anyhow::Context;
+use chrono::{NaiveDate, Utc};
+
+use crate::domain::Product;
+use crate::lifecycle::{retrain, Registry};
+use crate::settings::Settings;
+use crate::startup;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// List registered models, newest first
+    List,
+    /// Show one model's metrics and data window
+    Show { id: String },
+    /// Make a model its product's champion (gates apply unless --force with --reason)
+    Promote {
+        id: String,
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Put the previous champion back
+    Rollback { product: Product },
+}
+
+#[derive(clap::Args, Debug)]
+pub struct RetrainArgs {
+    #[arg(long)]
+    pub product: Product,
+    /// Date the training set is built as of [default: today]
+    #[arg(long)]
+    pub as_of: Option<NaiveDate>,
+}
+
+pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
+    let settings = Settings::load(&common.overrides())?;
+    super::runtime()?.block_on(async move {
+        let state = startup::build_state(settings).await?;
+        let registry =
+            Registry { db: &state.db, audit: &state.audit, champions: &state.champions, gates: &state.gates };
+        let out = match args.action {
+            Action::List => {
+                let models: Vec<_> =
+                    state.db.models(None).await?.into_iter().map(crate::http::models::summary).collect();
+                serde_json::to_string_pretty(&models)?
+            }
+            Action::Show { id } => {
+                let m = state.db.model(&id).await.with_context(|| format!("model {id}"))?;
+                serde_json::to_string_pretty(&crate::http::models::summary(m))?
+            }
+            Action::Promote { id, force, reason } => {
+                let previous = registry.promote(&id, "cli", force, reason.as_deref()).await?;
+                serde_json::json!({ "champion": id, "previous": previous }).to_string()
+            }
+            Action::Rollback { product } => {
+                let champion = registry.rollback(product, "cli").await?;
+                serde_json::json!({ "champion": champion }).to_string()
+            }
+        };
+        println!("{out}");
+        state.db.close().await;
+        Ok(())
+    })
+}
+
+pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<()> {
+    let settings = Settings::load(&common.overrides())?;
+    super::runtime()?.block_on(async move {
+        let state = startup::build_state(settings).await?;
+        let as_of = args.as_of.unwrap_or_else(|| Utc::now().date_naive());
+        let outcome = retrain::retrain(
+            &state.db,
+            args.product,
+            as_of,
+            &state.settings.models_dir,
+            &state.champions,
+            &training::Settings::default(),
+            &state.gates,
+        )
+        .await?;
+        println!("{}", serde_json::to_string(&outcome)?);
+        state.db.close().await;
+        Ok(())
+    })
+}

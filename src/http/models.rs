@@ -1,0 +1,163 @@
+//! The model registry over HTTP (admin): list, show, promote, roll back, retrain.
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::auth::Caller;
+use super::{ApiError, AppJson, AppState};
+use crate::domain::{Product, Role};
+use crate::lifecycle::{self, PromotionError, Registry};
+use crate::storage::models::ModelRow;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/models", get(list))
+        .route("/v1/models/retrain", post(retrain))
+        .route("/v1/models/{id}", get(show))
+        .route("/v1/models/{id}/promote", post(promote))
+        .route("/v1/models/rollback/{product}", post(rollback))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ModelSummary {
+    pub id: String,
+    pub product: String,
+    pub status: String,
+    pub created_at: chrono::DateTime<Utc>,
+    pub promoted_at: Option<chrono::DateTime<Utc>>,
+    pub artifact_sha256: String,
+    #[schema(value_type = Object)]
+    pub metrics: Value,
+    #[schema(value_type = Object)]
+    pub data_window: Value,
+}
+
+pub fn summary(m: ModelRow) -> ModelSummary {
+    ModelSummary {
+        id: m.id,
+        product: m.product,
+        status: m.status,
+        created_at: m.created_at,
+        promoted_at: m.promoted_at,
+        artifact_sha256: m.artifact_sha256,
+        metrics: serde_json::from_str(&m.metrics).unwrap_or(Value::Null),
+        data_window: serde_json::from_str(&m.data_window).unwrap_or(Value::Null),
+    }
+}
+
+#[utoipa::path(get, path = "/v1/models", responses((status = 200, body = [ModelSummary])),
+    security(("partner_key" = [])), tag = "models")]
+pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ModelSummary>>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(state.db.models(None).await?.into_iter().map(summary).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path)),
+    responses((status = 200, body = ModelSummary), (status = 404)), security(("partner_key" = [])), tag = "models")]
+pub async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ModelSummary>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    Ok(Json(summary(state.db.model(&id).await?)))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromoteRequest {
+    /// Promote even if gates fail; needs a reason, and is audited.
+    #[serde(default)]
+    pub force: bool,
+    pub reason: Option<String>,
+}
+
+fn promotion_error(e: PromotionError) -> ApiError {
+    match e {
+        PromotionError::GatesFailed { failures, .. } => ApiError::Unprocessable {
+            code: "gates_failed",
+            message: failures.join("; "),
+            details: json!({ "failures": failures }),
+        },
+        PromotionError::ReasonRequired => ApiError::invalid("reason: a forced promotion needs a reason", json!({ "field": "reason" })),
+        PromotionError::NothingToRollBack(p) => ApiError::Conflict(format!("no earlier champion of {p} to roll back to")),
+        PromotionError::Store(s) => s.into(),
+        other => ApiError::Internal(other.into()),
+    }
+}
+
+fn registry(state: &AppState) -> Registry<'_> {
+    Registry { db: &state.db, audit: &state.audit, champions: &state.champions, gates: &state.gates }
+}
+
+#[utoipa::path(post, path = "/v1/models/{id}/promote", params(("id" = String, Path)), request_body = PromoteRequest,
+    responses((status = 200), (status = 404), (status = 409), (status = 422)), security(("partner_key" = [])), tag = "models")]
+pub async fn promote(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let admin = caller.require(&[Role::Admin])?;
+    // An empty body is a plain promotion; otherwise it must be a PromoteRequest.
+    let req: PromoteRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        PromoteRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::BadRequest { code: "malformed_json", message: e.to_string(), details: Value::Null })?
+    };
+    let previous = registry(&state)
+        .promote(&id, &admin.id, req.force, req.reason.as_deref())
+        .await
+        .map_err(promotion_error)?;
+    Ok(Json(json!({ "champion": id, "previous": previous })))
+}
+
+#[utoipa::path(post, path = "/v1/models/rollback/{product}", params(("product" = String, Path)),
+    responses((status = 200), (status = 409)), security(("partner_key" = [])), tag = "models")]
+pub async fn rollback(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(product): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let admin = caller.require(&[Role::Admin])?;
+    let product: Product = product.parse().map_err(|e| ApiError::NotFound(format!("{e}")))?;
+    let champion = registry(&state).rollback(product, &admin.id).await.map_err(promotion_error)?;
+    Ok(Json(json!({ "champion": champion })))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetrainRequest {
+    pub product: String,
+    /// Defaults to today.
+    pub as_of: Option<NaiveDate>,
+}
+
+#[utoipa::path(post, path = "/v1/models/retrain", request_body = RetrainRequest,
+    responses((status = 201), (status = 422)), security(("partner_key" = [])), tag = "models")]
+pub async fn retrain(
+    State(state): State<AppState>,
+    caller: Caller,
+    AppJson(req): AppJson<RetrainRequest>,
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
+    caller.require(&[Role::Admin])?;
+    let product: Product = req.product.parse().map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
+    let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
+    let outcome = lifecycle::retrain::retrain(
+        &state.db,
+        product,
+        as_of,
+        &state.settings.models_dir,
+        &state.champions,
+        &training::Settings::default(),
+        &state.gates,
+    )
+    .await
+    .map_err(|e| ApiError::invalid(format!("{e:#}"), Value::Null))?;
+    Ok((axum::http::StatusCode::CREATED, Json(serde_json::to_value(outcome).unwrap_or_default())))
+}

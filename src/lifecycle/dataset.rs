@@ -1,0 +1,121 @@
+//! The point-in-time training set: every loan whose 12-month outcome had matured by the as-of
+//! date, with its subject's characteristics exactly as they were known on its disbursement date,
+//! through the same `features` code that serving uses.
+
+use chrono::{Datelike, Months, NaiveDate};
+use training::{Column, Frame, Value};
+
+use crate::domain::Product;
+use crate::features::{self, catalogue, load, FeatureVector};
+use crate::storage::{Db, StoreError};
+use crate::with_db;
+
+/// One matured loan with its characteristics at disbursement.
+pub struct Example {
+    pub loan_id: String,
+    pub disbursed_on: NaiveDate,
+    pub bad: bool,
+    pub features: FeatureVector,
+}
+
+/// Loans disbursed on or before this date have a known 12-month outcome at `as_of`.
+pub fn maturity_cutoff(as_of: NaiveDate) -> NaiveDate {
+    as_of
+        .checked_sub_months(Months::new(12))
+        .expect("dates far from the calendar's ends")
+}
+
+/// First day of the quarter containing `d`.
+pub fn quarter_start(d: NaiveDate) -> NaiveDate {
+    NaiveDate::from_ymd_opt(d.year(), (d.month0() / 3) * 3 + 1, 1).expect("valid")
+}
+
+pub async fn examples(
+    db: &Db,
+    product: Product,
+    as_of: NaiveDate,
+) -> Result<Vec<Example>, StoreError> {
+    let cutoff = maturity_cutoff(as_of);
+    let loans: Vec<(String, String, NaiveDate, bool)> = with_db!(db, p => sqlx::query_as(
+        "SELECT loan_id, subject_key, disbursed_on, defaulted FROM loans \
+         WHERE product = $1 AND disbursed_on <= $2 AND defaulted IS NOT NULL ORDER BY disbursed_on, loan_id")
+        .bind(product.as_str()).bind(cutoff).fetch_all(p).await)?;
+    let build = |facts_of: &dyn Fn(&str, NaiveDate) -> Option<FeatureVector>| {
+        loans
+            .iter()
+            .filter_map(|(loan_id, subject, disbursed_on, bad)| {
+                facts_of(subject, *disbursed_on).map(|features| Example {
+                    loan_id: loan_id.clone(),
+                    disbursed_on: *disbursed_on,
+                    bad: *bad,
+                    features,
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    Ok(match product {
+        Product::Sme => {
+            let facts = load::all_sme_facts(db).await?;
+            build(&|s, d| facts.get(s).map(|f| features::sme::characteristics(f, d)))
+        }
+        Product::Farmer => {
+            let facts = load::all_farmer_facts(db).await?;
+            build(&|s, d| {
+                facts
+                    .get(s)
+                    .map(|f| features::farmer::characteristics(f, d))
+            })
+        }
+    })
+}
+
+/// The columnar frame the modelling library takes, in catalogue order with reason metadata.
+pub fn frame(product: Product, examples: &[&Example]) -> Frame {
+    let columns = catalogue::of(product)
+        .iter()
+        .map(|c| {
+            let values = examples
+                .iter()
+                .map(|e| e.features.get(c.name).unwrap_or(Value::Missing));
+            let column = match c.kind {
+                catalogue::Kind::Numeric => Column::numeric(
+                    c.name,
+                    values
+                        .map(|v| {
+                            if let Value::Number(x) = v {
+                                x
+                            } else {
+                                f64::NAN
+                            }
+                        })
+                        .collect(),
+                ),
+                catalogue::Kind::Categorical => Column::categorical(
+                    c.name,
+                    values.map(|v| {
+                        if let Value::Category(s) = v {
+                            Some(s)
+                        } else {
+                            None
+                        }
+                    }),
+                ),
+            };
+            column.with_meta(features::meta_of(c))
+        })
+        .collect();
+    Frame::new(columns, examples.iter().map(|e| e.bad).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loans_mature_twelve_months_after_disbursement() {
+        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
+        assert_eq!(maturity_cutoff(d("2026-10-01")), d("2025-10-01"));
+        assert_eq!(quarter_start(d("2025-08-17")), d("2025-07-01"));
+        assert_eq!(quarter_start(d("2025-12-31")), d("2025-10-01"));
+    }
+}

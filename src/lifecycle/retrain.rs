@@ -1,0 +1,178 @@
+//! Quarterly retraining from the data creditbridge holds: build the point-in-time training set,
+//! hold out the most recent matured quarter as the out-of-time sample, fit the scorecard and its
+//! tree challenger, measure the champion on the same loans, and register a candidate.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use chrono::{Datelike, Months, NaiveDate};
+use serde::Serialize;
+use serde_json::json;
+use training::metrics::{auc, ks, psi};
+use training::Value;
+
+use super::dataset::{self, Example};
+use super::gates::{self, GateInputs};
+use crate::domain::Product;
+use crate::scoring::Champions;
+use crate::storage::models::NewModel;
+use crate::storage::Db;
+
+#[derive(Debug, Serialize)]
+pub struct RetrainOutcome {
+    pub id: String,
+    pub product: String,
+    pub as_of: NaiveDate,
+    pub rows_train: usize,
+    pub rows_oot: usize,
+    pub bad_rate_train: f64,
+    pub oot_auc: f64,
+    pub oot_ks: f64,
+    pub oot_gini: f64,
+    pub challenger_oot_auc: Option<f64>,
+    pub champion_id: Option<String>,
+    pub champion_oot_auc: Option<f64>,
+    pub psi_train_oot: f64,
+    pub gate_failures: Vec<String>,
+    pub artifact: String,
+    pub seconds: f64,
+}
+
+/// Retrains `product` as of `as_of` and registers the result as a candidate.
+pub async fn retrain(
+    db: &Db,
+    product: Product,
+    as_of: NaiveDate,
+    models_dir: &Path,
+    champions: &Champions,
+    settings: &training::Settings,
+    gates: &gates::Gates,
+) -> anyhow::Result<RetrainOutcome> {
+    let started = Instant::now();
+    let examples = dataset::examples(db, product, as_of).await?;
+    let cutoff = dataset::maturity_cutoff(as_of);
+    // Out of time: the last three months of matured loans.
+    let oot_from = cutoff
+        .checked_sub_months(Months::new(3))
+        .context("date out of range")?;
+    let (oot, train): (Vec<&Example>, Vec<&Example>) =
+        examples.iter().partition(|e| e.disbursed_on > oot_from);
+    for (name, set) in [("training", &train), ("out-of-time", &oot)] {
+        let bads = set.iter().filter(|e| e.bad).count();
+        if bads == 0 || bads == set.len() {
+            bail!(
+                "{} {name} sample as of {as_of} has {} matured loans with {bads} defaults: need both goods and bads",
+                product.as_str(),
+                set.len()
+            );
+        }
+    }
+    let train_frame = dataset::frame(product, &train);
+    let oot_frame = dataset::frame(product, &oot);
+    let fitted =
+        tokio::task::block_in_place(|| training::fit_with_test(&train_frame, &oot_frame, settings))
+            .context("fitting the scorecard")?;
+    let model = &fitted.model;
+    let eval = &fitted.evaluation;
+    let oot_auc = auc(&eval.pd, &eval.target);
+    let oot_ks = ks(&eval.pd, &eval.target);
+    let challenger_oot_auc =
+        (!eval.challenger_pd.is_empty()).then(|| auc(&eval.challenger_pd, &eval.target));
+    let train_scores: Vec<f64> = model
+        .score_frame(&train_frame)?
+        .into_iter()
+        .map(f64::from)
+        .collect();
+    let oot_scores: Vec<f64> = eval.scores.iter().map(|s| f64::from(*s)).collect();
+    let psi_train_oot = psi(&train_scores, &oot_scores, 10);
+
+    // The champion on the very same loans, so the comparison is like for like.
+    let champion = champions.get(product);
+    let champion_oot_auc = match &champion {
+        Some(c) => Some(champion_auc(&c.model, &oot)?),
+        None => None,
+    };
+    let inputs = GateInputs {
+        oot_auc,
+        oot_ks,
+        champion_oot_auc,
+        psi_train_oot,
+        non_monotonic: gates::non_monotonic(model.scorecard()),
+        wrong_sign: gates::wrong_signs(model.scorecard()),
+    };
+    let gate_failures = gates.failures(&inputs);
+
+    let id = next_id(db, product, as_of).await?;
+    let dir = models_dir.join(product.as_str()).join(&id);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let artifact_path = dir.join("model.json");
+    let artifact = model.to_json()?;
+    std::fs::write(&artifact_path, &artifact)
+        .with_context(|| format!("writing {}", artifact_path.display()))?;
+    let bad_rate_train = train.iter().filter(|e| e.bad).count() as f64 / train.len() as f64;
+    let outcome = RetrainOutcome {
+        id: id.clone(),
+        product: product.as_str().into(),
+        as_of,
+        rows_train: train.len(),
+        rows_oot: oot.len(),
+        bad_rate_train,
+        oot_auc,
+        oot_ks,
+        oot_gini: 2.0 * oot_auc - 1.0,
+        challenger_oot_auc,
+        champion_id: champion.as_ref().map(|c| c.id.clone()),
+        champion_oot_auc,
+        psi_train_oot,
+        gate_failures,
+        artifact: artifact_path.display().to_string(),
+        seconds: started.elapsed().as_secs_f64(),
+    };
+    let metrics =
+        json!({ "retrain": &outcome, "gate_inputs": inputs, "model": model.artifact().metrics });
+    let window = json!({
+        "as_of": as_of,
+        "matured_through": cutoff,
+        "train_from": train.first().map(|e| e.disbursed_on),
+        "train_to": oot_from,
+        "oot_from": oot_from.succ_opt(),
+        "oot_to": cutoff,
+    });
+    db.register_model(&NewModel {
+        id: &id,
+        product: product.as_str(),
+        artifact: &artifact,
+        metrics: &metrics,
+        data_window: &window,
+    })
+    .await?;
+    Ok(outcome)
+}
+
+fn champion_auc(model: &training::Model, oot: &[&Example]) -> anyhow::Result<f64> {
+    let mut pd = Vec::with_capacity(oot.len());
+    for e in oot {
+        let lookup = |name: &str| e.features.get(name).or(Some(Value::Missing));
+        pd.push(model.score(&lookup)?.pd);
+    }
+    let bad: Vec<bool> = oot.iter().map(|e| e.bad).collect();
+    Ok(auc(&pd, &bad))
+}
+
+/// `<product>-<year>Q<quarter>-<n>`, n counting the models already registered for that quarter.
+async fn next_id(db: &Db, product: Product, as_of: NaiveDate) -> anyhow::Result<String> {
+    let prefix = format!(
+        "{}-{}Q{}-",
+        product.as_str(),
+        as_of.year(),
+        as_of.month0() / 3 + 1
+    );
+    let taken = db
+        .models(Some(product.as_str()))
+        .await?
+        .iter()
+        .filter(|m| m.id.starts_with(&prefix))
+        .count();
+    Ok(format!("{prefix}{}", taken + 1))
+}
