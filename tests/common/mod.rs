@@ -9,6 +9,8 @@ use creditbridge::settings::{DatabaseUrl, Settings};
 use creditbridge::storage::Db;
 use tokio::sync::oneshot;
 
+pub mod fixtures;
+
 pub const TEST_PII_KEY: &str = "test-pii-key-0123456789abcdef";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,6 +72,8 @@ pub fn test_settings(url: &str, data_dir: &std::path::Path) -> Settings {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: data_dir.to_path_buf(),
         pii_key: Some(TEST_PII_KEY.to_owned().into()),
+        // No committed champions: each test installs the models it needs.
+        models_dir: data_dir.join("models"),
         ..Settings::default()
     }
 }
