@@ -13,7 +13,11 @@ pub struct RowBuf {
 
 impl RowBuf {
     pub fn new(columns: usize) -> RowBuf {
-        RowBuf { line: 0, values: vec![String::new(); columns], present: vec![false; columns] }
+        RowBuf {
+            line: 0,
+            values: vec![String::new(); columns],
+            present: vec![false; columns],
+        }
     }
 
     pub fn clear(&mut self) {
@@ -40,11 +44,22 @@ pub struct Cells<'a> {
 
 impl<'a> Cells<'a> {
     pub fn new(row: &'a RowBuf, names: &'a [String]) -> Cells<'a> {
-        Cells { line: row.line, values: &row.values, present: &row.present, names, errors: Vec::new(), warnings: Vec::new() }
+        Cells {
+            line: row.line,
+            values: &row.values,
+            present: &row.present,
+            names,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
     }
 
     fn issue(&self, i: usize, reason: String) -> Issue {
-        Issue { line: self.line, column: Some(self.names[i].clone()), reason }
+        Issue {
+            line: self.line,
+            column: Some(self.names[i].clone()),
+            reason,
+        }
     }
 
     pub fn fail(&mut self, i: usize, reason: impl Into<String>) {
@@ -88,7 +103,11 @@ impl<'a> Cells<'a> {
     }
 
     /// An optional cell: `Some(None)` when blank, `None` when present but invalid.
-    pub fn opt<T>(&mut self, i: usize, parse: impl FnOnce(&str) -> Result<T, String>) -> Option<Option<T>> {
+    pub fn opt<T>(
+        &mut self,
+        i: usize,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Option<Option<T>> {
         match self.raw(i) {
             Ok(Some(v)) => parse(v).map(Some).map_err(|e| self.fail(i, e)).ok(),
             Ok(None) => Some(None),

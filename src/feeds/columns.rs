@@ -13,11 +13,19 @@ pub struct Column {
 }
 
 pub const fn req(en: &'static str, zh: &'static str) -> Column {
-    Column { en, zh, required: true }
+    Column {
+        en,
+        zh,
+        required: true,
+    }
 }
 
 pub const fn opt(en: &'static str, zh: &'static str) -> Column {
-    Column { en, zh, required: false }
+    Column {
+        en,
+        zh,
+        required: false,
+    }
 }
 
 /// Office software writes （亩） for (亩) and adds stray spaces; compare on a normal form.
@@ -64,12 +72,19 @@ pub struct HeaderMap {
 impl HeaderMap {
     /// Every feed column under its English name, for JSON Lines (keys are matched per line).
     pub fn by_english(columns: &[Column]) -> HeaderMap {
-        HeaderMap { source: vec![None; columns.len()], names: columns.iter().map(|c| c.en.to_owned()).collect() }
+        HeaderMap {
+            source: vec![None; columns.len()],
+            names: columns.iter().map(|c| c.en.to_owned()).collect(),
+        }
     }
 
     /// Maps a header row. Missing required columns and repeated columns are errors; columns the
     /// feed does not know are reported as warnings and ignored.
-    pub fn resolve(columns: &[Column], header: &[String], line: u64) -> (HeaderMap, Vec<Issue>, Vec<Issue>) {
+    pub fn resolve(
+        columns: &[Column],
+        header: &[String],
+        line: u64,
+    ) -> (HeaderMap, Vec<Issue>, Vec<Issue>) {
         let aliases = Aliases::new(columns);
         let mut map = HeaderMap::by_english(columns);
         let (mut errors, mut warnings) = (Vec::new(), Vec::new());
@@ -97,7 +112,10 @@ impl HeaderMap {
                 errors.push(Issue {
                     line,
                     column: None,
-                    reason: format!("required column {} ({}) is missing from the header", c.en, c.zh),
+                    reason: format!(
+                        "required column {} ({}) is missing from the header",
+                        c.en, c.zh
+                    ),
                 });
             }
         }
@@ -109,7 +127,11 @@ impl HeaderMap {
 mod tests {
     use super::*;
 
-    const COLS: &[Column] = &[req("uscc", "统一社会信用代码"), req("land_mu", "承包土地(亩)"), opt("x", "某")];
+    const COLS: &[Column] = &[
+        req("uscc", "统一社会信用代码"),
+        req("land_mu", "承包土地(亩)"),
+        opt("x", "某"),
+    ];
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| s.to_string()).collect()
@@ -133,7 +155,8 @@ mod tests {
 
     #[test]
     fn a_column_given_twice_is_an_error() {
-        let (_, errors, _) = HeaderMap::resolve(COLS, &names(&["uscc", "统一社会信用代码", "land_mu"]), 1);
+        let (_, errors, _) =
+            HeaderMap::resolve(COLS, &names(&["uscc", "统一社会信用代码", "land_mu"]), 1);
         assert!(errors[0].reason.contains("twice"));
     }
 }

@@ -28,7 +28,12 @@ impl Format {
 
     /// `Ok(None)` when the type says nothing useful (absent, octet-stream, plain text).
     pub fn from_content_type(ct: &str) -> Result<Option<Format>, FeedError> {
-        let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let essence = ct
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         Ok(match essence.as_str() {
             "" | "application/octet-stream" | "text/plain" => None,
             "text/csv" | "application/csv" | "text/comma-separated-values" => Some(Format::Csv),
@@ -64,7 +69,11 @@ impl Format {
         }
         let text = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
         let first = text.iter().find(|b| !b.is_ascii_whitespace());
-        Ok(if first == Some(&b'{') { Format::Jsonl } else { Format::Csv })
+        Ok(if first == Some(&b'{') {
+            Format::Jsonl
+        } else {
+            Format::Csv
+        })
     }
 }
 
@@ -138,12 +147,20 @@ pub fn inspect(path: &Path) -> std::io::Result<FileFacts> {
     } else {
         Encoding::Gb18030
     };
-    Ok(FileFacts { sha256: hex::encode(hasher.finalize()), size, head, encoding })
+    Ok(FileFacts {
+        sha256: hex::encode(hasher.finalize()),
+        size,
+        head,
+        encoding,
+    })
 }
 
 /// Rewrites a GB18030 or UTF-16 file as UTF-8 (streaming, chunk by chunk). Bytes that are not
 /// valid in the source encoding make the file unreadable rather than silently replaced.
-pub fn transcode_to_utf8(path: &Path, encoding: Encoding) -> Result<tempfile::NamedTempFile, FeedError> {
+pub fn transcode_to_utf8(
+    path: &Path,
+    encoding: Encoding,
+) -> Result<tempfile::NamedTempFile, FeedError> {
     let enc = match encoding {
         Encoding::Utf16Le => encoding_rs::UTF_16LE,
         Encoding::Utf16Be => encoding_rs::UTF_16BE,
@@ -161,12 +178,19 @@ pub fn transcode_to_utf8(path: &Path, encoding: Encoding) -> Result<tempfile::Na
         let mut src = &buf[..n];
         loop {
             text.clear();
-            text.reserve(decoder.max_utf8_buffer_length(src.len()).unwrap_or(src.len() * 3 + 16));
+            text.reserve(
+                decoder
+                    .max_utf8_buffer_length(src.len())
+                    .unwrap_or(src.len() * 3 + 16),
+            );
             let (result, read, replaced) = decoder.decode_to_string(src, &mut text, last);
             if replaced {
                 return Err(FeedError::Unreadable {
                     what: "text".into(),
-                    reason: format!("it is neither UTF-8 nor {} (invalid byte sequence)", enc.name()),
+                    reason: format!(
+                        "it is neither UTF-8 nor {} (invalid byte sequence)",
+                        enc.name()
+                    ),
                 });
             }
             w.write_all(text.as_bytes())?;
@@ -195,8 +219,14 @@ mod tests {
 
     #[test]
     fn utf8_with_and_without_bom_and_gbk_are_told_apart() {
-        assert_eq!(facts_of("uscc,企业名称\n".as_bytes()).encoding, Encoding::Utf8);
-        assert_eq!(facts_of("\u{feff}uscc\n".as_bytes()).encoding, Encoding::Utf8Bom);
+        assert_eq!(
+            facts_of("uscc,企业名称\n".as_bytes()).encoding,
+            Encoding::Utf8
+        );
+        assert_eq!(
+            facts_of("\u{feff}uscc\n".as_bytes()).encoding,
+            Encoding::Utf8Bom
+        );
         let (gbk, _, _) = encoding_rs::GBK.encode("统一社会信用代码,企业名称\n");
         assert_eq!(facts_of(&gbk).encoding, Encoding::Gb18030);
     }
@@ -207,13 +237,19 @@ mod tests {
         let f = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(f.path(), &gbk).unwrap();
         let out = transcode_to_utf8(f.path(), Encoding::Gb18030).unwrap();
-        assert_eq!(std::fs::read_to_string(out.path()).unwrap(), "统一社会信用代码,企业名称\n湛江市,甘蔗\n");
+        assert_eq!(
+            std::fs::read_to_string(out.path()).unwrap(),
+            "统一社会信用代码,企业名称\n湛江市,甘蔗\n"
+        );
     }
 
     #[test]
     fn formats_are_sniffed_from_the_first_bytes() {
         assert_eq!(Format::sniff(b"PK\x03\x04...").unwrap(), Format::Xlsx);
-        assert_eq!(Format::sniff(b"\xEF\xBB\xBF {\"uscc\":1}").unwrap(), Format::Jsonl);
+        assert_eq!(
+            Format::sniff(b"\xEF\xBB\xBF {\"uscc\":1}").unwrap(),
+            Format::Jsonl
+        );
         assert_eq!(Format::sniff(b"uscc,name").unwrap(), Format::Csv);
         assert!(Format::sniff(&[0xD0, 0xCF, 0x11, 0xE0]).is_err());
     }
@@ -221,7 +257,10 @@ mod tests {
     #[test]
     fn the_digest_is_the_sha256_of_the_whole_file() {
         let f = facts_of(b"abc");
-        assert_eq!(f.sha256, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            f.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(f.size, 3);
     }
 }

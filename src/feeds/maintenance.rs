@@ -21,11 +21,18 @@ pub struct Purged {
 /// penalties; red lists are positive) whose display window ended or that were repaired more than
 /// 5 years before `today`, and loans that defaulted more than 5 years before `today`.
 pub async fn purge_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreError> {
-    let cutoff = today.checked_sub_months(Months::new(RETENTION_MONTHS)).unwrap_or(NaiveDate::MIN);
+    let cutoff = today
+        .checked_sub_months(Months::new(RETENTION_MONTHS))
+        .unwrap_or(NaiveDate::MIN);
     let mut tx = db.begin().await?;
-    let public_records = public_records::delete_negative_records_ended_before(&mut tx, cutoff).await?;
+    let public_records =
+        public_records::delete_negative_records_ended_before(&mut tx, cutoff).await?;
     let loan_defaults = loans::delete_defaults_before(&mut tx, cutoff).await?;
     tx.commit().await?;
     tracing::info!(%cutoff, public_records, loan_defaults, "purged expired negative information");
-    Ok(Purged { cutoff, public_records, loan_defaults })
+    Ok(Purged {
+        cutoff,
+        public_records,
+        loan_defaults,
+    })
 }

@@ -63,7 +63,9 @@ impl FeedKind {
     /// Who may send this kind (product.md): each data owner its own feeds, admin all of them.
     pub fn allowed_roles(self) -> &'static [Role] {
         match self {
-            FeedKind::Enterprises | FeedKind::TaxGrades | FeedKind::TaxPayments => &[Role::TaxBureau, Role::Admin],
+            FeedKind::Enterprises | FeedKind::TaxGrades | FeedKind::TaxPayments => {
+                &[Role::TaxBureau, Role::Admin]
+            }
             FeedKind::Households | FeedKind::FarmerAssessments => &[Role::Assessor, Role::Admin],
             FeedKind::PublicRecords => &[Role::PublicRecords, Role::Admin],
             FeedKind::LoanOutcomes => &[Role::Bank, Role::Admin],
@@ -81,10 +83,17 @@ impl FromStr for FeedKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FeedKind::ALL.into_iter().find(|k| k.as_str() == s).ok_or_else(|| {
-            let names: Vec<_> = FeedKind::ALL.iter().map(|k| k.as_str()).collect();
-            format!("unknown feed kind {:?}; expected one of: {}", s.chars().take(40).collect::<String>(), names.join(", "))
-        })
+        FeedKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = FeedKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!(
+                    "unknown feed kind {:?}; expected one of: {}",
+                    s.chars().take(40).collect::<String>(),
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -133,7 +142,11 @@ pub struct Accepted {
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
     #[error("{errors_total} invalid row(s) or cell(s) in {rows_read} data row(s); nothing stored")]
-    Invalid { errors_total: u64, errors: Vec<Issue>, rows_read: u64 },
+    Invalid {
+        errors_total: u64,
+        errors: Vec<Issue>,
+        rows_read: u64,
+    },
     #[error("the file cannot be read as {what}: {reason}")]
     Unreadable { what: String, reason: String },
     #[error("{0}")]

@@ -38,23 +38,44 @@ pub struct FeedRequest {
 }
 
 /// Validates and stores one file, or replays the batch stored earlier under the same key.
-pub async fn import(db: &Db, pii: &PiiKey, req: FeedRequest, progress: Option<Progress>) -> Result<Accepted, FeedError> {
+pub async fn import(
+    db: &Db,
+    pii: &PiiKey,
+    req: FeedRequest,
+    progress: Option<Progress>,
+) -> Result<Accepted, FeedError> {
     let path = req.path.clone();
-    let facts = tokio::task::spawn_blocking(move || format::inspect(&path)).await.map_err(join_error)??;
-    let key = req.idempotency_key.clone().unwrap_or_else(|| format!("sha256:{}", facts.sha256));
+    let facts = tokio::task::spawn_blocking(move || format::inspect(&path))
+        .await
+        .map_err(join_error)??;
+    let key = req
+        .idempotency_key
+        .clone()
+        .unwrap_or_else(|| format!("sha256:{}", facts.sha256));
     if let Some(prev) = db.feed_batch_by_key(&req.source, &key).await? {
         return replay(prev, req.kind, &facts, key);
     }
     if facts.size == 0 {
-        return Err(FeedError::Unreadable { what: "a feed".into(), reason: "the body is empty".into() });
+        return Err(FeedError::Unreadable {
+            what: "a feed".into(),
+            reason: "the body is empty".into(),
+        });
     }
     let format = match req.format {
         Some(f) => f,
         None => Format::sniff(&facts.head)?,
     };
-    let known_subjects =
-        if req.kind == FeedKind::LoanOutcomes { db.known_loan_subjects().await? } else { Default::default() };
-    let ctx = Arc::new(Ctx { pii: pii.clone(), source: req.source.clone(), today: Utc::now().date_naive(), known_subjects });
+    let known_subjects = if req.kind == FeedKind::LoanOutcomes {
+        db.known_loan_subjects().await?
+    } else {
+        Default::default()
+    };
+    let ctx = Arc::new(Ctx {
+        pii: pii.clone(),
+        source: req.source.clone(),
+        today: Utc::now().date_naive(),
+        known_subjects,
+    });
     let batch = BatchRecord {
         id: ulid::Ulid::new().to_string(),
         kind: req.kind.as_str().to_owned(),
@@ -71,12 +92,23 @@ pub async fn import(db: &Db, pii: &PiiKey, req: FeedRequest, progress: Option<Pr
         Err(StoreError::Conflict(_)) => {
             // Another request under the same key committed first: answer as its replay.
             drop(tx);
-            let prev = db.feed_batch_by_key(&req.source, &key).await?.ok_or(StoreError::NotFound)?;
+            let prev = db
+                .feed_batch_by_key(&req.source, &key)
+                .await?
+                .ok_or(StoreError::NotFound)?;
             return replay(prev, req.kind, &facts, key);
         }
         other => other?,
     }
-    let job = Job { tx: &mut tx, batch_id: &batch.id, path: &req.path, facts: &facts, format, ctx, progress };
+    let job = Job {
+        tx: &mut tx,
+        batch_id: &batch.id,
+        path: &req.path,
+        facts: &facts,
+        format,
+        ctx,
+        progress,
+    };
     let loaded = match req.kind {
         FeedKind::Enterprises => load::<kinds::Enterprises>(job).await?,
         FeedKind::TaxGrades => load::<kinds::TaxGrades>(job).await?,
@@ -88,14 +120,21 @@ pub async fn import(db: &Db, pii: &PiiKey, req: FeedRequest, progress: Option<Pr
     };
     let superseded = match req.kind {
         FeedKind::TaxGrades => tax::supersede_grades(&mut tx, &batch.id).await?,
-        FeedKind::FarmerAssessments => households::supersede_assessments(&mut tx, &batch.id).await?,
+        FeedKind::FarmerAssessments => {
+            households::supersede_assessments(&mut tx, &batch.id).await?
+        }
         _ => 0,
     };
     let result = BatchResult {
         batch_id: batch.id.clone(),
         kind: batch.kind.clone(),
         format: batch.format.clone(),
-        encoding: if format == Format::Xlsx { "xlsx" } else { facts.encoding.as_str() }.to_owned(),
+        encoding: if format == Format::Xlsx {
+            "xlsx"
+        } else {
+            facts.encoding.as_str()
+        }
+        .to_owned(),
         rows: loaded.rows,
         superseded,
         warnings_total: loaded.warnings_total,
@@ -105,21 +144,38 @@ pub async fn import(db: &Db, pii: &PiiKey, req: FeedRequest, progress: Option<Pr
     let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
     store::finish_batch(&mut tx, &batch.id, loaded.rows as i64, &json).await?;
     tx.commit().await?;
-    Ok(Accepted { result, replayed: false })
+    Ok(Accepted {
+        result,
+        replayed: false,
+    })
 }
 
 /// The same key again: the same content (and kind) replays the stored answer, anything else is
 /// a conflict, so a retried upload never stores twice and a reused key never hides new data.
-fn replay(prev: BatchRecord, kind: FeedKind, facts: &FileFacts, key: String) -> Result<Accepted, FeedError> {
+fn replay(
+    prev: BatchRecord,
+    kind: FeedKind,
+    facts: &FileFacts,
+    key: String,
+) -> Result<Accepted, FeedError> {
     if prev.kind != kind.as_str() {
-        return Err(FeedError::KeyReused { key, what: "feed kind" });
+        return Err(FeedError::KeyReused {
+            key,
+            what: "feed kind",
+        });
     }
     if prev.content_sha256 != facts.sha256 {
         return Err(FeedError::KeyReused { key, what: "body" });
     }
-    let result = serde_json::from_str(&prev.result_json)
-        .map_err(|e| StoreError::Other(sqlx::Error::Decode(format!("feed batch {}: {e}", prev.id).into())))?;
-    Ok(Accepted { result, replayed: true })
+    let result = serde_json::from_str(&prev.result_json).map_err(|e| {
+        StoreError::Other(sqlx::Error::Decode(
+            format!("feed batch {}: {e}", prev.id).into(),
+        ))
+    })?;
+    Ok(Accepted {
+        result,
+        replayed: true,
+    })
 }
 
 fn join_error(e: tokio::task::JoinError) -> FeedError {
@@ -144,9 +200,16 @@ struct Loaded {
 
 async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
     let (sender, mut receiver) = mpsc::channel::<Vec<K::Row>>(4);
-    let (path, facts, format, ctx, progress) =
-        (job.path.to_owned(), job.facts.clone(), job.format, job.ctx, job.progress);
-    let parser = tokio::task::spawn_blocking(move || parse::<K>(&path, &facts, format, &ctx, &sender, progress));
+    let (path, facts, format, ctx, progress) = (
+        job.path.to_owned(),
+        job.facts.clone(),
+        job.format,
+        job.ctx,
+        job.progress,
+    );
+    let parser = tokio::task::spawn_blocking(move || {
+        parse::<K>(&path, &facts, format, &ctx, &sender, progress)
+    });
     let mut failed = None;
     while let Some(chunk) = receiver.recv().await {
         if let Err(e) = store::insert_rows(job.tx, job.batch_id, chunk).await {
@@ -160,9 +223,17 @@ async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
         return Err(e.into());
     }
     if report.errors_total > 0 {
-        return Err(FeedError::Invalid { errors_total: report.errors_total, errors: report.errors, rows_read: report.rows_read });
+        return Err(FeedError::Invalid {
+            errors_total: report.errors_total,
+            errors: report.errors,
+            rows_read: report.rows_read,
+        });
     }
-    Ok(Loaded { rows: report.rows_read, warnings_total: report.warnings_total, warnings: report.warnings })
+    Ok(Loaded {
+        rows: report.rows_read,
+        warnings_total: report.warnings_total,
+        warnings: report.warnings,
+    })
 }
 
 #[derive(Default)]
@@ -266,7 +337,11 @@ fn parse<K: Kind>(
         if report.errors_total > 0 {
             chunk.clear(); // the batch will be refused: stop feeding the database
         }
-        if chunk.len() == per && sender.blocking_send(std::mem::replace(&mut chunk, Vec::with_capacity(per))).is_err() {
+        if chunk.len() == per
+            && sender
+                .blocking_send(std::mem::replace(&mut chunk, Vec::with_capacity(per)))
+                .is_err()
+        {
             return Ok(report); // the inserter failed; it reports why
         }
         if report.rows_read % 8192 == 0 {

@@ -34,10 +34,16 @@ pub fn month(s: &str) -> Result<(i32, u32), String> {
     let t = s.trim();
     let bad = || format!("{} is not a month (expected YYYY-MM)", shown(s));
     let (y, m) = t.split_once(['-', '/']).ok_or_else(bad)?;
-    if y.len() != 4 || !(1..=2).contains(&m.len()) || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit()) {
+    if y.len() != 4
+        || !(1..=2).contains(&m.len())
+        || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+    {
         return Err(bad());
     }
-    let (y, m) = (y.parse::<i32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?);
+    let (y, m) = (
+        y.parse::<i32>().map_err(|_| bad())?,
+        m.parse::<u32>().map_err(|_| bad())?,
+    );
     if !(1..=12).contains(&m) {
         return Err(format!("{} has no month {m}", shown(s)));
     }
@@ -53,13 +59,20 @@ pub fn fen(s: &str) -> Result<i64, String> {
         return Err(format!("{} is negative", shown(s)));
     }
     let (int, frac) = t.split_once('.').unwrap_or((t, ""));
-    if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
         return Err(bad("digits with an optional decimal point"));
     }
     if frac.len() > 2 {
         return Err(bad("at most 2 decimals"));
     }
-    let yuan: i64 = int.parse().ok().filter(|v: &i64| *v <= 1_000_000_000_000).ok_or_else(|| bad("too large"))?;
+    let yuan: i64 = int
+        .parse()
+        .ok()
+        .filter(|v: &i64| *v <= 1_000_000_000_000)
+        .ok_or_else(|| bad("too large"))?;
     let cents = match frac.len() {
         0 => 0,
         1 => frac.parse::<i64>().unwrap_or(0) * 10,
@@ -73,7 +86,10 @@ pub fn boolean(s: &str) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "是" => Ok(true),
         "false" | "0" | "否" => Ok(false),
-        _ => Err(format!("{} is not a boolean (true/false, 1/0, 是/否)", shown(s))),
+        _ => Err(format!(
+            "{} is not a boolean (true/false, 1/0, 是/否)",
+            shown(s)
+        )),
     }
 }
 
@@ -81,7 +97,9 @@ pub fn boolean(s: &str) -> Result<bool, String> {
 pub fn int_in(s: &str, lo: i64, hi: i64) -> Result<i64, String> {
     let t = s.trim();
     let t = t.strip_suffix(".0").unwrap_or(t);
-    let v: i64 = t.parse().map_err(|_| format!("{} is not a whole number", shown(s)))?;
+    let v: i64 = t
+        .parse()
+        .map_err(|_| format!("{} is not a whole number", shown(s)))?;
     if v < lo || v > hi {
         return Err(format!("{v} is outside {lo}–{hi}"));
     }
@@ -90,7 +108,10 @@ pub fn int_in(s: &str, lo: i64, hi: i64) -> Result<i64, String> {
 
 /// A decimal number in `lo..=hi`.
 pub fn real_in(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
-    let v: f64 = s.trim().parse().map_err(|_| format!("{} is not a number", shown(s)))?;
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{} is not a number", shown(s)))?;
     if !v.is_finite() || v < lo || v > hi {
         return Err(format!("{} is outside {lo}–{hi}", shown(s)));
     }
@@ -101,7 +122,10 @@ pub fn real_in(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
 pub fn text(s: &str, lo: usize, hi: usize) -> Result<String, String> {
     let n = s.chars().count();
     if n < lo || n > hi {
-        return Err(format!("{} has {n} characters; expected {lo}–{hi}", shown(s)));
+        return Err(format!(
+            "{} has {n} characters; expected {lo}–{hi}",
+            shown(s)
+        ));
     }
     Ok(s.to_owned())
 }
@@ -131,7 +155,10 @@ mod tests {
 
     #[test]
     fn dates_must_be_real_calendar_days() {
-        assert_eq!(date("2024-02-29").unwrap(), NaiveDate::from_ymd_opt(2024, 2, 29).unwrap());
+        assert_eq!(
+            date("2024-02-29").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 2, 29).unwrap()
+        );
         assert!(date("2023-02-29").unwrap_err().contains("not a real date"));
         assert!(date("2024-13-01").is_err());
         assert!(date("29.02.2024").is_err());
@@ -140,7 +167,10 @@ mod tests {
 
     #[test]
     fn spreadsheet_slash_dates_are_read_as_iso_dates() {
-        assert_eq!(date("2024/3/5").unwrap(), NaiveDate::from_ymd_opt(2024, 3, 5).unwrap());
+        assert_eq!(
+            date("2024/3/5").unwrap(),
+            NaiveDate::from_ymd_opt(2024, 3, 5).unwrap()
+        );
     }
 
     #[test]

@@ -44,7 +44,9 @@ async fn upload(
                 .ok()
                 .map(str::trim)
                 .filter(|k| (1..=255).contains(&k.len()))
-                .ok_or_else(|| ApiError::bad_request("Idempotency-Key must be 1–255 visible ASCII characters"))?
+                .ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key must be 1–255 visible ASCII characters")
+                })?
                 .to_owned(),
         ),
     };
@@ -58,10 +60,15 @@ async fn upload(
     };
     let accepted = feeds::import(&state.db, &state.pii, req, None).await?;
     tracing::info!(batch = %accepted.result.batch_id, rows = accepted.result.rows, replayed = accepted.replayed, "feed batch");
-    let status = if accepted.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    let status = if accepted.replayed {
+        StatusCode::OK
+    } else {
+        StatusCode::CREATED
+    };
     let mut resp = (status, Json(accepted.result)).into_response();
     if accepted.replayed {
-        resp.headers_mut().insert(REPLAYED, HeaderValue::from_static("true"));
+        resp.headers_mut()
+            .insert(REPLAYED, HeaderValue::from_static("true"));
     }
     Ok(resp)
 }
@@ -69,12 +76,15 @@ async fn upload(
 /// Writes the body to a temporary file chunk by chunk, refusing it past `limit` bytes (the
 /// limit layer refuses a declared Content-Length up front; this catches chunked bodies).
 async fn spool(body: Body, limit: usize) -> Result<tempfile::NamedTempFile, ApiError> {
-    let internal = |e: std::io::Error| ApiError::Internal(anyhow::Error::new(e).context("spooling a feed body"));
+    let internal = |e: std::io::Error| {
+        ApiError::Internal(anyhow::Error::new(e).context("spooling a feed body"))
+    };
     let tmp = tempfile::NamedTempFile::new().map_err(internal)?;
     let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(internal)?);
     let mut stream = body.into_data_stream();
     let mut total = 0usize;
-    let too_large = || ApiError::PayloadTooLarge(format!("the feed is larger than the {limit}-byte limit"));
+    let too_large =
+        || ApiError::PayloadTooLarge(format!("the feed is larger than the {limit}-byte limit"));
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
             if format!("{e:#}").contains("length limit") {
@@ -97,15 +107,25 @@ impl From<FeedError> for ApiError {
     fn from(err: FeedError) -> Self {
         let message = err.to_string();
         match err {
-            FeedError::Invalid { errors_total, errors, rows_read } => ApiError::Unprocessable {
+            FeedError::Invalid {
+                errors_total,
+                errors,
+                rows_read,
+            } => ApiError::Unprocessable {
                 code: "invalid_rows",
                 message,
                 details: json!({ "errors_total": errors_total, "rows_read": rows_read, "errors": errors }),
             },
-            FeedError::Unreadable { .. } => ApiError::Unprocessable { code: "unreadable_file", message, details: json!(null) },
-            FeedError::UnsupportedFormat(_) => {
-                ApiError::BadRequest { code: "unsupported_format", message, details: json!(null) }
-            }
+            FeedError::Unreadable { .. } => ApiError::Unprocessable {
+                code: "unreadable_file",
+                message,
+                details: json!(null),
+            },
+            FeedError::UnsupportedFormat(_) => ApiError::BadRequest {
+                code: "unsupported_format",
+                message,
+                details: json!(null),
+            },
             FeedError::KeyReused { .. } => ApiError::Conflict(message),
             FeedError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("feed i/o")),
             FeedError::Store(e) => e.into(),

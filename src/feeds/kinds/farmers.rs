@@ -34,14 +34,24 @@ impl Kind for Households {
         let village_name = c.req(3, |s| values::text(s, 1, 100));
         let members = c.req(4, |s| values::int_in(s, 1, 20));
         let labourers = c.req(5, |s| values::int_in(s, 0, 20));
-        let education = c.req(6, |s| values::one_of(s, &["primary", "junior", "senior", "college"]));
+        let education = c.req(6, |s| {
+            values::one_of(s, &["primary", "junior", "senior", "college"])
+        });
         let land_mu = c.req(7, |s| values::real_in(s, 0.0, 10_000.0));
         let main_activity = c.req(8, |s| {
             values::one_of(
                 s,
                 &[
-                    "sugarcane", "pineapple", "tropical_fruit", "rice", "vegetables", "shrimp", "fish", "livestock",
-                    "migrant_work", "other",
+                    "sugarcane",
+                    "pineapple",
+                    "tropical_fruit",
+                    "rice",
+                    "vegetables",
+                    "shrimp",
+                    "fish",
+                    "livestock",
+                    "migrant_work",
+                    "other",
                 ],
             )
         });
@@ -98,7 +108,9 @@ impl Kind for Assessments {
         let year = c.req(1, |s| values::int_in(s, 2014, 2100));
         let assessed_on = c.req(2, values::date);
         let score = c.req(3, |s| values::real_in(s, 0.0, 100.0));
-        let grade = c.req(4, |s| s.trim().parse::<FarmerGrade>().map_err(|e| e.to_string()));
+        let grade = c.req(4, |s| {
+            s.trim().parse::<FarmerGrade>().map_err(|e| e.to_string())
+        });
         let annual_income = c.req(5, values::fen);
         let assets = c.req(6, values::fen);
         let liabilities = c.req(7, values::fen);

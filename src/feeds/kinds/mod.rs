@@ -45,12 +45,20 @@ pub trait Kind: Send + 'static {
 fn uscc(c: &mut Cells<'_>, i: usize) -> Option<Uscc> {
     let code = c.req(i, |s| Uscc::parse(s).map_err(|e| e.to_string()))?;
     if code.pilot_warning() {
-        c.warn(i, format!("{} fails the GB 32100 check; accepted as an early pilot code", code.as_str()));
+        c.warn(
+            i,
+            format!(
+                "{} fails the GB 32100 check; accepted as an early pilot code",
+                code.as_str()
+            ),
+        );
     }
     Some(code)
 }
 
 /// A resident id, never echoed back: errors name the rule broken, not the number.
 fn resident(c: &mut Cells<'_>, i: usize, ctx: &Ctx) -> Option<ResidentId> {
-    c.req(i, |s| ResidentId::parse_as_of(s, ctx.today).map_err(|e| e.to_string()))
+    c.req(i, |s| {
+        ResidentId::parse_as_of(s, ctx.today).map_err(|e| e.to_string())
+    })
 }

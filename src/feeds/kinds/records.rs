@@ -39,7 +39,9 @@ impl Kind for PublicRecords {
         let record_id = c.req(0, |s| values::text(s, 1, 64));
         let subject_type = c.req(1, |s| values::one_of(s, &["enterprise", "person"]));
         let subject_key = subject_type.and_then(|t| subject(c, 2, t == "person", ctx));
-        let kind = c.req(3, |s| values::one_of(s, &["dishonest_debtor", "admin_penalty", "red_list"]));
+        let kind = c.req(3, |s| {
+            values::one_of(s, &["dishonest_debtor", "admin_penalty", "red_list"])
+        });
         let severity = c.opt(4, |s| values::one_of(s, &["normal", "serious"]));
         let listed_at = c.req(5, values::date);
         let display_until = c.req(6, values::date);
@@ -117,7 +119,12 @@ impl Kind for LoanOutcomes {
             } else if let Some(from) = disbursed_on {
                 let until = from.checked_add_months(Months::new(12)).unwrap_or(from);
                 if on < from || on > until {
-                    c.fail(7, format!("defaulted_on {on} is not within 12 months after disbursed_on {from}"));
+                    c.fail(
+                        7,
+                        format!(
+                            "defaulted_on {on} is not within 12 months after disbursed_on {from}"
+                        ),
+                    );
                 }
             }
         }

@@ -33,10 +33,15 @@ impl Kind for Enterprises {
             let t = s.trim();
             match t.as_bytes() {
                 [b @ b'A'..=b'T'] => Ok((*b as char).to_string()),
-                _ => Err(format!("{} is not a GB/T 4754 section letter A–T", shown(s))),
+                _ => Err(format!(
+                    "{} is not a GB/T 4754 section letter A–T",
+                    shown(s)
+                )),
             }
         });
-        let size = c.req(4, |s| values::one_of(s, &["micro", "small", "medium", "large"]));
+        let size = c.req(4, |s| {
+            values::one_of(s, &["micro", "small", "medium", "large"])
+        });
         let founded_on = c.req(5, values::date);
         let closed_on = c.opt(6, values::date);
         if let (Some(f), Some(Some(closed))) = (founded_on, closed_on) {
@@ -64,7 +69,9 @@ impl Kind for Enterprises {
 }
 
 pub(super) fn region(s: &str) -> Result<String, String> {
-    RegionCode::parse(s).map(|r| r.as_str().to_owned()).map_err(|e| e.to_string())
+    RegionCode::parse(s)
+        .map(|r| r.as_str().to_owned())
+        .map_err(|e| e.to_string())
 }
 
 pub struct TaxGrades;
@@ -84,7 +91,9 @@ impl Kind for TaxGrades {
     fn validate(c: &mut Cells<'_>, _ctx: &Ctx) -> Option<TaxGradeFact> {
         let uscc = uscc(c, 0);
         let year = c.req(1, |s| values::int_in(s, 2014, 2100));
-        let grade = c.req(2, |s| s.trim().parse::<TaxGrade>().map_err(|e| e.to_string()));
+        let grade = c.req(2, |s| {
+            s.trim().parse::<TaxGrade>().map_err(|e| e.to_string())
+        });
         let score = c.opt(3, |s| values::real_in(s, 0.0, 100.0));
         let direct_d = c.opt(4, values::boolean).map(|d| d.unwrap_or(false));
         let effective_from = c.req(5, values::date);

@@ -1,0 +1,491 @@
+//! The feed pipeline without HTTP: encodings, Chinese headers, large and hostile files, history,
+//! retention and personal data. SQLite always; PostgreSQL too when TEST_DATABASE_URL is set.
+
+mod common;
+mod feeds_support;
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use common::{backends, test_db, TestDb, TEST_PII_KEY};
+use creditbridge::feeds::{import, FeedError, FeedKind, FeedRequest};
+use creditbridge::pii::PiiKey;
+use creditbridge::storage::tax::FeedTable;
+use feeds_support::{city, resident_id, s, uscc, Table};
+
+fn pii() -> PiiKey {
+    PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap()
+}
+
+fn date(s: &str) -> NaiveDate {
+    s.parse().unwrap()
+}
+
+async fn load(
+    t: &TestDb,
+    kind: &str,
+    name: &str,
+    bytes: &[u8],
+) -> Result<creditbridge::feeds::Accepted, FeedError> {
+    let path = t.dir.path().join(name);
+    std::fs::write(&path, bytes).unwrap();
+    load_path(t, kind, &path, None).await
+}
+
+async fn load_path(
+    t: &TestDb,
+    kind: &str,
+    path: &Path,
+    key: Option<&str>,
+) -> Result<creditbridge::feeds::Accepted, FeedError> {
+    let req = FeedRequest {
+        kind: kind.parse::<FeedKind>().unwrap(),
+        source: "cli".into(),
+        idempotency_key: key.map(str::to_owned),
+        path: path.to_owned(),
+        format: None,
+    };
+    import(&t.db, &pii(), req, None).await
+}
+
+fn table(kind: &str) -> Table {
+    city().into_iter().find(|(k, _)| *k == kind).unwrap().1
+}
+
+async fn count(t: &TestDb, table: FeedTable) -> i64 {
+    t.db.count_rows(table).await.unwrap()
+}
+
+fn invalid(
+    r: Result<creditbridge::feeds::Accepted, FeedError>,
+) -> (u64, Vec<creditbridge::feeds::Issue>) {
+    match r {
+        Err(FeedError::Invalid {
+            errors_total,
+            errors,
+            ..
+        }) => (errors_total, errors),
+        other => panic!("expected invalid rows, got {other:?}"),
+    }
+}
+
+const ENTERPRISES_ZH: &[&str] = &[
+    "统一社会信用代码",
+    "企业名称",
+    "行政区划代码",
+    "行业门类",
+    "企业规模",
+    "成立日期",
+    "注销日期",
+];
+
+#[tokio::test]
+async fn a_gbk_file_with_chinese_headers_is_read_as_the_same_text() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let csv =
+            String::from_utf8(table("enterprises").with_header(ENTERPRISES_ZH).csv()).unwrap();
+        let (gbk, _, unmappable) = encoding_rs::GBK.encode(&csv);
+        assert!(!unmappable);
+        let done = load(&t, "enterprises", "gbk.csv", &gbk).await.unwrap();
+        assert_eq!(
+            (done.result.rows, done.result.encoding.as_str()),
+            (2, "gb18030")
+        );
+        assert_eq!(
+            t.db.enterprise(&uscc(1)).await.unwrap().unwrap().name,
+            "湛江糖业有限公司"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_utf8_bom_does_not_spoil_the_first_header() {
+    let t = test_db(common::Backend::Sqlite).await;
+    let mut bytes = b"\xEF\xBB\xBF".to_vec();
+    bytes.extend(table("enterprises").with_header(ENTERPRISES_ZH).csv());
+    let done = load(&t, "enterprises", "bom.csv", &bytes).await.unwrap();
+    assert_eq!(
+        (done.result.rows, done.result.encoding.as_str()),
+        (2, "utf-8-bom")
+    );
+}
+
+#[tokio::test]
+async fn a_broken_row_in_the_middle_of_a_large_file_stores_nothing() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let mut rows = Vec::new();
+        for i in 0..60_000u32 {
+            let (y, m) = (2015 + i / 12 % 10, i % 12 + 1);
+            rows.push(vec![
+                uscc(i / 120),
+                format!("{y}-{m:02}"),
+                s("vat"),
+                s("1000"),
+                s("30"),
+                s("30"),
+                format!("{y}-{m:02}-20"),
+                format!("{y}-{m:02}-21"),
+            ]);
+        }
+        rows[30_000][3] = s("12,5"); // a comma decimal: not an amount
+        let t2 = Table::new(
+            &[
+                "uscc", "period", "tax_type", "revenue", "tax_due", "tax_paid", "filed_on",
+                "paid_on",
+            ],
+            rows,
+        );
+        let (total, errors) = invalid(load(&t, "tax-payments", "big.csv", &t2.csv()).await);
+        assert_eq!(total, 1);
+        assert_eq!(errors[0].line, 30_002);
+        assert_eq!(errors[0].column.as_deref(), Some("revenue"));
+        assert_eq!(count(&t, FeedTable::TaxPayments).await, 0);
+        assert_eq!(count(&t, FeedTable::FeedBatches).await, 0);
+    }
+}
+
+#[tokio::test]
+async fn errors_are_capped_at_a_hundred_but_all_counted() {
+    let t = test_db(common::Backend::Sqlite).await;
+    let mut e = table("enterprises");
+    let row = e.rows[0].clone();
+    e.rows = (0..250)
+        .map(|i| {
+            let mut r = row.clone();
+            r[0] = uscc(i);
+            r[4] = s("huge");
+            r
+        })
+        .collect();
+    let (total, errors) = invalid(load(&t, "enterprises", "e.csv", &e.csv()).await);
+    assert_eq!((total, errors.len()), (250, 100));
+}
+
+#[tokio::test]
+async fn hostile_cells_are_stored_verbatim_or_refused_clearly() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let mut e = table("enterprises");
+        e.rows[0][1] = s("=cmd|' /C calc'!A0");
+        e.rows[1][1] = s("Line one\nline \"two\", with comma");
+        load(&t, "enterprises", "e.csv", &e.csv()).await.unwrap();
+        assert_eq!(
+            t.db.enterprise(&uscc(1)).await.unwrap().unwrap().name,
+            "=cmd|' /C calc'!A0"
+        );
+        assert_eq!(
+            t.db.enterprise(&uscc(2)).await.unwrap().unwrap().name,
+            "Line one\nline \"two\", with comma"
+        );
+
+        let mut nul = table("enterprises");
+        nul.rows[0][1] = s("bad\0name");
+        let (_, errors) = invalid(load(&t, "enterprises", "nul.csv", &nul.csv()).await);
+        assert!(errors[0].reason.contains("NUL"), "{errors:?}");
+
+        let mut long = table("enterprises");
+        long.rows[1][1] = "长".repeat(3_500_000); // a 10 MB line
+        let (_, errors) = invalid(load(&t, "enterprises", "long.csv", &long.csv()).await);
+        assert_eq!(
+            (errors[0].line, errors[0].column.as_deref()),
+            (3, Some("name"))
+        );
+        assert!(
+            errors[0].reason.contains("3500000 characters") && errors[0].reason.len() < 200,
+            "{}",
+            errors[0].reason
+        );
+
+        let jsonl = b"{\"uscc\": \"x\", \"name\": {\"nested\": 1}}\nnot json\n".to_vec();
+        let (total, errors) = invalid(load(&t, "enterprises", "bad.jsonl", &jsonl).await);
+        assert_eq!(total, 2);
+        assert!(
+            errors[1].reason.starts_with("not a JSON object"),
+            "{errors:?}"
+        );
+        assert_eq!(
+            t.db.enterprise(&uscc(1)).await.unwrap().unwrap().name,
+            "=cmd|' /C calc'!A0"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_clear_resident_id_is_nowhere_in_the_sqlite_file() {
+    let t = test_db(common::Backend::Sqlite).await;
+    load(&t, "households", "h.csv", &table("households").csv())
+        .await
+        .unwrap();
+    load(
+        &t,
+        "farmer-assessments",
+        "a.csv",
+        &table("farmer-assessments").csv(),
+    )
+    .await
+    .unwrap();
+    load(
+        &t,
+        "public-records",
+        "p.csv",
+        &table("public-records").csv(),
+    )
+    .await
+    .unwrap();
+    let h =
+        t.db.household(&pii().subject_key(&resident_id(11)))
+            .await
+            .unwrap()
+            .unwrap();
+    assert_eq!(
+        (h.id_last4.as_str(), h.birth_year),
+        (&resident_id(11)[14..], 1980)
+    );
+    t.db.close().await; // checkpoints the WAL into the file
+    let mut bytes = Vec::new();
+    for entry in std::fs::read_dir(t.dir.path()).unwrap() {
+        let p = entry.unwrap().path();
+        if p.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("test.db")
+        {
+            bytes.extend(std::fs::read(p).unwrap());
+        }
+    }
+    assert!(bytes.len() > 10_000);
+    for id in [resident_id(11), resident_id(12)] {
+        assert!(
+            !bytes.windows(18).any(|w| w == id.as_bytes()),
+            "resident id found in the database file"
+        );
+        assert!(!bytes.windows(14).any(|w| w == &id.as_bytes()[..14]));
+    }
+}
+
+#[tokio::test]
+async fn a_new_grade_supersedes_the_old_and_both_are_kept() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let cols = [
+            "uscc",
+            "year",
+            "grade",
+            "score",
+            "direct_d",
+            "effective_from",
+        ];
+        let april = Table::new(
+            &cols,
+            vec![vec![
+                uscc(1),
+                s("2023"),
+                s("B"),
+                s("85"),
+                s(""),
+                s("2024-04-20"),
+            ]],
+        );
+        let direct_d = Table::new(
+            &cols,
+            vec![vec![
+                uscc(1),
+                s("2023"),
+                s("D"),
+                s(""),
+                s("是"),
+                s("2024-09-01"),
+            ]],
+        );
+        load(&t, "tax-grades", "g1.csv", &april.csv())
+            .await
+            .unwrap();
+        let second = load(&t, "tax-grades", "g2.csv", &direct_d.csv())
+            .await
+            .unwrap();
+        assert_eq!(second.result.superseded, 1);
+        let history = t.db.grade_history(&uscc(1)).await.unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].superseded_by, Some(history[1].id));
+        assert_ne!(history[0].batch_id, history[1].batch_id);
+        let u1 = uscc(1);
+        let at = |d| t.db.grade_in_force(&u1, date(d));
+        assert_eq!(at("2024-04-01").await.unwrap(), None);
+        assert_eq!(at("2024-06-01").await.unwrap().unwrap().grade, "B");
+        assert_eq!(at("2024-10-01").await.unwrap().unwrap().grade, "D");
+        let all = t.db.grades_in_force(date("2024-06-01")).await.unwrap();
+        assert_eq!((all.len(), all[0].grade.as_str()), (1, "B"));
+    }
+}
+
+#[tokio::test]
+async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
+    let t = test_db(common::Backend::Sqlite).await;
+    load(
+        &t,
+        "farmer-assessments",
+        "a1.csv",
+        &table("farmer-assessments").csv(),
+    )
+    .await
+    .unwrap();
+    let mut again = table("farmer-assessments");
+    again.rows.truncate(1);
+    again.rows[0][2] = s("2024-12-01");
+    again.rows[0][3] = s("75");
+    again.rows[0][4] = s("AA");
+    let done = load(&t, "farmer-assessments", "a2.csv", &again.csv())
+        .await
+        .unwrap();
+    assert_eq!(done.result.superseded, 1);
+    let key = pii().subject_key(&resident_id(11));
+    assert_eq!(t.db.assessment_history(&key).await.unwrap().len(), 2);
+    let now = t.db.assessments_in_force(date("2025-01-01")).await.unwrap();
+    let mine = now.iter().find(|a| a.subject_key == key).unwrap();
+    assert_eq!(mine.grade, "AA");
+}
+
+#[tokio::test]
+async fn loan_outcomes_must_name_a_known_subject() {
+    let t = test_db(common::Backend::Sqlite).await;
+    let (total, errors) =
+        invalid(load(&t, "loan-outcomes", "l.csv", &table("loan-outcomes").csv()).await);
+    assert_eq!(total, 2);
+    assert!(errors[0].reason.contains("not known"));
+    assert!(
+        !errors[1].reason.contains(&resident_id(12)),
+        "a resident id echoed in an error"
+    );
+    load(&t, "enterprises", "e.csv", &table("enterprises").csv())
+        .await
+        .unwrap();
+    load(&t, "households", "h.csv", &table("households").csv())
+        .await
+        .unwrap();
+    load(&t, "loan-outcomes", "l.csv", &table("loan-outcomes").csv())
+        .await
+        .unwrap();
+    let matured =
+        t.db.matured_loans("farmer", date("2024-08-01"))
+            .await
+            .unwrap();
+    assert_eq!((matured.len(), matured[0].defaulted), (1, Some(true)));
+    assert!(t
+        .db
+        .matured_loans("farmer", date("2024-06-01"))
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_years() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let cols = [
+            "record_id",
+            "subject_type",
+            "subject_id",
+            "kind",
+            "listed_at",
+            "display_until",
+            "repaired_at",
+        ];
+        let p = Table::new(
+            &cols,
+            vec![
+                vec![
+                    s("A"),
+                    s("enterprise"),
+                    uscc(1),
+                    s("dishonest_debtor"),
+                    s("2018-01-01"),
+                    s("2020-01-01"),
+                    s(""),
+                ],
+                vec![
+                    s("B"),
+                    s("enterprise"),
+                    uscc(1),
+                    s("admin_penalty"),
+                    s("2019-01-01"),
+                    s("2022-01-01"),
+                    s("2019-06-01"),
+                ],
+                vec![
+                    s("C"),
+                    s("enterprise"),
+                    uscc(2),
+                    s("red_list"),
+                    s("2017-01-01"),
+                    s("2018-01-01"),
+                    s(""),
+                ],
+                vec![
+                    s("D"),
+                    s("person"),
+                    resident_id(11),
+                    s("dishonest_debtor"),
+                    s("2023-01-01"),
+                    s("2025-01-01"),
+                    s(""),
+                ],
+            ],
+        );
+        load(&t, "public-records", "p.csv", &p.csv()).await.unwrap();
+        let u1 = uscc(1);
+        let active = |d| t.db.active_public_records_of(&u1, date(d));
+        assert_eq!(active("2019-03-01").await.unwrap().len(), 2);
+        assert_eq!(
+            active("2019-06-01").await.unwrap().len(),
+            1,
+            "repaired on that day"
+        );
+        assert_eq!(
+            active("2020-01-02").await.unwrap().len(),
+            0,
+            "display window over"
+        );
+        assert_eq!(
+            t.db.active_public_records(date("2024-01-01"))
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
+
+        // B ended (repair) 2019-06-01, A ended 2020-01-01; red lists are not negative.
+        let purged = creditbridge::feeds::maintenance::purge_expired(&t.db, date("2024-12-31"))
+            .await
+            .unwrap();
+        assert_eq!(purged.public_records, 1);
+        let purged = creditbridge::feeds::maintenance::purge_expired(&t.db, date("2025-01-02"))
+            .await
+            .unwrap();
+        assert_eq!(purged.public_records, 1);
+        assert_eq!(count(&t, FeedTable::PublicRecords).await, 2);
+    }
+}
+
+#[tokio::test]
+async fn an_unknown_column_is_a_warning_and_a_missing_one_an_error() {
+    let t = test_db(common::Backend::Sqlite).await;
+    let mut e = table("enterprises");
+    e.header.push(s("colour"));
+    for r in &mut e.rows {
+        r.push(s("red"));
+    }
+    let done = load(&t, "enterprises", "e.csv", &e.csv()).await.unwrap();
+    assert_eq!(done.result.warnings_total, 1);
+    let mut m = table("enterprises");
+    m.header.remove(2);
+    for r in &mut m.rows {
+        r.remove(2);
+    }
+    let (_, errors) = invalid(load(&t, "enterprises", "m.csv", &m.csv()).await);
+    assert!(errors[0]
+        .reason
+        .contains("region_code (行政区划代码) is missing"));
+}
