@@ -38,6 +38,14 @@ pub struct Settings {
     pub models_dir: PathBuf,
     /// Promotion gates (`[gates]` in creditbridge.toml).
     pub gates: crate::lifecycle::Gates,
+    /// Run quarterly retraining inside `serve` (first day of each quarter).
+    pub retrain_schedule: bool,
+    /// Hour (UTC) of the quarterly retraining.
+    pub retrain_hour_utc: u32,
+    /// Promote a scheduled candidate that passes every gate without an operator.
+    pub auto_promote: bool,
+    /// How often a replica checks the registry for a newly promoted champion.
+    pub reload_interval_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -60,6 +68,10 @@ impl Default for Settings {
             max_connections: 16,
             models_dir: PathBuf::from("models"),
             gates: crate::lifecycle::Gates::default(),
+            retrain_schedule: true,
+            retrain_hour_utc: 3,
+            auto_promote: false,
+            reload_interval_secs: 10,
         }
     }
 }
@@ -104,6 +116,10 @@ struct Defaults {
     max_connections: u32,
     models_dir: PathBuf,
     gates: crate::lifecycle::Gates,
+    retrain_schedule: bool,
+    retrain_hour_utc: u32,
+    auto_promote: bool,
+    reload_interval_secs: u64,
 }
 
 impl Default for Defaults {
@@ -119,6 +135,10 @@ impl Default for Defaults {
             max_connections: s.max_connections,
             models_dir: s.models_dir,
             gates: s.gates,
+            retrain_schedule: s.retrain_schedule,
+            retrain_hour_utc: s.retrain_hour_utc,
+            auto_promote: s.auto_promote,
+            reload_interval_secs: s.reload_interval_secs,
         }
     }
 }
@@ -136,6 +156,10 @@ impl fmt::Debug for Settings {
             .field("max_connections", &self.max_connections)
             .field("models_dir", &self.models_dir)
             .field("gates", &self.gates)
+            .field("retrain_schedule", &self.retrain_schedule)
+            .field("retrain_hour_utc", &self.retrain_hour_utc)
+            .field("auto_promote", &self.auto_promote)
+            .field("reload_interval_secs", &self.reload_interval_secs)
             .finish()
     }
 }

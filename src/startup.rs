@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 use crate::audit::AuditWriter;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
+use crate::lifecycle::schedule;
 use crate::pii::PiiKey;
 use crate::scoring::{champions, Champions};
 use crate::settings::{self, Settings};
@@ -28,7 +29,15 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     champions.refresh(&db).await?;
     let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
     let gates = Arc::new(settings.gates.clone());
-    Ok(AppState { db, pii, settings: Arc::new(settings), audit, champions, limiter, gates })
+    Ok(AppState {
+        db,
+        pii,
+        settings: Arc::new(settings),
+        audit,
+        champions,
+        limiter,
+        gates,
+    })
 }
 
 /// An explicit key wins. Without one, the embedded single-node setup keeps a generated key in
@@ -45,16 +54,31 @@ pub fn resolve_pii_key(settings: &Settings, dialect: Dialect) -> anyhow::Result<
     }
 }
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish.
+/// Serves until `shutdown` resolves, then lets requests in flight finish. Alongside, the
+/// champion reload poller and (when enabled) the quarterly retraining run until then.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
+    let mut background = vec![schedule::spawn_reload(state.clone(), every)];
+    if state.settings.retrain_schedule {
+        let clock = Arc::new(schedule::SystemClock);
+        background.push(schedule::spawn_quarterly(
+            state.clone(),
+            clock,
+            std::time::Duration::from_secs(60),
+        ));
+    }
     let app = http::router(state);
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    for task in background {
+        task.abort();
+    }
+    served
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

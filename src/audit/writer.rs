@@ -9,16 +9,18 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{chain_hash, AuditEvent};
-use crate::storage::{audit, Db};
+use crate::storage::audit::{self, Observation};
+use crate::storage::Db;
 
 /// Largest group written in one transaction.
 const MAX_GROUP: usize = 512;
 
 type Reply = oneshot::Sender<Result<i64, String>>;
+type Job = (AuditEvent, Option<Observation>, Reply);
 
 #[derive(Clone)]
 pub struct AuditWriter {
-    tx: mpsc::Sender<(AuditEvent, Reply)>,
+    tx: mpsc::Sender<Job>,
     queued: Arc<AtomicI64>,
 }
 
@@ -37,9 +39,18 @@ impl AuditWriter {
 
     /// Appends `event` and returns its sequence number once it is committed.
     pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
+        self.record_with(event, None).await
+    }
+
+    /// Appends `event`, and in the same commit the monitoring observation of a delivered score.
+    pub async fn record_with(
+        &self,
+        event: AuditEvent,
+        observation: Option<Observation>,
+    ) -> Result<i64, AuditError> {
         let (reply, wait) = oneshot::channel();
         self.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send((event, reply)).await.is_err() {
+        if self.tx.send((event, observation, reply)).await.is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(AuditError("audit writer has stopped".into()));
         }
@@ -55,21 +66,22 @@ impl AuditWriter {
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<(AuditEvent, Reply)>, queued: Arc<AtomicI64>) {
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>, queued: Arc<AtomicI64>) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
-        let rows: Vec<_> = group.iter().map(|(e, _)| e.to_pending()).collect();
-        let result = audit::append(&db, &rows, chain_hash).await;
+        let rows: Vec<_> = group.iter().map(|(e, _, _)| e.to_pending()).collect();
+        let observations: Vec<_> = group.iter_mut().filter_map(|(_, o, _)| o.take()).collect();
+        let result = audit::append(&db, &rows, &observations, chain_hash).await;
         queued.fetch_sub(group.len() as i64, Ordering::Relaxed);
         match result {
             Ok(seqs) => {
-                for ((_, reply), seq) in group.drain(..).zip(seqs) {
+                for ((_, _, reply), seq) in group.drain(..).zip(seqs) {
                     let _ = reply.send(Ok(seq));
                 }
             }
             Err(err) => {
                 tracing::error!(error = %err, rows = group.len(), "audit group commit failed");
-                for (_, reply) in group.drain(..) {
+                for (_, _, reply) in group.drain(..) {
                     let _ = reply.send(Err(err.to_string()));
                 }
             }

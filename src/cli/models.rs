@@ -30,6 +30,13 @@ pub enum Action {
     },
     /// Put the previous champion back
     Rollback { product: Product },
+    /// Drift report: PSI of live scores, CSI per characteristic, shadow candidate
+    Monitor {
+        product: Product,
+        /// Days of live scores to compare
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -45,21 +52,47 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     let settings = Settings::load(&common.overrides())?;
     super::runtime()?.block_on(async move {
         let state = startup::build_state(settings).await?;
-        let registry =
-            Registry { db: &state.db, audit: &state.audit, champions: &state.champions, gates: &state.gates };
+        let registry = Registry {
+            db: &state.db,
+            audit: &state.audit,
+            champions: &state.champions,
+            gates: &state.gates,
+        };
         let out = match args.action {
             Action::List => {
-                let models: Vec<_> =
-                    state.db.models(None).await?.into_iter().map(crate::http::models::summary).collect();
+                let models: Vec<_> = state
+                    .db
+                    .models(None)
+                    .await?
+                    .into_iter()
+                    .map(crate::http::models::summary)
+                    .collect();
                 serde_json::to_string_pretty(&models)?
             }
             Action::Show { id } => {
-                let m = state.db.model(&id).await.with_context(|| format!("model {id}"))?;
+                let m = state
+                    .db
+                    .model(&id)
+                    .await
+                    .with_context(|| format!("model {id}"))?;
                 serde_json::to_string_pretty(&crate::http::models::summary(m))?
             }
             Action::Promote { id, force, reason } => {
-                let previous = registry.promote(&id, "cli", force, reason.as_deref()).await?;
+                let previous = registry
+                    .promote(&id, "cli", force, reason.as_deref())
+                    .await?;
                 serde_json::json!({ "champion": id, "previous": previous }).to_string()
+            }
+            Action::Monitor { product, days } => {
+                let r = crate::lifecycle::monitoring::report(
+                    &state.db,
+                    &state.champions,
+                    product,
+                    Utc::now(),
+                    days,
+                )
+                .await?;
+                serde_json::to_string_pretty(&r)?
             }
             Action::Rollback { product } => {
                 let champion = registry.rollback(product, "cli").await?;

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/models/{id}", get(show))
         .route("/v1/models/{id}/promote", post(promote))
         .route("/v1/models/rollback/{product}", post(rollback))
+        .route("/v1/monitoring/{product}", get(monitoring))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -51,9 +52,20 @@ pub fn summary(m: ModelRow) -> ModelSummary {
 
 #[utoipa::path(get, path = "/v1/models", responses((status = 200, body = [ModelSummary])),
     security(("partner_key" = [])), tag = "models")]
-pub async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<ModelSummary>>, ApiError> {
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<ModelSummary>>, ApiError> {
     caller.require(&[Role::Admin])?;
-    Ok(Json(state.db.models(None).await?.into_iter().map(summary).collect()))
+    Ok(Json(
+        state
+            .db
+            .models(None)
+            .await?
+            .into_iter()
+            .map(summary)
+            .collect(),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path)),
@@ -83,15 +95,25 @@ fn promotion_error(e: PromotionError) -> ApiError {
             message: failures.join("; "),
             details: json!({ "failures": failures }),
         },
-        PromotionError::ReasonRequired => ApiError::invalid("reason: a forced promotion needs a reason", json!({ "field": "reason" })),
-        PromotionError::NothingToRollBack(p) => ApiError::Conflict(format!("no earlier champion of {p} to roll back to")),
+        PromotionError::ReasonRequired => ApiError::invalid(
+            "reason: a forced promotion needs a reason",
+            json!({ "field": "reason" }),
+        ),
+        PromotionError::NothingToRollBack(p) => {
+            ApiError::Conflict(format!("no earlier champion of {p} to roll back to"))
+        }
         PromotionError::Store(s) => s.into(),
         other => ApiError::Internal(other.into()),
     }
 }
 
 fn registry(state: &AppState) -> Registry<'_> {
-    Registry { db: &state.db, audit: &state.audit, champions: &state.champions, gates: &state.gates }
+    Registry {
+        db: &state.db,
+        audit: &state.audit,
+        champions: &state.champions,
+        gates: &state.gates,
+    }
 }
 
 #[utoipa::path(post, path = "/v1/models/{id}/promote", params(("id" = String, Path)), request_body = PromoteRequest,
@@ -107,8 +129,11 @@ pub async fn promote(
     let req: PromoteRequest = if body.iter().all(u8::is_ascii_whitespace) {
         PromoteRequest::default()
     } else {
-        serde_json::from_slice(&body)
-            .map_err(|e| ApiError::BadRequest { code: "malformed_json", message: e.to_string(), details: Value::Null })?
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+            code: "malformed_json",
+            message: e.to_string(),
+            details: Value::Null,
+        })?
     };
     let previous = registry(&state)
         .promote(&id, &admin.id, req.force, req.reason.as_deref())
@@ -125,8 +150,13 @@ pub async fn rollback(
     Path(product): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let admin = caller.require(&[Role::Admin])?;
-    let product: Product = product.parse().map_err(|e| ApiError::NotFound(format!("{e}")))?;
-    let champion = registry(&state).rollback(product, &admin.id).await.map_err(promotion_error)?;
+    let product: Product = product
+        .parse()
+        .map_err(|e| ApiError::NotFound(format!("{e}")))?;
+    let champion = registry(&state)
+        .rollback(product, &admin.id)
+        .await
+        .map_err(promotion_error)?;
     Ok(Json(json!({ "champion": champion })))
 }
 
@@ -146,7 +176,10 @@ pub async fn retrain(
     AppJson(req): AppJson<RetrainRequest>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
     caller.require(&[Role::Admin])?;
-    let product: Product = req.product.parse().map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
+    let product: Product = req
+        .product
+        .parse()
+        .map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
     let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
     let outcome = lifecycle::retrain::retrain(
         &state.db,
@@ -159,5 +192,34 @@ pub async fn retrain(
     )
     .await
     .map_err(|e| ApiError::invalid(format!("{e:#}"), Value::Null))?;
-    Ok((axum::http::StatusCode::CREATED, Json(serde_json::to_value(outcome).unwrap_or_default())))
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(serde_json::to_value(outcome).unwrap_or_default()),
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MonitoringQuery {
+    /// Days of live scores to compare (default 30: the monthly check).
+    pub days: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/v1/monitoring/{product}", params(("product" = String, Path), MonitoringQuery),
+    responses((status = 200, body = lifecycle::monitoring::MonitoringReport)),
+    security(("partner_key" = [])), tag = "models")]
+pub async fn monitoring(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(product): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<MonitoringQuery>,
+) -> Result<Json<lifecycle::monitoring::MonitoringReport>, ApiError> {
+    caller.require(&[Role::Admin])?;
+    let product: Product = product
+        .parse()
+        .map_err(|e| ApiError::NotFound(format!("{e}")))?;
+    let days = q.days.unwrap_or(30).clamp(1, 3660);
+    Ok(Json(
+        lifecycle::monitoring::report(&state.db, &state.champions, product, Utc::now(), days)
+            .await?,
+    ))
 }

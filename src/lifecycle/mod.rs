@@ -10,7 +10,9 @@ use crate::storage::{Db, StoreError};
 
 pub mod dataset;
 pub mod gates;
+pub mod monitoring;
 pub mod retrain;
+pub mod schedule;
 
 pub use gates::{GateInputs, Gates};
 

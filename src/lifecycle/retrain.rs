@@ -129,8 +129,13 @@ pub async fn retrain(
         artifact: artifact_path.display().to_string(),
         seconds: started.elapsed().as_secs_f64(),
     };
-    let metrics =
-        json!({ "retrain": &outcome, "gate_inputs": inputs, "model": model.artifact().metrics });
+    let baseline = super::monitoring::ScoreBaseline::from_scores(&train_scores, 10);
+    let metrics = json!({
+        "retrain": &outcome,
+        "gate_inputs": inputs,
+        "baseline": baseline,
+        "model": model.artifact().metrics,
+    });
     let window = json!({
         "as_of": as_of,
         "matured_through": cutoff,

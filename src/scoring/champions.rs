@@ -21,6 +21,8 @@ pub struct Champion {
 #[derive(Default)]
 pub struct Champions {
     by_product: RwLock<HashMap<Product, Arc<Champion>>>,
+    /// The newest candidate of each product, scored in the shadows beside the champion.
+    shadows: RwLock<HashMap<Product, Arc<Champion>>>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +46,14 @@ impl Champions {
         self.by_product
             .read()
             .expect("champion lock")
+            .get(&product)
+            .cloned()
+    }
+
+    pub fn shadow(&self, product: Product) -> Option<Arc<Champion>> {
+        self.shadows
+            .read()
+            .expect("shadow lock")
             .get(&product)
             .cloned()
     }

@@ -13,6 +13,7 @@ use crate::domain::{Product, Purpose, SubjectId};
 use crate::features::{self, load, FeatureVector};
 use crate::http::{ApiError, AppState};
 use crate::pii::SubjectRef;
+use crate::storage::audit::Observation;
 use crate::storage::partners::Partner;
 use crate::storage::StoreError;
 
@@ -83,7 +84,10 @@ pub async fn score(
     request_id: &str,
 ) -> Result<ScoreResponse, ApiError> {
     let mut ctx = Context::default();
-    let outcome = decide(state, partner, req, request_id, &mut ctx).await;
+    let (outcome, observation) = match decide(state, partner, req, request_id, &mut ctx).await {
+        Ok((response, observation)) => (Ok(response), Some(observation)),
+        Err(e) => (Err(e), None),
+    };
     let mut event = AuditEvent::new(request_id, "score");
     event.partner_id = Some(partner.id.clone());
     event.partner_name = Some(partner.name.clone());
@@ -114,7 +118,7 @@ pub async fn score(
     // No answer leaves without its record: if the audit cannot be committed, neither can the score.
     state
         .audit
-        .record(event)
+        .record_with(event, observation)
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     if let Ok(r) = &outcome {
@@ -130,7 +134,7 @@ async fn decide(
     req: &ScoreRequest,
     request_id: &str,
     ctx: &mut Context,
-) -> Result<ScoreResponse, ApiError> {
+) -> Result<(ScoreResponse, Observation), ApiError> {
     let invalid = |field: &str, msg: String| {
         ApiError::invalid(format!("{field}: {msg}"), json!({ "field": field }))
     };
@@ -205,7 +209,16 @@ async fn decide(
             product.as_str()
         )));
     }
-    build_response(&champion, product, &subject_ref, &features, request_id, now)
+    let shadow = state.champions.shadow(product);
+    build_response(
+        &champion,
+        shadow.as_deref(),
+        product,
+        &subject_ref,
+        &features,
+        request_id,
+        now,
+    )
 }
 
 async fn check_consent(
@@ -255,20 +268,34 @@ async fn check_consent(
 
 fn build_response(
     champion: &Arc<Champion>,
+    shadow: Option<&Champion>,
     product: Product,
     subject: &SubjectRef,
     features: &FeatureVector,
     request_id: &str,
     now: DateTime<Utc>,
-) -> Result<ScoreResponse, ApiError> {
+) -> Result<(ScoreResponse, Observation), ApiError> {
     let lookup = |name: &str| features.get(name).or(Some(training::Value::Missing));
-    let out = champion.model.score(&lookup).map_err(|e| {
+    let bins = champion.model.locate(&lookup).map_err(|e| {
         ApiError::Internal(anyhow::anyhow!(
             "model {} could not score: {e}",
             champion.id
         ))
     })?;
-    Ok(ScoreResponse {
+    let out = champion.model.outcome(&bins);
+    // The newest candidate scores the same subject in the shadows; its score is never delivered.
+    let shadow_score =
+        shadow.and_then(|s| s.model.score(&lookup).ok().map(|o| (s.id.clone(), o.score)));
+    let observation = Observation {
+        product: product.as_str().to_owned(),
+        model_id: champion.id.clone(),
+        scored_at: now,
+        score: out.score,
+        bins,
+        shadow_model_id: shadow_score.as_ref().map(|s| s.0.clone()),
+        shadow_score: shadow_score.map(|s| s.1),
+    };
+    let response = ScoreResponse {
         request_id: request_id.to_owned(),
         product: product.as_str().to_owned(),
         subject: subject.masked.clone(),
@@ -293,5 +320,6 @@ fn build_response(
         },
         data_as_of: features.data_as_of.clone(),
         scored_at: now.trunc_subsecs(0),
-    })
+    };
+    Ok((response, observation))
 }

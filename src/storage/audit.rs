@@ -34,6 +34,19 @@ pub struct PendingRow {
     pub body: String,
 }
 
+/// A delivered score kept for drift monitoring: no subject, only the model's view of it.
+#[derive(Clone, Debug)]
+pub struct Observation {
+    pub product: String,
+    pub model_id: String,
+    pub scored_at: DateTime<Utc>,
+    pub score: i32,
+    /// Bin index per scorecard characteristic, in scorecard order.
+    pub bins: Vec<usize>,
+    pub shadow_model_id: Option<String>,
+    pub shadow_score: Option<i32>,
+}
+
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Appends `rows` after the current head, in one transaction; returns their sequence numbers.
@@ -41,6 +54,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 pub async fn append(
     db: &Db,
     rows: &[PendingRow],
+    observations: &[Observation],
     chain: impl Fn(&str, &str) -> String,
 ) -> Result<Vec<i64>, StoreError> {
     let mut tx = db.begin().await?;
@@ -69,11 +83,32 @@ pub async fn append(
     crate::with_tx!(&mut tx, c => sqlx::query(
         "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
         .bind(seq).bind(&hash).execute(c).await.map(|_| ()))?;
+    for o in observations {
+        let bins = serde_json::to_string(&o.bins).expect("integers serialise");
+        crate::with_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO score_observations (product, model_id, scored_at, score, bins, shadow_model_id, shadow_score) \
+             VALUES ($1,$2,$3,$4,$5,$6,$7)")
+            .bind(&o.product).bind(&o.model_id).bind(o.scored_at).bind(i64::from(o.score)).bind(bins)
+            .bind(&o.shadow_model_id).bind(o.shadow_score.map(i64::from))
+            .execute(c).await.map(|_| ()))?;
+    }
     tx.commit().await?;
     Ok(seqs)
 }
 
 impl Db {
+    /// Observations of `product` scored by `model_id` since `from`: (score, bins JSON).
+    pub async fn observations(
+        &self,
+        product: &str,
+        model_id: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT score, bins, shadow_score FROM score_observations WHERE product = $1 AND model_id = $2 AND scored_at >= $3")
+            .bind(product).bind(model_id).bind(from).fetch_all(p).await)?)
+    }
+
     /// Rows in chain order, `limit` at a time after `after_seq` (for streaming verification).
     pub async fn audit_rows(
         &self,

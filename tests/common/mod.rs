@@ -74,6 +74,8 @@ pub fn test_settings(url: &str, data_dir: &std::path::Path) -> Settings {
         pii_key: Some(TEST_PII_KEY.to_owned().into()),
         // No committed champions: each test installs the models it needs.
         models_dir: data_dir.join("models"),
+        retrain_schedule: false,
+        reload_interval_secs: 1,
         ..Settings::default()
     }
 }

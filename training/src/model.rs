@@ -211,6 +211,12 @@ impl Model {
 
     /// Scores one applicant (the serving call).
     pub fn score(&self, applicant: &impl Applicant) -> Result<ScoreOutcome> {
+        Ok(self.outcome(&self.locate(applicant)?))
+    }
+
+    /// The bin each characteristic of `applicant` falls in, in scorecard order (monitoring
+    /// counts these against the training bins for CSI).
+    pub fn locate(&self, applicant: &impl Applicant) -> Result<Vec<usize>> {
         let card = self.scorecard();
         let mut bins = Vec::with_capacity(card.characteristics.len());
         for (c, loc) in card.characteristics.iter().zip(&self.locators) {
@@ -236,11 +242,11 @@ impl Model {
             };
             bins.push(bin);
         }
-        Ok(self.outcome(&bins))
+        Ok(bins)
     }
 
     /// Score, PD, grade and reasons from one bin index per characteristic.
-    pub(crate) fn outcome(&self, bins: &[usize]) -> ScoreOutcome {
+    pub fn outcome(&self, bins: &[usize]) -> ScoreOutcome {
         let card = self.scorecard();
         let score = self.score_of_bins(bins);
         let (top, len) = self.reasons_of_bins(bins);
