@@ -177,7 +177,8 @@ fn cell_text(d: &Data) -> String {
 /// Excel's 1900 date system counts days from 1899-12-30 (for dates after February 1900).
 fn excel_date(serial: f64) -> Option<NaiveDate> {
     let epoch = NaiveDate::from_ymd_opt(1899, 12, 30)?;
-    (serial >= 61.0 && serial < 2_958_466.0)
+    (61.0..2_958_466.0)
+        .contains(&serial)
         .then(|| epoch.checked_add_days(Days::new(serial.floor() as u64)))?
 }
 
