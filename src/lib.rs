@@ -3,9 +3,10 @@
 
 pub mod audit;
 pub mod cli;
+pub mod demo;
 pub mod domain;
-pub mod feeds;
 pub mod features;
+pub mod feeds;
 pub mod http;
 pub mod lifecycle;
 pub mod pii;

@@ -264,7 +264,7 @@ async fn invalid_rows_are_listed_with_line_and_column_and_nothing_is_stored() {
     assert!(errors[2]["reason"]
         .as_str()
         .unwrap()
-        .contains("same uscc and year as line 2"));
+        .contains("same uscc, year and effective_from as line 2"));
     assert_eq!(count(&app, FeedTable::TaxGrades).await, 0);
     assert_eq!(count(&app, FeedTable::FeedBatches).await, 0);
     app.stop().await;

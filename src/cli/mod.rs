@@ -7,9 +7,11 @@ use clap::{Parser, Subcommand};
 
 use crate::settings::Overrides;
 
+pub mod audit;
+pub mod demo;
+pub mod generate;
 pub mod import;
 pub mod maintenance;
-pub mod audit;
 pub mod models;
 pub mod partners;
 pub mod score;
@@ -62,6 +64,8 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 pub enum Command {
     /// Run the HTTP service
     Serve(serve::Args),
+    /// First run: generate a synthetic city, import it, train and promote models, issue keys, serve
+    Demo(demo::Args),
     /// Manage partner keys
     Partners(partners::Args),
     /// Model registry: list, show, promote, rollback
@@ -70,6 +74,8 @@ pub enum Command {
     Retrain(models::RetrainArgs),
     /// Audit trail checks
     Audit(audit::Args),
+    /// Write a synthetic city as feed files plus truth.csv
+    Generate(generate::Args),
     /// Load a feed file (all rows valid or nothing stored)
     Import(import::Args),
     /// Retention jobs
@@ -99,10 +105,12 @@ fn one_line(err: &anyhow::Error) -> String {
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run(args, &cli.common),
+        Command::Demo(args) => demo::run(args, &cli.common),
         Command::Partners(args) => partners::run(args, &cli.common),
         Command::Models(args) => models::run(args, &cli.common),
         Command::Retrain(args) => models::run_retrain(args, &cli.common),
         Command::Audit(args) => audit::run(args, &cli.common),
+        Command::Generate(args) => generate::run(args),
         Command::Import(args) => import::run(args, &cli.common),
         Command::Maintenance(args) => maintenance::run(args, &cli.common),
         Command::Train(args) => train::run(args),

@@ -35,7 +35,8 @@ impl TaxGrade {
     }
 
     /// Checks that a published (grade, score, direct_d) triple is consistent: direct D only with
-    /// D (and then any score), M with a score of at least 70, every other grade in its band.
+    /// D (and then any score), M with a score of at least 70, B also with an A-band score (an
+    /// entity barred from A that year), every other grade in its band.
     pub fn check_agrees(self, score: Option<f64>, direct_d: bool) -> Result<(), DomainError> {
         if direct_d {
             return if self == TaxGrade::D {
@@ -56,6 +57,9 @@ impl TaxGrade {
         let band = TaxGrade::from_score(score);
         let agrees = match self {
             TaxGrade::M => score >= 70.0,
+            // "Cannot be A this year" (under 3 years in operation, D the year before, long runs
+            // of zero filings): a score in the A band is then published as B.
+            TaxGrade::B => band == TaxGrade::A || band == TaxGrade::B,
             grade => grade == band,
         };
         if agrees {
@@ -111,6 +115,13 @@ mod tests {
             err.to_string(),
             "tax grade A does not agree with score 85 (that score gives B)"
         );
+    }
+
+    #[test]
+    fn an_entity_barred_from_a_may_be_published_as_b_with_an_a_band_score() {
+        assert!(TaxGrade::B.check_agrees(Some(96.0), false).is_ok());
+        assert!(TaxGrade::C.check_agrees(Some(96.0), false).is_err(), "only B stands in for A");
+        assert!(TaxGrade::B.check_agrees(Some(60.0), false).is_err());
     }
 
     #[test]

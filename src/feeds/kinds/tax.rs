@@ -78,7 +78,9 @@ pub struct TaxGrades;
 
 impl Kind for TaxGrades {
     type Row = TaxGradeFact;
-    const KEY: &'static str = "uscc and year";
+    // A mid-year direct D is a second row for the same year with a later effective date, so the
+    // effective date is part of what must be unique within a batch.
+    const KEY: &'static str = "uscc, year and effective_from";
     const COLUMNS: &'static [Column] = &[
         req("uscc", "统一社会信用代码"),
         req("year", "评价年度"),
@@ -117,7 +119,7 @@ impl Kind for TaxGrades {
     }
 
     fn key(row: &TaxGradeFact) -> String {
-        format!("{} {}", row.uscc, row.year)
+        format!("{} {} {}", row.uscc, row.year, row.effective_from)
     }
 }
 

@@ -1,0 +1,73 @@
+//! `creditbridge demo`: generate, import, train, promote, issue keys, serve.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::demo::{self, DemoSize};
+use crate::settings::{Overrides, Settings, DEFAULT_DATABASE_URL};
+use crate::{startup, telemetry};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Address to listen on [default: 127.0.0.1:8080]
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Enterprises in the generated city
+    #[arg(long, default_value_t = DemoSize::default().enterprises)]
+    pub enterprises: u64,
+    /// Households in the generated city
+    #[arg(long, default_value_t = DemoSize::default().households)]
+    pub households: u64,
+    /// Prepare everything, print the keys, and exit instead of serving
+    #[arg(long)]
+    pub no_serve: bool,
+}
+
+pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
+    let mut settings = Settings::load(&Overrides {
+        listen: args.listen,
+        ..common.overrides()
+    })?;
+    telemetry::init(settings.log_format);
+    // The demo keeps everything in its data directory: database, key, city, models.
+    if settings.database_url.expose() == DEFAULT_DATABASE_URL {
+        let db = settings.data_dir.join("creditbridge.db");
+        settings.database_url =
+            crate::settings::DatabaseUrl::new(format!("sqlite://{}", db.display()));
+    }
+    settings.models_dir = settings.data_dir.join("models");
+    let data_dir: PathBuf = settings.data_dir.clone();
+    let size = DemoSize {
+        enterprises: args.enterprises,
+        households: args.households,
+        ..DemoSize::default()
+    };
+    super::runtime()?.block_on(async move {
+        let listen = settings.listen;
+        std::fs::create_dir_all(&data_dir)
+            .with_context(|| format!("creating {}", data_dir.display()))?;
+        let state = startup::build_state(settings).await?;
+        let started = std::time::Instant::now();
+        let today = chrono::Utc::now().date_naive();
+        let prepared = demo::prepare(&state, &data_dir, &size, today).await?;
+        eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
+        if args.no_serve {
+            println!(
+                "{}",
+                demo::instructions(&prepared, &format!("http://{listen}"))
+            );
+            state.db.close().await;
+            return Ok(());
+        }
+        let listener = TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let base = format!("http://{}", listener.local_addr()?);
+        println!("{}", demo::instructions(&prepared, &base));
+        startup::run(listener, state, startup::shutdown_signal()).await?;
+        Ok(())
+    })
+}
