@@ -96,7 +96,7 @@ impl Settings {
     pub fn load(overrides: &Overrides) -> Result<Settings, SettingsError> {
         Figment::from(Serialized::defaults(Defaults::default()))
             .merge(Toml::file(CONFIG_FILE))
-            .merge(Env::prefixed(ENV_PREFIX))
+            .merge(Env::prefixed(ENV_PREFIX).split("__"))
             .merge(Serialized::defaults(overrides))
             .extract::<Settings>()
             .map_err(|e| SettingsError(e.to_string()))
