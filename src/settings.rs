@@ -275,6 +275,19 @@ mod tests {
     }
 
     #[test]
+    fn nested_gate_settings_come_from_the_file_and_from_double_underscore_variables() {
+        Jail::expect_with(|jail| {
+            jail.create_file(CONFIG_FILE, "[gates]\nmax_psi = 0.2\n")?;
+            jail.set_env("CREDITBRIDGE_GATES__MIN_OOT_KS", "0.3");
+            let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.gates.min_oot_ks, 0.3);
+            assert_eq!(s.gates.max_psi, 0.2);
+            assert_eq!(s.gates.max_auc_drop, 0.01, "unset gates keep their defaults");
+            Ok(())
+        });
+    }
+
+    #[test]
     fn a_malformed_value_is_an_error_naming_the_setting() {
         Jail::expect_with(|jail| {
             jail.create_file(CONFIG_FILE, "listen = \"not an address\"\n")?;
