@@ -46,6 +46,9 @@ pub struct RetrainArgs {
     /// Date the training set is built as of [default: today]
     #[arg(long)]
     pub as_of: Option<NaiveDate>,
+    /// A generated city's truth.csv: also report the oracle AUC on the same out-of-time loans
+    #[arg(long)]
+    pub truth: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
@@ -120,7 +123,13 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
             &state.gates,
         )
         .await?;
-        println!("{}", serde_json::to_string(&outcome)?);
+        let mut out = serde_json::to_value(&outcome)?;
+        if let Some(truth) = &args.truth {
+            let oracle = retrain::oracle_auc(&outcome, truth)?;
+            out["oracle_oot_auc"] = oracle.into();
+            out["auc_vs_oracle"] = (outcome.oot_auc / oracle).into();
+        }
+        println!("{out}");
         state.db.close().await;
         Ok(())
     })

@@ -37,6 +37,9 @@ pub struct RetrainOutcome {
     pub gate_failures: Vec<String>,
     pub artifact: String,
     pub seconds: f64,
+    /// The out-of-time loans (id, defaulted), for comparisons such as the simulator's oracle.
+    #[serde(skip)]
+    pub oot_loans: Vec<(String, bool)>,
 }
 
 /// Retrains `product` as of `as_of` and registers the result as a candidate.
@@ -128,6 +131,7 @@ pub async fn retrain(
         gate_failures,
         artifact: artifact_path.display().to_string(),
         seconds: started.elapsed().as_secs_f64(),
+        oot_loans: oot.iter().map(|e| (e.loan_id.clone(), e.bad)).collect(),
     };
     let baseline = super::monitoring::ScoreBaseline::from_scores(&train_scores, 10);
     let metrics = json!({
@@ -153,6 +157,25 @@ pub async fn retrain(
     })
     .await?;
     Ok(outcome)
+}
+
+/// AUC of ranking the out-of-time loans by their true default probability (`truth.csv` of a
+/// generated city: `loan_id,true_pd`) — the best any model could do on the same loans.
+pub fn oracle_auc(outcome: &RetrainOutcome, truth_csv: &Path) -> anyhow::Result<f64> {
+    let mut truth = std::collections::HashMap::new();
+    let mut reader = csv::Reader::from_path(truth_csv).with_context(|| format!("reading {}", truth_csv.display()))?;
+    for row in reader.records() {
+        let row = row?;
+        let pd: f64 = row.get(1).unwrap_or_default().parse().with_context(|| format!("{}: true_pd", truth_csv.display()))?;
+        truth.insert(row.get(0).unwrap_or_default().to_owned(), pd);
+    }
+    let (mut pd, mut bad) = (Vec::new(), Vec::new());
+    for (id, b) in &outcome.oot_loans {
+        let p = truth.get(id).with_context(|| format!("loan {id} is not in {}", truth_csv.display()))?;
+        pd.push(*p);
+        bad.push(*b);
+    }
+    Ok(auc(&pd, &bad))
 }
 
 fn champion_auc(model: &training::Model, oot: &[&Example]) -> anyhow::Result<f64> {
