@@ -208,6 +208,8 @@ pub fn expose(secret: &SecretString) -> &str {
 }
 
 #[cfg(test)]
+// figment's Jail closures return figment's own (large) error type.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

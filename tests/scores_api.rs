@@ -18,16 +18,29 @@ async fn ready_app(backend: Backend) -> TestApp {
 }
 
 async fn post(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, Value) {
-    let resp = app.client.post(app.url(path)).bearer_auth(key).json(&body).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url(path))
+        .bearer_auth(key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     let status = resp.status().as_u16();
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
 async fn consent(app: &TestApp, key: &str, subject: &str, purpose: &str) -> String {
-    let (status, body) = post(app, key, "/v1/consents", json!({
-        "subject": subject, "purpose": purpose, "valid_until": "2099-12-31",
-        "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
-    })).await;
+    let (status, body) = post(
+        app,
+        key,
+        "/v1/consents",
+        json!({
+            "subject": subject, "purpose": purpose, "valid_until": "2099-12-31",
+            "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
+        }),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     body["consent_id"].as_str().unwrap().to_owned()
 }
@@ -42,16 +55,28 @@ async fn a_bank_scores_an_enterprise_with_reasons_flags_and_an_audit_record() {
         let app = ready_app(backend).await;
         let bank = app.partner_key("bank").await;
         let c = consent(&app, &bank, USCC, "loan_application").await;
-        let (status, s) = post(&app, &bank, "/v1/scores", score_body("sme", USCC, "loan_application", &c)).await;
+        let (status, s) = post(
+            &app,
+            &bank,
+            "/v1/scores",
+            score_body("sme", USCC, "loan_application", &c),
+        )
+        .await;
         assert_eq!(status, 200, "{backend:?} {s}");
         assert_eq!(s["product"], "sme");
         assert_eq!(s["subject"], "9111************1L");
-        assert!(s["score"].as_i64().unwrap() > 300 && s["score"].as_i64().unwrap() < 900, "{s}");
+        assert!(
+            s["score"].as_i64().unwrap() > 300 && s["score"].as_i64().unwrap() < 900,
+            "{s}"
+        );
         assert!(s["pd"].as_f64().unwrap() > 0.0 && s["pd"].as_f64().unwrap() < 1.0);
         assert!(!s["grade"].as_str().unwrap().is_empty());
         let reasons = s["reasons"].as_array().unwrap();
         assert!(!reasons.is_empty() && reasons.len() <= 4, "{s}");
-        let late = reasons.iter().find(|r| r["characteristic"] == "late_filing_months_24m").expect("late filings cost points");
+        let late = reasons
+            .iter()
+            .find(|r| r["characteristic"] == "late_filing_months_24m")
+            .expect("late filings cost points");
         assert_eq!(late["code"], "SME-TAX-03");
         assert_eq!(late["text_zh"], "近24个月存在逾期申报");
         assert!(late["points_lost"].as_i64().unwrap() > 0);
@@ -78,9 +103,18 @@ async fn an_insurer_scores_a_household_and_the_identity_number_is_never_stored()
     let app = ready_app(Backend::Sqlite).await;
     let insurer = app.partner_key("insurer").await;
     let c = consent(&app, &insurer, RESIDENT, "underwriting").await;
-    let (status, s) = post(&app, &insurer, "/v1/scores", score_body("farmer", RESIDENT, "underwriting", &c)).await;
+    let (status, s) = post(
+        &app,
+        &insurer,
+        "/v1/scores",
+        score_body("farmer", RESIDENT, "underwriting", &c),
+    )
+    .await;
     assert_eq!(status, 200, "{s}");
-    assert_eq!(s["subject"], "**************002X", "only the last 4 characters are shown");
+    assert_eq!(
+        s["subject"], "**************002X",
+        "only the last 4 characters are shown"
+    );
     assert_eq!(s["data_as_of"]["assessment_year"], 2026);
     assert_eq!(s["flags"], json!([]));
     app.state.db.close().await;
@@ -89,7 +123,13 @@ async fn an_insurer_scores_a_household_and_the_identity_number_is_never_stored()
         let path = entry.unwrap().path();
         if path.is_file() {
             let bytes = std::fs::read(&path).unwrap();
-            assert!(!bytes.windows(RESIDENT.len()).any(|w| w == RESIDENT.as_bytes()), "clear id in {}", path.display());
+            assert!(
+                !bytes
+                    .windows(RESIDENT.len())
+                    .any(|w| w == RESIDENT.as_bytes()),
+                "clear id in {}",
+                path.display()
+            );
         }
     }
 }
@@ -103,64 +143,172 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
     let c = consent(&app, &bank, USCC, "loan_application").await;
     let others = consent(&app, &other_bank, USCC, "loan_application").await;
     let revoked = consent(&app, &bank, USCC, "post_loan").await;
-    let (status, _) = post(&app, &bank, &format!("/v1/consents/{revoked}/revoke"), json!({})).await;
+    let (status, _) = post(
+        &app,
+        &bank,
+        &format!("/v1/consents/{revoked}/revoke"),
+        json!({}),
+    )
+    .await;
     assert_eq!(status, 200);
     let unknown_subject = consent(&app, &bank, USCC_UNKNOWN, "loan_application").await;
     // An expired consent cannot be registered through the API, so it is planted.
     let partner = app.state.db.partner_by_key(&bank).await.unwrap().unwrap();
-    let subject = app.state.pii.subject_ref(&creditbridge::domain::SubjectId::parse(USCC).unwrap());
-    let expired = app.state.db.add_consent(&creditbridge::storage::consents::NewConsent {
-        partner_id: &partner.id,
-        subject_type: subject.subject_type,
-        subject_key: &subject.key,
-        subject_masked: &subject.masked,
-        purpose: creditbridge::domain::Purpose::LoanApplication,
-        valid_until: "2020-01-01".parse().unwrap(),
-        evidence_sha256: EVIDENCE,
-        signed_at: "2019-06-01T00:00:00Z".parse().unwrap(),
-    }).await.unwrap();
+    let subject = app
+        .state
+        .pii
+        .subject_ref(&creditbridge::domain::SubjectId::parse(USCC).unwrap());
+    let expired = app
+        .state
+        .db
+        .add_consent(&creditbridge::storage::consents::NewConsent {
+            partner_id: &partner.id,
+            subject_type: subject.subject_type,
+            subject_key: &subject.key,
+            subject_masked: &subject.masked,
+            purpose: creditbridge::domain::Purpose::LoanApplication,
+            valid_until: "2020-01-01".parse().unwrap(),
+            evidence_sha256: EVIDENCE,
+            signed_at: "2019-06-01T00:00:00Z".parse().unwrap(),
+        })
+        .await
+        .unwrap();
 
     let cases: Vec<(&str, &str, Value, u16, &str)> = vec![
-        ("no consent", &bank, score_body("sme", USCC, "loan_application", "c_nope"), 403, "no_consent"),
-        ("expired", &bank, score_body("sme", USCC, "loan_application", &expired), 403, "consent_expired"),
-        ("revoked", &bank, score_body("sme", USCC, "post_loan", &revoked), 403, "consent_revoked"),
-        ("other partner's", &bank, score_body("sme", USCC, "loan_application", &others), 403, "no_consent"),
-        ("purpose differs", &bank, score_body("sme", USCC, "post_loan", &c), 403, "consent_purpose_mismatch"),
-        ("wrong purpose for role", &insurer, score_body("sme", USCC, "loan_application", &c), 403, "purpose_not_allowed"),
-        ("unknown subject", &bank, score_body("sme", USCC_UNKNOWN, "loan_application", &unknown_subject), 404, "not_found"),
-        ("malformed id", &bank, score_body("sme", "91110000600037341X", "loan_application", &c), 422, "invalid_content"),
-        ("id of the wrong kind", &bank, score_body("sme", RESIDENT, "loan_application", &c), 422, "invalid_content"),
-        ("unknown product", &bank, score_body("car", USCC, "loan_application", &c), 422, "invalid_content"),
+        (
+            "no consent",
+            &bank,
+            score_body("sme", USCC, "loan_application", "c_nope"),
+            403,
+            "no_consent",
+        ),
+        (
+            "expired",
+            &bank,
+            score_body("sme", USCC, "loan_application", &expired),
+            403,
+            "consent_expired",
+        ),
+        (
+            "revoked",
+            &bank,
+            score_body("sme", USCC, "post_loan", &revoked),
+            403,
+            "consent_revoked",
+        ),
+        (
+            "other partner's",
+            &bank,
+            score_body("sme", USCC, "loan_application", &others),
+            403,
+            "no_consent",
+        ),
+        (
+            "purpose differs",
+            &bank,
+            score_body("sme", USCC, "post_loan", &c),
+            403,
+            "consent_purpose_mismatch",
+        ),
+        (
+            "wrong purpose for role",
+            &insurer,
+            score_body("sme", USCC, "loan_application", &c),
+            403,
+            "purpose_not_allowed",
+        ),
+        (
+            "unknown subject",
+            &bank,
+            score_body("sme", USCC_UNKNOWN, "loan_application", &unknown_subject),
+            404,
+            "not_found",
+        ),
+        (
+            "malformed id",
+            &bank,
+            score_body("sme", "91110000600037341X", "loan_application", &c),
+            422,
+            "invalid_content",
+        ),
+        (
+            "id of the wrong kind",
+            &bank,
+            score_body("sme", RESIDENT, "loan_application", &c),
+            422,
+            "invalid_content",
+        ),
+        (
+            "unknown product",
+            &bank,
+            score_body("car", USCC, "loan_application", &c),
+            422,
+            "invalid_content",
+        ),
     ];
     for (name, key, body, status, code) in &cases {
         let (got, err) = post(&app, key, "/v1/scores", body.clone()).await;
-        assert_eq!((got, err["error"]["code"].as_str().unwrap_or("")), (*status, *code), "{name}: {err}");
+        assert_eq!(
+            (got, err["error"]["code"].as_str().unwrap_or("")),
+            (*status, *code),
+            "{name}: {err}"
+        );
     }
     let mut unknown_field = score_body("sme", USCC, "loan_application", &c);
     unknown_field["limit"] = json!(100);
     let (got, err) = post(&app, &bank, "/v1/scores", unknown_field).await;
     assert_eq!(got, 422, "unknown fields are refused: {err}");
 
-    let refused: Vec<Value> = app.state.db.audit_rows(0, 100).await.unwrap().iter()
-        .map(|r| serde_json::from_str(&r.body).unwrap()).collect();
-    assert_eq!(refused.len(), cases.len(), "every refusal that got past the body check is audited");
-    assert!(refused.iter().all(|e| e["outcome"] == "refused" && e["refusal"]["code"].is_string()));
-    assert_eq!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok, true);
+    let refused: Vec<Value> = app
+        .state
+        .db
+        .audit_rows(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(
+        refused.len(),
+        cases.len(),
+        "every refusal that got past the body check is audited"
+    );
+    assert!(refused
+        .iter()
+        .all(|e| e["outcome"] == "refused" && e["refusal"]["code"].is_string()));
+    assert!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok);
 }
 
 #[tokio::test]
 async fn keys_are_checked_before_anything_else() {
     let app = ready_app(Backend::Sqlite).await;
     let body = score_body("sme", USCC, "loan_application", "c_x");
-    let resp = app.client.post(app.url("/v1/scores")).json(&body).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/v1/scores"))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 401);
     let (status, err) = post(&app, "cbk_not_a_key", "/v1/scores", body.clone()).await;
-    assert_eq!((status, err["error"]["code"].as_str().unwrap()), (401, "unauthorized"));
-    let bank = app.state.db.add_partner("old bank", "bank".parse().unwrap()).await.unwrap();
+    assert_eq!(
+        (status, err["error"]["code"].as_str().unwrap()),
+        (401, "unauthorized")
+    );
+    let bank = app
+        .state
+        .db
+        .add_partner("old bank", "bank".parse().unwrap())
+        .await
+        .unwrap();
     app.state.db.revoke_partner(&bank.id).await.unwrap();
     let (status, err) = post(&app, &bank.key, "/v1/scores", body).await;
     assert_eq!(status, 401);
-    assert!(err["error"]["message"].as_str().unwrap().contains("revoked"));
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("revoked"));
 }
 
 #[tokio::test]
@@ -168,9 +316,17 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     let app = ready_app(Backend::Sqlite).await;
     let bank = app.partner_key("bank").await;
     let c = consent(&app, &bank, USCC, "loan_application").await;
-    let mut items: Vec<Value> = (0..5).map(|_| score_body("sme", USCC, "loan_application", &c)).collect();
+    let mut items: Vec<Value> = (0..5)
+        .map(|_| score_body("sme", USCC, "loan_application", &c))
+        .collect();
     items.insert(2, score_body("sme", USCC, "loan_application", "c_missing"));
-    let (status, body) = post(&app, &bank, "/v1/scores/batch", json!({ "requests": items })).await;
+    let (status, body) = post(
+        &app,
+        &bank,
+        "/v1/scores/batch",
+        json!({ "requests": items }),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 6);
@@ -181,8 +337,16 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     }
     assert_eq!(app.state.db.audit_rows(0, 100).await.unwrap().len(), 6);
 
-    let too_many: Vec<Value> = (0..1001).map(|_| score_body("sme", USCC, "loan_application", &c)).collect();
-    let (status, _) = post(&app, &bank, "/v1/scores/batch", json!({ "requests": too_many })).await;
+    let too_many: Vec<Value> = (0..1001)
+        .map(|_| score_body("sme", USCC, "loan_application", &c))
+        .collect();
+    let (status, _) = post(
+        &app,
+        &bank,
+        "/v1/scores/batch",
+        json!({ "requests": too_many }),
+    )
+    .await;
     assert_eq!(status, 413);
 }
 
@@ -192,10 +356,24 @@ async fn rate_limits_answer_429_with_retry_after() {
     let bank = app.partner_key("bank").await;
     let body = score_body("sme", USCC, "loan_application", "c_x");
     for _ in 0..2 {
-        let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&bank).json(&body).send().await.unwrap();
+        let resp = app
+            .client
+            .post(app.url("/v1/scores"))
+            .bearer_auth(&bank)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_ne!(resp.status(), 429);
     }
-    let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&bank).json(&body).send().await.unwrap();
+    let resp = app
+        .client
+        .post(app.url("/v1/scores"))
+        .bearer_auth(&bank)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 429);
     assert_eq!(resp.headers()["retry-after"], "30");
     let _ = RESIDENT_OTHER;

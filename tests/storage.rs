@@ -27,7 +27,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         assert_eq!((e.region_code.as_str(), e.industry.as_str()), ("440802", "F"));
         let grades = db.grade_history(USCC).await.unwrap();
         assert_eq!(grades.iter().map(|g| g.grade.as_str()).collect::<Vec<_>>(), ["A", "B"]);
-        let payments = db.tax_payments(USCC, "2000-01".into(), "2100-12".into()).await.unwrap();
+        let payments = db.tax_payments(USCC, "2000-01", "2100-12").await.unwrap();
         assert_eq!(payments.len(), 24, "{backend:?}");
 
         // Superseding keeps both versions and points the old at the new.

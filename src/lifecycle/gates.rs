@@ -44,7 +44,8 @@ impl Gates {
     /// Every failed gate, in words; empty when the candidate may be promoted.
     pub fn failures(&self, g: &GateInputs) -> Vec<String> {
         let mut out = Vec::new();
-        if !(g.oot_ks >= self.min_oot_ks) {
+        // A NaN metric fails rather than passes.
+        if g.oot_ks.is_nan() || g.oot_ks < self.min_oot_ks {
             out.push(format!(
                 "out-of-time KS {:.3} is below {:.2}",
                 g.oot_ks, self.min_oot_ks
@@ -58,7 +59,7 @@ impl Gates {
                 ));
             }
         }
-        if !(g.psi_train_oot < self.max_psi) {
+        if g.psi_train_oot.is_nan() || g.psi_train_oot >= self.max_psi {
             out.push(format!(
                 "score PSI between training and out-of-time {:.3} is not below {:.2}",
                 g.psi_train_oot, self.max_psi

@@ -72,7 +72,7 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
         .iter()
         .map(|(b, _)| b.bins.iter().map(|x| x.woe).collect())
         .collect();
-    let cands: Vec<(usize, &str, f64, &[u8], &[f64])> = binned
+    let cands: Vec<crate::selection::Candidate<'_>> = binned
         .iter()
         .enumerate()
         .map(|(i, (b, idx))| (i, b.name.as_str(), b.iv, idx.as_slice(), woes[i].as_slice()))

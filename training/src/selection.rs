@@ -57,15 +57,18 @@ pub fn woe_correlation(a: &[u8], wa: &[f64], b: &[u8], wb: &[f64]) -> f64 {
     cov / (va.sqrt() * vb.sqrt())
 }
 
+/// A characteristic offered to selection: (index, name, IV, bin per row, WoE per bin).
+pub type Candidate<'a> = (usize, &'a str, f64, &'a [u8], &'a [f64]);
+
 /// Screens candidates (index, name, IV, bin index per row, WoE per bin). Returns the kept indices
 /// in descending IV order and a record for every candidate.
 pub fn screen(
-    candidates: &[(usize, &str, f64, &[u8], &[f64])],
+    candidates: &[Candidate<'_>],
     min_iv: f64,
     max_correlation: f64,
 ) -> (Vec<usize>, Vec<SelectionRecord>) {
     let mut records = Vec::new();
-    let mut passing: Vec<&(usize, &str, f64, &[u8], &[f64])> = Vec::new();
+    let mut passing: Vec<&Candidate<'_>> = Vec::new();
     for c in candidates {
         if c.2 < min_iv {
             records.push(SelectionRecord {
