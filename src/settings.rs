@@ -17,7 +17,9 @@ pub const ENV_PREFIX: &str = "CREDITBRIDGE_";
 
 #[derive(Clone, Deserialize)]
 pub struct Settings {
-    /// `sqlite://path` (created on first start) or `postgres://…`.
+    /// `sqlite://path` (created on first start) or `postgres://…`. Unset: the SQLite file
+    /// `creditbridge.db` in `data_dir`.
+    #[serde(default)]
     pub database_url: DatabaseUrl,
     /// Address `serve` listens on.
     pub listen: SocketAddr,
@@ -99,7 +101,16 @@ impl Settings {
             .merge(Env::prefixed(ENV_PREFIX).split("__"))
             .merge(Serialized::defaults(overrides))
             .extract::<Settings>()
+            .map(Settings::with_default_database)
             .map_err(|e| SettingsError(e.to_string()))
+    }
+
+    /// The embedded database lives in the data directory unless a URL was given.
+    fn with_default_database(mut self) -> Settings {
+        if self.database_url.0.is_empty() {
+            self.database_url = DatabaseUrl(format!("sqlite://{}", self.data_dir.join("creditbridge.db").display()));
+        }
+        self
     }
 }
 
@@ -107,7 +118,6 @@ impl Settings {
 /// `Settings` itself must not be `Serialize` (it holds secrets).
 #[derive(Serialize)]
 struct Defaults {
-    database_url: String,
     listen: SocketAddr,
     data_dir: PathBuf,
     body_limit_bytes: usize,
@@ -126,7 +136,6 @@ impl Default for Defaults {
     fn default() -> Self {
         let s = Settings::default();
         Defaults {
-            database_url: s.database_url.0,
             listen: s.listen,
             data_dir: s.data_dir,
             body_limit_bytes: s.body_limit_bytes,
@@ -165,7 +174,7 @@ impl fmt::Debug for Settings {
 }
 
 /// A database URL whose password never reaches `Debug` or `Display`.
-#[derive(Clone, Deserialize)]
+#[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
 pub struct DatabaseUrl(String);
 
@@ -222,6 +231,9 @@ mod tests {
         Jail::expect_with(|_jail| {
             let s = Settings::load(&Overrides::default()).unwrap();
             assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
+            let elsewhere = Overrides { data_dir: Some("/srv/cb".into()), ..Default::default() };
+            let s = Settings::load(&elsewhere).unwrap();
+            assert_eq!(s.database_url.expose(), "sqlite:///srv/cb/creditbridge.db", "follows the data directory");
             assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
             Ok(())
         });

@@ -7,7 +7,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::demo::{self, DemoSize};
-use crate::settings::{Overrides, Settings, DEFAULT_DATABASE_URL};
+use crate::settings::{Overrides, Settings};
 use crate::{startup, telemetry};
 
 #[derive(clap::Args, Debug)]
@@ -32,12 +32,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
         ..common.overrides()
     })?;
     telemetry::init(settings.log_format);
-    // The demo keeps everything in its data directory: database, key, city, models.
-    if settings.database_url.expose() == DEFAULT_DATABASE_URL {
-        let db = settings.data_dir.join("creditbridge.db");
-        settings.database_url =
-            crate::settings::DatabaseUrl::new(format!("sqlite://{}", db.display()));
-    }
+    // The demo keeps everything in its data directory: database (by default), key, city, models.
     settings.models_dir = settings.data_dir.join("models");
     let data_dir: PathBuf = settings.data_dir.clone();
     let size = DemoSize {

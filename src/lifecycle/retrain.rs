@@ -113,6 +113,10 @@ pub async fn retrain(
     let artifact = model.to_json()?;
     std::fs::write(&artifact_path, &artifact)
         .with_context(|| format!("writing {}", artifact_path.display()))?;
+    // The model card: bins and points, ROC/KS, score distributions, the challenger beside it.
+    training::report::render(&fitted)
+        .and_then(|r| r.write(&dir))
+        .with_context(|| format!("writing the model card in {}", dir.display()))?;
     let bad_rate_train = train.iter().filter(|e| e.bad).count() as f64 / train.len() as f64;
     let outcome = RetrainOutcome {
         id: id.clone(),
