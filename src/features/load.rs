@@ -138,27 +138,30 @@ pub async fn sme_facts(db: &Db, uscc: &str) -> Result<SmeFacts, StoreError> {
     })
 }
 
-/// Every enterprise's facts, keyed by credit code.
-pub async fn all_sme_facts(db: &Db) -> Result<HashMap<String, SmeFacts>, StoreError> {
+/// The facts of every enterprise with an sme loan disbursed by `until`, keyed by credit code;
+/// payments only from `payments_from` (`YYYY-MM`) on — the training set needs no older ones.
+pub async fn sme_facts_of_borrowers(
+    db: &Db,
+    until: NaiveDate,
+    payments_from: &str,
+) -> Result<HashMap<String, SmeFacts>, StoreError> {
+    const BORROWERS: &str =
+        "(SELECT subject_key FROM loans WHERE product = 'sme' AND disbursed_on <= $1)";
     let mut out: HashMap<String, SmeFacts> = HashMap::new();
-    for r in fetch!(db, ENTERPRISES.to_owned(), EnterpriseRow) {
+    let sql = format!("{ENTERPRISES} WHERE uscc IN {BORROWERS}");
+    for r in fetch!(db, sql, EnterpriseRow, until) {
         let key = r.0.clone();
         out.entry(key).or_default().enterprise = Some(enterprise(r));
     }
-    for r in fetch!(db, GRADES.to_owned(), GradeRow) {
+    for r in fetch!(db, format!("{GRADES} WHERE uscc IN {BORROWERS}"), GradeRow, until) {
         out.entry(r.0.clone()).or_default().grades.push(grade(r));
     }
-    for r in fetch!(db, PAYMENTS.to_owned(), PaymentRow) {
-        out.entry(r.0.clone())
-            .or_default()
-            .payments
-            .push(payment(r));
+    let sql = format!("{PAYMENTS} WHERE uscc IN {BORROWERS} AND period >= $2");
+    for r in fetch!(db, sql, PaymentRow, until, payments_from) {
+        out.entry(r.0.clone()).or_default().payments.push(payment(r));
     }
-    for r in fetch!(
-        db,
-        format!("{RECORDS} WHERE subject_type = 'enterprise'"),
-        RecordRow
-    ) {
+    let sql = format!("{RECORDS} WHERE subject_type = 'enterprise' AND subject_key IN {BORROWERS}");
+    for r in fetch!(db, sql, RecordRow, until) {
         out.entry(r.0.clone()).or_default().records.push(record(r));
     }
     Ok(out)
