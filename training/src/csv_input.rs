@@ -1,1 +1,328 @@
+//! Reading a training CSV into a [`Frame`]: header checks, column types (non-numeric columns are
+//! categorical, an empty cell is missing), the target turned into bad/good, the file's SHA-256,
+//! and errors that name the file line and column.
 
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::Read;
+use std::path::Path;
+
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+
+use crate::blocks::{header_names, piece_reader, read_blocks, Chunk, Piece};
+use crate::error::{Result, TrainingError};
+use crate::frame::{CategoricalData, Column, ColumnData, Frame, MISSING_CODE};
+
+/// How to read a training file.
+#[derive(Debug, Clone, Default)]
+pub struct CsvOptions {
+    pub target: String,
+    /// The target value that marks a bad (product default `1`).
+    pub bad_value: String,
+    /// Columns to treat as categorical whatever they look like.
+    pub categorical: Vec<String>,
+    /// Columns to treat as numeric whatever they look like (used to read a test file the same
+    /// way as its training file).
+    pub numeric: Vec<String>,
+    pub exclude: Vec<String>,
+}
+
+/// Rows looked at to decide whether a column is numeric.
+const SAMPLE: usize = 1000;
+/// Share of non-empty sampled cells that must parse as numbers for a numeric column; anything
+/// else in such a column is reported as junk rather than silently turning it categorical.
+const NUMERIC_SHARE: f64 = 0.9;
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Parses a numeric cell: empty is missing (`NaN`); infinities and text are errors.
+#[inline]
+pub(crate) fn parse_number(cell: &[u8]) -> std::result::Result<f64, ()> {
+    let t = cell.trim_ascii();
+    if t.is_empty() {
+        return Ok(f64::NAN);
+    }
+    let s = std::str::from_utf8(t).map_err(|_| ())?;
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() || v.is_nan() => Ok(v),
+        _ => Err(()),
+    }
+}
+
+enum Builder {
+    Numeric(Vec<f64>),
+    Categorical(CategoricalData),
+}
+
+struct Layout {
+    names: Vec<String>,
+    target: usize,
+    /// (file column index, categorical?)
+    used: Vec<(usize, bool)>,
+}
+
+/// Reads a training (or test) CSV.
+pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
+    let p = path.display().to_string();
+    let file = File::open(path).map_err(|source| TrainingError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut reader = HashingReader {
+        inner: file,
+        hasher: Sha256::new(),
+    };
+    let mut layout: Option<Layout> = None;
+    let mut builders: Vec<Builder> = Vec::new();
+    let mut target: Vec<bool> = Vec::new();
+    let threads = rayon::current_num_threads();
+    read_blocks(&mut reader, &p, threads * 4, |chunk| match chunk {
+        Chunk::Header(h) => {
+            let names = header_names(h, &p)?;
+            let mut seen = HashSet::new();
+            for n in &names {
+                if !seen.insert(n.as_str()) {
+                    return Err(TrainingError::Input {
+                        path: p.clone(),
+                        message: format!("column `{n}` appears twice in the header"),
+                    });
+                }
+            }
+            let t = names.iter().position(|n| *n == o.target).ok_or_else(|| {
+                TrainingError::MissingColumn {
+                    path: p.clone(),
+                    column: o.target.clone(),
+                    hint: format!(" for the target (columns: {})", names.join(", ")),
+                }
+            })?;
+            for (list, what) in [(&o.categorical, "categorical"), (&o.exclude, "excluded")] {
+                if let Some(bad) = list.iter().find(|c| !names.contains(c)) {
+                    return Err(TrainingError::MissingColumn {
+                        path: p.clone(),
+                        column: bad.clone(),
+                        hint: format!(" (named as {what})"),
+                    });
+                }
+            }
+            let used = (0..names.len())
+                .filter(|&i| i != t && !o.exclude.contains(&names[i]))
+                .map(|i| (i, false))
+                .collect();
+            layout = Some(Layout {
+                names,
+                target: t,
+                used,
+            });
+            Ok(())
+        }
+        Chunk::Pieces(pieces) => {
+            let lay = layout.as_mut().expect("header comes first");
+            if builders.is_empty() {
+                infer_kinds(lay, &pieces[0], o);
+                builders = lay
+                    .used
+                    .iter()
+                    .map(|&(_, cat)| {
+                        if cat {
+                            Builder::Categorical(CategoricalData::new())
+                        } else {
+                            Builder::Numeric(Vec::new())
+                        }
+                    })
+                    .collect();
+            }
+            let lay = &*lay;
+            let parts: Vec<Result<(Vec<Builder>, Vec<bool>)>> = pieces
+                .par_iter()
+                .map(|piece| parse_piece(piece, lay, o, &p))
+                .collect();
+            for part in parts {
+                let (cols, t) = part?;
+                target.extend(t);
+                for (global, local) in builders.iter_mut().zip(cols) {
+                    match (global, local) {
+                        (Builder::Numeric(g), Builder::Numeric(l)) => g.extend(l),
+                        (Builder::Categorical(g), Builder::Categorical(l)) => {
+                            let map: Vec<u32> = l
+                                .levels
+                                .iter()
+                                .map(|lv| {
+                                    g.push(Some(lv));
+                                    g.codes.pop().unwrap_or(MISSING_CODE)
+                                })
+                                .collect();
+                            g.codes.extend(l.codes.iter().map(|&c| {
+                                if c == MISSING_CODE {
+                                    c
+                                } else {
+                                    map[c as usize]
+                                }
+                            }));
+                        }
+                        _ => unreachable!("builders share the layout"),
+                    }
+                }
+            }
+            Ok(())
+        }
+    })?;
+    let lay = layout.expect("read_blocks fails on a file without a header");
+    if target.is_empty() {
+        return Err(TrainingError::Input {
+            path: p,
+            message: "the file has a header but no data rows".into(),
+        });
+    }
+    let bads = target.iter().filter(|&&b| b).count();
+    let tname = &lay.names[lay.target];
+    if bads == 0 {
+        return Err(TrainingError::Input {
+            path: p,
+            message: format!(
+                "target `{tname}` has no bads (no row equals the bad value `{}`)",
+                o.bad_value
+            ),
+        });
+    }
+    if bads == target.len() {
+        return Err(TrainingError::Input {
+            path: p,
+            message: format!(
+                "target `{tname}` has no goods (every row equals the bad value `{}`)",
+                o.bad_value
+            ),
+        });
+    }
+    let columns = lay
+        .used
+        .iter()
+        .zip(builders)
+        .map(|(&(i, _), b)| Column {
+            name: lay.names[i].clone(),
+            data: match b {
+                Builder::Numeric(v) => ColumnData::Numeric(v),
+                Builder::Categorical(c) => ColumnData::Categorical(c),
+            },
+            meta: None,
+        })
+        .collect();
+    let mut frame = Frame::new(columns, target);
+    frame.source_sha256 = Some(hex::encode(reader.hasher.finalize()));
+    Ok(frame)
+}
+
+fn infer_kinds(lay: &mut Layout, first: &Piece, o: &CsvOptions) {
+    let mut r = piece_reader(first.bytes);
+    let mut rec = csv::ByteRecord::new();
+    let mut ok = vec![(0usize, 0usize); lay.used.len()];
+    let mut rows = 0;
+    while rows < SAMPLE && matches!(r.read_byte_record(&mut rec), Ok(true)) {
+        rows += 1;
+        for (k, &(i, _)) in lay.used.iter().enumerate() {
+            let cell = rec.get(i).unwrap_or(b"").trim_ascii();
+            if !cell.is_empty() {
+                ok[k].1 += 1;
+                ok[k].0 += parse_number(cell).is_ok() as usize;
+            }
+        }
+    }
+    for (k, u) in lay.used.iter_mut().enumerate() {
+        let name = &lay.names[u.0];
+        u.1 = if o.categorical.contains(name) {
+            true
+        } else if o.numeric.contains(name) {
+            false
+        } else {
+            ok[k].1 > 0 && (ok[k].0 as f64) < NUMERIC_SHARE * ok[k].1 as f64
+        };
+    }
+}
+
+fn parse_piece(
+    piece: &Piece,
+    lay: &Layout,
+    o: &CsvOptions,
+    path: &str,
+) -> Result<(Vec<Builder>, Vec<bool>)> {
+    let mut cols: Vec<Builder> = lay
+        .used
+        .iter()
+        .map(|&(_, cat)| {
+            if cat {
+                Builder::Categorical(CategoricalData::new())
+            } else {
+                Builder::Numeric(Vec::new())
+            }
+        })
+        .collect();
+    let mut target = Vec::new();
+    let mut r = piece_reader(piece.bytes);
+    let mut rec = csv::ByteRecord::new();
+    let bad = o.bad_value.as_bytes();
+    loop {
+        let line_of =
+            |rec: &csv::ByteRecord| piece.first_line + rec.position().map_or(1, |p| p.line()) - 1;
+        match r.read_byte_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                return Err(TrainingError::Input {
+                    path: path.to_owned(),
+                    message: format!("line {}: {e}", piece.first_line),
+                })
+            }
+        }
+        let line = line_of(&rec);
+        if rec.len() != lay.names.len() {
+            return Err(TrainingError::Input {
+                path: path.to_owned(),
+                message: format!(
+                    "line {line}: expected {} fields, found {}",
+                    lay.names.len(),
+                    rec.len()
+                ),
+            });
+        }
+        let cell_err = |col: usize, message: String| TrainingError::Cell {
+            path: path.to_owned(),
+            line,
+            column: col + 1,
+            name: lay.names[col].clone(),
+            message,
+        };
+        let t = rec[lay.target].trim_ascii();
+        if t.is_empty() {
+            return Err(cell_err(lay.target, "the target is empty".into()));
+        }
+        target.push(t == bad);
+        for (b, &(i, _)) in cols.iter_mut().zip(&lay.used) {
+            let cell = &rec[i];
+            match b {
+                Builder::Numeric(v) => v.push(parse_number(cell).map_err(|_| {
+                    cell_err(i, format!("`{}` is not a number in a numeric column (declare the column categorical if it is one)", String::from_utf8_lossy(cell)))
+                })?),
+                Builder::Categorical(c) => {
+                    let t = cell.trim_ascii();
+                    if t.is_empty() {
+                        c.push(None);
+                    } else {
+                        c.push(Some(&String::from_utf8_lossy(t)));
+                    }
+                }
+            }
+        }
+    }
+    Ok((cols, target))
+}

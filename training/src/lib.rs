@@ -59,6 +59,7 @@
 pub mod artifact;
 pub mod batch;
 pub mod binning;
+mod blocks;
 pub mod categorical;
 pub mod csv_input;
 mod error;

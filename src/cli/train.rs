@@ -1,0 +1,89 @@
+//! `creditbridge train`: fits a scorecard on any CSV and writes `DIR/model.json`, the HTML report
+//! and its charts. Prints one JSON line with where they went and the test metrics.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use training::csv_input::{read_training_csv, CsvOptions};
+use training::{ColumnData, Settings};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Training data: CSV with a header row
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Column holding the outcome
+    #[arg(long)]
+    pub target: String,
+    /// Target value that marks a bad
+    #[arg(long, default_value = "1")]
+    pub bad_value: String,
+    /// Test data with the same columns; without it a stratified 30% hold-out is used
+    #[arg(long)]
+    pub test: Option<PathBuf>,
+    /// Columns to treat as categorical (non-numeric columns are categorical anyway)
+    #[arg(long, value_delimiter = ',')]
+    pub categorical: Vec<String>,
+    /// Columns to leave out
+    #[arg(long, value_delimiter = ',')]
+    pub exclude: Vec<String>,
+    /// Output directory
+    #[arg(long, default_value = "model")]
+    pub out: PathBuf,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let settings = Settings::default();
+    let options = CsvOptions {
+        target: args.target.clone(),
+        bad_value: args.bad_value.clone(),
+        categorical: args.categorical.clone(),
+        numeric: Vec::new(),
+        exclude: args.exclude.clone(),
+    };
+    let train = read_training_csv(&args.data, &options)?;
+    let fitted = match &args.test {
+        Some(test_path) => {
+            // Read the test file with the training file's column types, so a column cannot be
+            // numeric in one and categorical in the other.
+            let (mut categorical, mut numeric) = (Vec::new(), Vec::new());
+            for c in &train.columns {
+                match c.data {
+                    ColumnData::Categorical(_) => categorical.push(c.name.clone()),
+                    ColumnData::Numeric(_) => numeric.push(c.name.clone()),
+                }
+            }
+            let test = read_training_csv(
+                test_path,
+                &CsvOptions {
+                    categorical,
+                    numeric,
+                    ..options
+                },
+            )?;
+            training::fit_with_test(&train, &test, &settings)?
+        }
+        None => training::fit(&train, &settings)?,
+    };
+    drop(train);
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
+    let model_path = args.out.join("model.json");
+    fitted.model.save(&model_path)?;
+    let report = training::report::render(&fitted)?;
+    report.write(&args.out)?;
+    let a = fitted.model.artifact();
+    let summary = serde_json::json!({
+        "model": model_path,
+        "report": args.out.join("report.html"),
+        "characteristics": a.scorecard.characteristics.len(),
+        "test_auc": a.metrics.test.auc,
+        "test_ks": a.metrics.test.ks,
+        "test_gini": a.metrics.test.gini,
+        "test_brier": a.metrics.test.brier,
+        "challenger_test_auc": a.metrics.challenger_test.as_ref().map(|m| m.auc),
+        "fit_seconds": a.training.seconds,
+    });
+    println!("{summary}");
+    Ok(())
+}
