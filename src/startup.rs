@@ -22,7 +22,10 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         .await
         .with_context(|| format!("cannot open database {}", settings.database_url))?;
     let pii = resolve_pii_key(&settings, db.dialect())?;
-    let audit = AuditWriter::start(db.clone());
+    // The audit writer gets a connection of its own: under load, requests holding the shared
+    // pool's connections must never keep the group commit that releases them waiting.
+    let audit_db = Db::connect(settings.database_url.expose(), 2).await?;
+    let audit = AuditWriter::start(audit_db);
     crate::http::metrics::handle();
     champions::bootstrap_from_dir(&db, &settings.models_dir).await?;
     let champions = Arc::new(Champions::default());

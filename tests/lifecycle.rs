@@ -23,24 +23,42 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
             "loan_id,product,subject_id,disbursed_on,amount,term_months,defaulted,defaulted_on\nL-1,sme,{USCC},2025-06-10,500000,12,false,\n"
         )).await;
         let as_of = "2026-11-01".parse().unwrap();
-        let before = dataset::examples(&app.state.db, Product::Sme, as_of).await.unwrap();
+        let before = dataset::examples(&app.state.db, Product::Sme, as_of)
+            .await
+            .unwrap();
         assert_eq!(before.len(), 1);
         let f0 = before[0].features.clone();
-        assert_eq!(f0.get("tax_grade"), Some(V::Category("A".into())), "the 2024 grade was in force in June 2025");
+        assert_eq!(
+            f0.get("tax_grade"),
+            Some(V::Category("A".into())),
+            "the 2024 grade was in force in June 2025"
+        );
 
         // Planted after the disbursement: a direct D, a penalty and a late filing for May 2025.
-        feed(&app.state, FeedKind::TaxGrades, &format!(
-            "uscc,year,grade,score,direct_d,effective_from\n{USCC},2024,D,,true,2025-07-01\n"
-        )).await;
+        feed(
+            &app.state,
+            FeedKind::TaxGrades,
+            &format!(
+                "uscc,year,grade,score,direct_d,effective_from\n{USCC},2024,D,,true,2025-07-01\n"
+            ),
+        )
+        .await;
         feed(&app.state, FeedKind::PublicRecords, &format!(
             "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at\nP-9,enterprise,{USCC},admin_penalty,serious,2025-06-11,2027-06-11,\n"
         )).await;
-        let after = dataset::examples(&app.state.db, Product::Sme, as_of).await.unwrap();
-        assert_eq!(after[0].features, f0, "{backend:?}: nothing known only after 2025-06-10 may leak in");
+        let after = dataset::examples(&app.state.db, Product::Sme, as_of)
+            .await
+            .unwrap();
+        assert_eq!(
+            after[0].features, f0,
+            "{backend:?}: nothing known only after 2025-06-10 may leak in"
+        );
 
         // The same facts do count for a later date: the planted records are real.
         let later = creditbridge::features::sme::characteristics(
-            &creditbridge::features::load::sme_facts(&app.state.db, USCC).await.unwrap(),
+            &creditbridge::features::load::sme_facts(&app.state.db, USCC, "2025-08-01".parse().unwrap())
+                .await
+                .unwrap(),
             "2025-08-01".parse().unwrap(),
         );
         assert_eq!(later.get("tax_grade"), Some(V::Category("D".into())));
@@ -52,7 +70,13 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
 async fn register(app: &TestApp, id: &str, seed: u64, gate_inputs: Value) {
     // A real artifact (from the fixture model) with chosen recorded gate inputs.
     fixtures::install_champion(&app.state, "sme", &format!("{id}-tmp"), seed).await;
-    let artifact = app.state.db.model(&format!("{id}-tmp")).await.unwrap().artifact;
+    let artifact = app
+        .state
+        .db
+        .model(&format!("{id}-tmp"))
+        .await
+        .unwrap()
+        .artifact;
     app.state
         .db
         .register_model(&NewModel {
@@ -77,25 +101,58 @@ async fn gates_refuse_a_worse_model_and_a_forced_promotion_needs_a_reason_and_is
     let admin = app.partner_key("admin").await;
     register(&app, "sme-worse", 3, inputs(0.70, 0.35, Some(0.75))).await;
     let promote = |id: &str, body: Value| {
-        app.client.post(app.url(&format!("/v1/models/{id}/promote"))).bearer_auth(&admin).json(&body).send()
+        app.client
+            .post(app.url(&format!("/v1/models/{id}/promote")))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
     };
     let resp = promote("sme-worse", json!({})).await.unwrap();
     assert_eq!(resp.status(), 422);
     let err: Value = resp.json().await.unwrap();
     assert_eq!(err["error"]["code"], "gates_failed");
-    assert!(err["error"]["message"].as_str().unwrap().contains("worse than the champion"), "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("worse than the champion"),
+        "{err}"
+    );
 
-    let resp = promote("sme-worse", json!({ "force": true })).await.unwrap();
+    let resp = promote("sme-worse", json!({ "force": true }))
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 422, "forcing needs a reason");
 
-    let resp = promote("sme-worse", json!({ "force": true, "reason": "regulator asked for the simpler card" })).await.unwrap();
+    let resp = promote(
+        "sme-worse",
+        json!({ "force": true, "reason": "regulator asked for the simpler card" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(resp.status(), 200);
-    assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-worse");
-    let events: Vec<Value> = app.state.db.audit_rows(0, 100).await.unwrap().iter()
-        .map(|r| serde_json::from_str(&r.body).unwrap()).collect();
-    let forced = events.iter().find(|e| e["kind"] == "model_promotion" && e["model_id"] == "sme-worse").unwrap();
+    assert_eq!(
+        app.state.champions.get(Product::Sme).unwrap().id,
+        "sme-worse"
+    );
+    let events: Vec<Value> = app
+        .state
+        .db
+        .audit_rows(0, 100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    let forced = events
+        .iter()
+        .find(|e| e["kind"] == "model_promotion" && e["model_id"] == "sme-worse")
+        .unwrap();
     assert_eq!(forced["detail"]["forced"], true);
-    assert_eq!(forced["detail"]["reason"], "regulator asked for the simpler card");
+    assert_eq!(
+        forced["detail"]["reason"],
+        "regulator asked for the simpler card"
+    );
 
     register(&app, "sme-good", 4, inputs(0.80, 0.45, Some(0.74))).await;
     let resp = promote("sme-good", json!({})).await.unwrap();
@@ -113,21 +170,51 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         let b = creditbridge::startup::build_state(settings).await.unwrap();
         register(&a, "sme-new", 6, inputs(0.8, 0.4, None)).await;
         // `register` installs helper models too; make sure A currently serves something else.
-        let registry = Registry { db: &b.db, audit: &b.audit, champions: &b.champions, gates: &b.gates };
-        registry.promote("sme-new", "replica-b", false, None).await.unwrap();
+        let registry = Registry {
+            db: &b.db,
+            audit: &b.audit,
+            champions: &b.champions,
+            gates: &b.gates,
+        };
+        registry
+            .promote("sme-new", "replica-b", false, None)
+            .await
+            .unwrap();
 
         let bank = a.partner_key("bank").await;
-        let consent: Value = a.client.post(a.url("/v1/consents")).bearer_auth(&bank).json(&json!({
-            "subject": USCC, "purpose": "loan_application", "valid_until": "2099-01-01",
-            "evidence_sha256": "a".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
-        })).send().await.unwrap().json().await.unwrap();
+        let consent: Value = a
+            .client
+            .post(a.url("/v1/consents"))
+            .bearer_auth(&bank)
+            .json(&json!({
+                "subject": USCC, "purpose": "loan_application", "valid_until": "2099-01-01",
+                "evidence_sha256": "a".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let body = json!({ "product": "sme", "subject": USCC, "purpose": "loan_application",
                            "consent_id": consent["consent_id"] });
         let mut served = String::new();
         for _ in 0..50 {
-            let s: Value = a.client.post(a.url("/v1/scores")).bearer_auth(&bank).json(&body).send().await.unwrap().json().await.unwrap();
+            let s: Value = a
+                .client
+                .post(a.url("/v1/scores"))
+                .bearer_auth(&bank)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             served = s["model"]["id"].as_str().unwrap_or_default().to_owned();
-            if served == "sme-new" { break; }
+            if served == "sme-new" {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(served, "sme-new", "{backend:?}: A picked up B's promotion");
@@ -135,7 +222,9 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         let rolled = registry.rollback(Product::Sme, "replica-b").await.unwrap();
         assert_ne!(rolled, "sme-new");
         for _ in 0..50 {
-            if a.state.champions.get(Product::Sme).unwrap().id == rolled { break; }
+            if a.state.champions.get(Product::Sme).unwrap().id == rolled {
+                break;
+            }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         assert_eq!(a.state.champions.get(Product::Sme).unwrap().id, rolled);
@@ -150,20 +239,42 @@ async fn monitoring_reports_live_scores_against_the_champion() {
     fixtures::install_champion(&app.state, "sme", "sme-mon", 7).await;
     let bank = app.partner_key("bank").await;
     let admin = app.partner_key("admin").await;
-    let consent: Value = app.client.post(app.url("/v1/consents")).bearer_auth(&bank).json(&json!({
-        "subject": USCC, "purpose": "loan_application", "valid_until": "2099-01-01",
-        "evidence_sha256": "b".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
-    })).send().await.unwrap().json().await.unwrap();
+    let consent: Value = app
+        .client
+        .post(app.url("/v1/consents"))
+        .bearer_auth(&bank)
+        .json(&json!({
+            "subject": USCC, "purpose": "loan_application", "valid_until": "2099-01-01",
+            "evidence_sha256": "b".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     for _ in 0..3 {
         let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&bank).json(&json!({
             "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent["consent_id"]
         })).send().await.unwrap();
         assert_eq!(resp.status(), 200);
     }
-    let r: Value = app.client.get(app.url("/v1/monitoring/sme")).bearer_auth(&admin).send().await.unwrap().json().await.unwrap();
+    let r: Value = app
+        .client
+        .get(app.url("/v1/monitoring/sme"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(r["model_id"], "sme-mon");
     assert_eq!(r["observations"], 3);
-    assert_eq!(r["status"], "no_baseline", "fixture models carry no training baseline: {r}");
+    assert_eq!(
+        r["status"], "no_baseline",
+        "fixture models carry no training baseline: {r}"
+    );
     let chars = r["characteristics"].as_array().unwrap();
     assert!(!chars.is_empty());
     assert!(chars.iter().all(|c| c["csi"].as_f64().unwrap() >= 0.0));

@@ -114,8 +114,10 @@ macro_rules! fetch {
     }};
 }
 
-/// One enterprise's facts (by indexed look-ups on its credit code).
-pub async fn sme_facts(db: &Db, uscc: &str) -> Result<SmeFacts, StoreError> {
+/// One enterprise's facts for characteristics at `at` (by indexed look-ups on its credit code;
+/// payments only from the 25 months before `at`, all the characteristics look at).
+pub async fn sme_facts(db: &Db, uscc: &str, at: NaiveDate) -> Result<SmeFacts, StoreError> {
+    let from = at.checked_sub_months(chrono::Months::new(25)).unwrap_or(at).format("%Y-%m").to_string();
     let e = fetch!(
         db,
         format!("{ENTERPRISES} WHERE uscc = $1"),
@@ -123,7 +125,7 @@ pub async fn sme_facts(db: &Db, uscc: &str) -> Result<SmeFacts, StoreError> {
         uscc
     );
     let g = fetch!(db, format!("{GRADES} WHERE uscc = $1"), GradeRow, uscc);
-    let p = fetch!(db, format!("{PAYMENTS} WHERE uscc = $1"), PaymentRow, uscc);
+    let p = fetch!(db, format!("{PAYMENTS} WHERE uscc = $1 AND period >= $2"), PaymentRow, uscc, &from);
     let r = fetch!(
         db,
         format!("{RECORDS} WHERE subject_key = $1"),

@@ -195,7 +195,7 @@ async fn decide(
     let today = now.date_naive();
     let features = match product {
         Product::Sme => features::sme::characteristics(
-            &load::sme_facts(&state.db, &subject_ref.key).await?,
+            &load::sme_facts(&state.db, &subject_ref.key, today).await?,
             today,
         ),
         Product::Farmer => features::farmer::characteristics(

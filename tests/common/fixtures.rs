@@ -24,20 +24,16 @@ pub async fn feed(state: &AppState, kind: FeedKind, csv: &str) {
         path: f.path().to_path_buf(),
         format: None,
     };
-    import(&state.db, &state.pii, req, None).await.unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    import(&state.db, &state.pii, req, None)
+        .await
+        .unwrap_or_else(|e| panic!("{kind:?}: {e}"));
 }
 
 /// One enterprise with a B grade, two years of payments (three filed late) and an active
-/// dishonest-debtor listing; one household graded AA.
-pub async fn seed_subjects(state: &AppState) {
-    feed(state, FeedKind::Enterprises, &format!(
-        "uscc,name,region_code,industry,size,founded_on,closed_on\n{USCC},湛江海鲜贸易有限公司,440802,F,small,2015-03-01,\n"
-    )).await;
-    feed(state, FeedKind::TaxGrades, &format!(
-        "uscc,year,grade,score,direct_d,effective_from\n{USCC},2024,A,92,false,2025-04-20\n{USCC},2025,B,81,false,2026-04-20\n"
-    )).await;
-    let mut payments = String::from("uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on\n");
+/// dishonest-debtor listing; one household graded AA — as (feed kind, CSV) in feeding order.
+pub fn subject_feeds() -> Vec<(&'static str, String)> {
     let today = chrono::Utc::now().date_naive();
+    let mut payments = String::from("uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on\n");
     for back in 1..=24u32 {
         let month = today - chrono::Months::new(back);
         let period = month.format("%Y-%m");
@@ -45,25 +41,40 @@ pub async fn seed_subjects(state: &AppState) {
         let filed_on = format!("{}-{filed}", (month + chrono::Months::new(1)).format("%Y-%m"));
         payments.push_str(&format!("{USCC},{period},vat,200000.00,6000.00,6000.00,{filed_on},{filed_on}\n"));
     }
-    feed(state, FeedKind::TaxPayments, &payments).await;
     let listed = today - chrono::Days::new(30);
     let until = today + chrono::Days::new(700);
-    feed(state, FeedKind::PublicRecords, &format!(
-        "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at\nDD-1,enterprise,{USCC},dishonest_debtor,normal,{listed},{until},\n"
-    )).await;
-    feed(state, FeedKind::Households, &format!(
-        "head_id,region_code,village_code,village_name,members,labourers,education,land_mu,main_activity\n{RESIDENT},440825,440825100201,下桥村,4,2,junior,12.5,pineapple\n"
-    )).await;
-    feed(state, FeedKind::FarmerAssessments, &format!(
-        "head_id,year,assessed_on,score,grade,annual_income,assets,liabilities\n{RESIDENT},2026,2026-03-15,74,AA,86000,320000,40000\n"
-    )).await;
+    vec![
+        ("enterprises", format!(
+            "uscc,name,region_code,industry,size,founded_on,closed_on\n{USCC},湛江海鲜贸易有限公司,440802,F,small,2015-03-01,\n")),
+        ("tax-grades", format!(
+            "uscc,year,grade,score,direct_d,effective_from\n{USCC},2024,A,92,false,2025-04-20\n{USCC},2025,B,81,false,2026-04-20\n")),
+        ("tax-payments", payments),
+        ("public-records", format!(
+            "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at\nDD-1,enterprise,{USCC},dishonest_debtor,normal,{listed},{until},\n")),
+        ("households", format!(
+            "head_id,region_code,village_code,village_name,members,labourers,education,land_mu,main_activity\n{RESIDENT},440825,440825100201,下桥村,4,2,junior,12.5,pineapple\n")),
+        ("farmer-assessments", format!(
+            "head_id,year,assessed_on,score,grade,annual_income,assets,liabilities\n{RESIDENT},2026,2026-03-15,74,AA,86000,320000,40000\n")),
+    ]
+}
+
+/// Feeds `subject_feeds` through the import pipeline.
+pub async fn seed_subjects(state: &AppState) {
+    for (kind, csv) in subject_feeds() {
+        let kind = FeedKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("feed kind");
+        feed(state, kind, &csv).await;
+    }
 }
 
 fn synthetic_frame(product: &str, rows: usize, seed: u64) -> Frame {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut target = Vec::with_capacity(rows);
     let (mut num_a, mut num_b, mut cat) = (Vec::new(), Vec::new(), Vec::new());
-    let levels: &[&str] = if product == "sme" { &["A", "B", "M", "C", "D"] } else { &["AAA", "AA", "A", "none"] };
+    let levels: &[&str] = if product == "sme" {
+        &["A", "B", "M", "C", "D"]
+    } else {
+        &["AAA", "AA", "A", "none"]
+    };
     for _ in 0..rows {
         let a: f64 = rng.gen_range(0.0..12.0_f64).floor();
         let b: f64 = rng.gen_range(0.0..100_000.0);
@@ -80,7 +91,9 @@ fn synthetic_frame(product: &str, rows: usize, seed: u64) -> Frame {
         ("prior_defaults", "income_per_head", "farmer_grade")
     };
     let meta = |name: &str| {
-        let all = creditbridge::features::catalogue::SME.iter().chain(creditbridge::features::catalogue::FARMER);
+        let all = creditbridge::features::catalogue::SME
+            .iter()
+            .chain(creditbridge::features::catalogue::FARMER);
         creditbridge::features::meta_of(all.into_iter().find(|c| c.name == name).unwrap())
     };
     Frame::new(
@@ -95,7 +108,11 @@ fn synthetic_frame(product: &str, rows: usize, seed: u64) -> Frame {
 
 /// Fits a small model for `product`, registers it under `id` and makes it the champion.
 pub async fn install_champion(state: &AppState, product: &str, id: &str, seed: u64) {
-    let fitted = training::fit(&synthetic_frame(product, 4000, seed), &training::Settings::default()).unwrap();
+    let fitted = training::fit(
+        &synthetic_frame(product, 4000, seed),
+        &training::Settings::default(),
+    )
+    .unwrap();
     let artifact = fitted.model.to_json().unwrap();
     state
         .db
@@ -108,6 +125,10 @@ pub async fn install_champion(state: &AppState, product: &str, id: &str, seed: u
         })
         .await
         .unwrap();
-    state.db.promote_model(id, "test", true, Some("fixture")).await.unwrap();
+    state
+        .db
+        .promote_model(id, "test", true, Some("fixture"))
+        .await
+        .unwrap();
     state.champions.refresh(&state.db).await.unwrap();
 }
