@@ -138,7 +138,8 @@ pub async fn verify(db: &Db) -> Result<Verification, StoreError> {
         }
         for row in rows {
             if let Some(reason) = check_row(&row, expected_seq, &prev_hash) {
-                return Ok(fail(row.seq, reason, checked));
+                // The expected row: for a deleted row that is the missing seq, not its successor.
+                return Ok(fail(expected_seq, reason, checked));
             }
             prev_hash = row.row_hash;
             expected_seq += 1;

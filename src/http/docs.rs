@@ -8,13 +8,33 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use super::AppState;
 
+/// Every `/v1` handler is listed here; `tests/openapi.rs` fails if a routed path is missing.
+/// Request and response schemas are collected from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
     info(title = "creditbridge", description = "Credit scores with reasons for bank–tax interaction and farmer credit ratings"),
-    paths(super::consents::register, super::consents::revoke),
+    paths(
+        super::consents::register,
+        super::consents::revoke,
+        super::scores::score,
+        super::scores::batch,
+        super::feeds::upload,
+        super::models::list,
+        super::models::show,
+        super::models::promote,
+        super::models::rollback,
+        super::models::retrain,
+        super::models::monitoring,
+        super::audit::verify,
+        super::audit::subject_history,
+    ),
     modifiers(&PartnerKey),
     tags(
         (name = "consents", description = "Subjects' authorizations"),
+        (name = "scores", description = "Credit scores with reasons, one at a time or in batches"),
+        (name = "feeds", description = "Data owners' feed files"),
+        (name = "models", description = "Model registry, retraining and monitoring (admin)"),
+        (name = "audit", description = "Tamper-evident query audit trail (admin)"),
     )
 )]
 pub struct ApiDoc;

@@ -23,8 +23,16 @@ pub fn router() -> Router<AppState> {
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 
+#[utoipa::path(post, path = "/v1/feeds/{kind}",
+    params(("kind" = String, Path, description = "enterprises, tax-grades, tax-payments, households, farmer-assessments, public-records or loan-outcomes"),
+        ("Idempotency-Key" = Option<String>, Header, description = "replaying a key returns the first answer")),
+    request_body(description = "the feed file: CSV, JSON Lines or XLSX; all rows valid or nothing stored",
+        content(("text/csv"), ("application/x-ndjson"), ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+    responses((status = 201, description = "batch stored"), (status = 200, description = "replay of an earlier batch"),
+        (status = 401), (status = 403), (status = 404), (status = 409), (status = 413), (status = 422)),
+    security(("partner_key" = [])), tag = "feeds")]
 #[tracing::instrument(skip_all, fields(kind = %kind))]
-async fn upload(
+pub async fn upload(
     State(state): State<AppState>,
     Path(kind): Path<String>,
     caller: Caller,

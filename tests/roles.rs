@@ -1,0 +1,301 @@
+//! Roles on every route: a table of every `/v1` operation with the roles product.md lets use
+//! it, tried with a key of each role; every operation refuses a request without a valid key; the
+//! operational endpoints need none.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::fixtures::USCC;
+use common::{backends, Backend, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const ROLES: [&str; 6] = [
+    "bank",
+    "insurer",
+    "tax_bureau",
+    "assessor",
+    "public_records",
+    "admin",
+];
+
+const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+
+enum Body {
+    None,
+    Json(Value),
+    Csv(&'static str),
+}
+
+/// One operation: the path template (as documented), the path actually called, the body sent,
+/// and the roles allowed to use it.
+struct Route {
+    method: Method,
+    template: String,
+    path: String,
+    body: Body,
+    allowed: &'static [&'static str],
+}
+
+fn route(
+    method: Method,
+    template: &str,
+    path: &str,
+    body: Body,
+    allowed: &'static [&'static str],
+) -> Route {
+    Route {
+        method,
+        template: template.to_owned(),
+        path: path.to_owned(),
+        body,
+        allowed,
+    }
+}
+
+const PARTNERS: &[&str] = &["bank", "insurer"];
+const ADMIN: &[&str] = &["admin"];
+
+/// The table, from product.md and docs/feeds.md. Bodies are well formed so that an allowed role
+/// gets past parsing; what it gets then (200, 201, 403 for want of consent, 404, 409, 422) is not
+/// this test's business.
+fn table() -> Vec<Route> {
+    let score = json!({ "product": "sme", "subject": USCC, "purpose": "loan_application",
+                        "consent_id": "01J00000000000000000000000" });
+    let mut t = vec![
+        route(
+            Method::POST,
+            "/v1/consents",
+            "/v1/consents",
+            Body::Json(json!({
+                "subject": USCC, "purpose": "loan_application", "valid_until": "2099-12-31",
+                "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
+            })),
+            PARTNERS,
+        ),
+        route(
+            Method::POST,
+            "/v1/consents/{id}/revoke",
+            "/v1/consents/01J00000000000000000000000/revoke",
+            Body::None,
+            PARTNERS,
+        ),
+        route(
+            Method::POST,
+            "/v1/scores",
+            "/v1/scores",
+            Body::Json(score.clone()),
+            PARTNERS,
+        ),
+        route(
+            Method::POST,
+            "/v1/scores/batch",
+            "/v1/scores/batch",
+            Body::Json(json!({ "requests": [score] })),
+            PARTNERS,
+        ),
+    ];
+    let feeds: [(&str, &'static [&'static str]); 7] = [
+        ("enterprises", &["tax_bureau", "admin"]),
+        ("tax-grades", &["tax_bureau", "admin"]),
+        ("tax-payments", &["tax_bureau", "admin"]),
+        ("households", &["assessor", "admin"]),
+        ("farmer-assessments", &["assessor", "admin"]),
+        ("public-records", &["public_records", "admin"]),
+        ("loan-outcomes", &["bank", "admin"]),
+    ];
+    for (kind, allowed) in feeds {
+        // A header-only file with a column nobody knows: refused as invalid, nothing stored.
+        t.push(route(
+            Method::POST,
+            "/v1/feeds/{kind}",
+            &format!("/v1/feeds/{kind}"),
+            Body::Csv("no_such_column\n"),
+            allowed,
+        ));
+    }
+    t.extend([
+        route(Method::GET, "/v1/models", "/v1/models", Body::None, ADMIN),
+        route(
+            Method::GET,
+            "/v1/models/{id}",
+            "/v1/models/no-such-model",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::POST,
+            "/v1/models/{id}/promote",
+            "/v1/models/no-such-model/promote",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::POST,
+            "/v1/models/rollback/{product}",
+            "/v1/models/rollback/sme",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::POST,
+            "/v1/models/retrain",
+            "/v1/models/retrain",
+            Body::Json(json!({ "product": "sme" })),
+            ADMIN,
+        ),
+        route(
+            Method::GET,
+            "/v1/monitoring/{product}",
+            "/v1/monitoring/sme",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::GET,
+            "/v1/audit/verify",
+            "/v1/audit/verify",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::GET,
+            "/v1/audit/subjects/{subject}",
+            &format!("/v1/audit/subjects/{USCC}"),
+            Body::None,
+            ADMIN,
+        ),
+    ]);
+    t
+}
+
+async fn call(app: &TestApp, r: &Route, key: Option<&str>) -> (u16, Value) {
+    let mut req = app.client.request(r.method.clone(), app.url(&r.path));
+    if let Some(key) = key {
+        req = req.bearer_auth(key);
+    }
+    req = match &r.body {
+        Body::None => req,
+        Body::Json(v) => req.json(v),
+        Body::Csv(text) => req.header("content-type", "text/csv").body(*text),
+    };
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_table_covers_every_documented_v1_operation() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let in_table: BTreeSet<(String, String)> = table()
+        .iter()
+        .map(|r| (r.method.to_string(), r.template.clone()))
+        .collect();
+
+    // Act
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+
+    // Assert
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            documented.insert((method.to_uppercase(), path.clone()));
+        }
+    }
+    assert_eq!(in_table, documented);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn each_role_is_refused_exactly_on_the_routes_it_may_not_use() {
+    for backend in backends() {
+        // Arrange
+        let app = TestApp::spawn(backend).await;
+        let mut keys = Vec::new();
+        for role in ROLES {
+            keys.push((role, app.partner_key(role).await));
+        }
+        let mut wrong = Vec::new();
+
+        // Act
+        for r in table() {
+            for (role, key) in &keys {
+                let (status, body) = call(&app, &r, Some(key)).await;
+                let refused_for_role = status == 403 && body["error"]["code"] == "role_not_allowed";
+                let allowed = r.allowed.contains(role);
+                if refused_for_role == allowed {
+                    wrong.push(format!(
+                        "{} {} as {role}: {status} {body} (allowed: {allowed})",
+                        r.method, r.path
+                    ));
+                }
+                if refused_for_role {
+                    assert!(
+                        body["error"]["message"].as_str().unwrap().contains(role),
+                        "{body}"
+                    );
+                }
+            }
+        }
+
+        // Assert
+        assert!(wrong.is_empty(), "{backend:?}:\n{}", wrong.join("\n"));
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn every_v1_route_wants_a_valid_partner_key() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let revoked = app
+        .state
+        .db
+        .add_partner("gone", "admin".parse().unwrap())
+        .await
+        .unwrap();
+    app.state.db.revoke_partner(&revoked.id).await.unwrap();
+
+    for r in table() {
+        for key in [None, Some("not-a-key"), Some(revoked.key.as_str())] {
+            // Act
+            let (status, body) = call(&app, &r, key).await;
+
+            // Assert
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (401, Some("unauthorized")),
+                "{} {} with key {key:?}: {body}",
+                r.method,
+                r.path
+            );
+        }
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn health_metrics_and_docs_need_no_key() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Sqlite).await;
+
+    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"] {
+        // Act: no Authorization header; redirects (/docs → /docs/) are followed.
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+
+        // Assert
+        assert_eq!(resp.status(), 200, "{path}");
+        assert!(!resp.text().await.unwrap().is_empty(), "{path}");
+    }
+    app.stop().await;
+}
