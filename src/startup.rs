@@ -27,7 +27,6 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let audit_db = Db::connect(settings.database_url.expose(), 2).await?;
     let audit = AuditWriter::start(audit_db);
     crate::http::metrics::handle();
-    champions::bootstrap_from_dir(&db, &settings.models_dir).await?;
     let champions = Arc::new(Champions::default());
     champions.refresh(&db).await?;
     let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
@@ -41,6 +40,14 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         limiter,
         gates,
     })
+}
+
+/// For `serve`: a product without a champion in the registry gets the committed one from
+/// `models_dir`, then the champions are loaded. (Other commands leave the registry as it is.)
+pub async fn bootstrap_champions(state: &AppState) -> anyhow::Result<()> {
+    champions::bootstrap_from_dir(&state.db, &state.settings.models_dir).await?;
+    state.champions.refresh(&state.db).await?;
+    Ok(())
 }
 
 /// An explicit key wins. Without one, the embedded single-node setup keeps a generated key in

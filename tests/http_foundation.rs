@@ -22,6 +22,8 @@ async fn error_of(resp: reqwest::Response) -> (u16, Value) {
 async fn health_and_readiness_answer_200_on_every_backend() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
+        common::fixtures::install_champion(&app.state, "sme", "sme-ready-1", 1).await;
+        common::fixtures::install_champion(&app.state, "farmer", "farmer-ready-1", 2).await;
         let health = app.client.get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(health.status(), 200, "{backend:?}");
         let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
@@ -30,6 +32,15 @@ async fn health_and_readiness_answer_200_on_every_backend() {
         assert_eq!(body["status"], "ready");
         app.stop().await;
     }
+}
+
+#[tokio::test]
+async fn readiness_is_503_until_every_product_has_a_champion() {
+    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    common::fixtures::install_champion(&app.state, "sme", "sme-ready-2", 1).await;
+    let (status, err) = error_of(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
+    assert_eq!(status, 503);
+    assert!(err["message"].as_str().unwrap().contains("farmer"), "{err}");
 }
 
 #[tokio::test]

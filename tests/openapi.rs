@@ -185,6 +185,7 @@ async fn metrics_count_requests_by_route_and_scores_by_product_and_grade() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     fixtures::seed_subjects(&app.state).await;
     fixtures::install_champion(&app.state, "sme", "sme-metrics-1", 1).await;
+    fixtures::install_champion(&app.state, "farmer", "farmer-metrics-1", 2).await;
     let bank = app.partner_key("bank").await;
     let metrics = || async {
         let resp = app.client.get(app.url("/metrics")).send().await.unwrap();

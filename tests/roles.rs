@@ -6,7 +6,7 @@ mod common;
 
 use std::collections::BTreeSet;
 
-use common::fixtures::USCC;
+use common::fixtures::{self, USCC};
 use common::{backends, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -286,8 +286,10 @@ async fn every_v1_route_wants_a_valid_partner_key() {
 
 #[tokio::test]
 async fn health_metrics_and_docs_need_no_key() {
-    // Arrange
+    // Arrange: champions loaded, so /readyz is ready.
     let app = TestApp::spawn(Backend::Sqlite).await;
+    fixtures::install_champion(&app.state, "sme", "sme-open-1", 1).await;
+    fixtures::install_champion(&app.state, "farmer", "farmer-open-1", 2).await;
 
     for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"] {
         // Act: no Authorization header; redirects (/docs → /docs/) are followed.

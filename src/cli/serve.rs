@@ -24,6 +24,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     super::runtime()?.block_on(async move {
         let listen = settings.listen;
         let state = startup::build_state(settings).await?;
+        startup::bootstrap_champions(&state).await?;
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

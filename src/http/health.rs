@@ -7,6 +7,7 @@ use serde_json::{json, Value};
 
 use super::error::ApiError;
 use super::AppState;
+use crate::domain::Product;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -18,13 +19,20 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers; a replica that cannot reach it is taken out of rotation.
+/// Ready when the database answers and every product has a champion loaded; a replica that
+/// cannot serve scores is taken out of rotation.
 async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "database not reachable");
         ApiError::Unavailable("database not reachable".into())
     })?;
-    Ok(Json(
-        json!({ "status": "ready", "database": format!("{:?}", state.db.dialect()).to_lowercase() }),
-    ))
+    let mut champions = serde_json::Map::new();
+    for product in [Product::Sme, Product::Farmer] {
+        match state.champions.get(product) {
+            Some(c) => champions.insert(product.as_str().into(), json!(c.id)),
+            None => return Err(ApiError::Unavailable(format!("no champion model loaded for {}", product.as_str()))),
+        };
+    }
+    let database = format!("{:?}", state.db.dialect()).to_lowercase();
+    Ok(Json(json!({ "status": "ready", "database": database, "champions": champions })))
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Load benchmark of POST /v1/scores: 64 connections from wrk on the same machine, against
+#   1. the bare axum JSON echo floor (benches/axum_floor.rs),
+#   2. creditbridge on SQLite, 3. creditbridge on PostgreSQL (when PG_URL is set),
+# each request a full score: key check, consent check, features from the database, scorecard,
+# audit record committed before the response. Prints one line per target.
+#   benches/score_load.sh [DURATION_S]       (needs wrk: apt-get install wrk)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+dur=${1:-15}
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+cargo build --release --quiet --bin creditbridge --example axum_floor
+bin=target/release/creditbridge
+
+run_wrk() { # name url lua
+  wrk -t2 -c64 -d"${dur}s" --latency -s "$3" "$2" > "$work/$1.txt"
+  local rps p50 p99 errs
+  rps=$(awk '/Requests\/sec/ {print $2}' "$work/$1.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$work/$1.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$work/$1.txt")
+  errs=$(awk '/Non-2xx/ {print $5}' "$work/$1.txt"); errs=${errs:-0}
+  echo "$1 requests/s=$rps p50=$p50 p99=$p99 non2xx=$errs"
+}
+
+# 1. The floor.
+target/release/examples/axum_floor 127.0.0.1:18099 & sleep 1
+cat > "$work/echo.lua" <<'LUA'
+wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"product":"sme","subject":"91440800000000000X","purpose":"loan_application","consent_id":"c_x"}'
+LUA
+run_wrk axum_floor http://127.0.0.1:18099/echo "$work/echo.lua"
+kill %1; wait %1 2>/dev/null || true
+
+# 2./3. creditbridge with a generated city (2,000 enterprises) and the committed champions.
+$bin generate --out "$work/city" --enterprises 2000 --households 2000 > /dev/null
+subject=$(awk -F, 'NR>1 && $2=="sme" {print $3; exit}' "$work/city/loan-outcomes.csv")
+bench_db() { # name database-url
+  export CREDITBRIDGE_DATABASE_URL=$2 CREDITBRIDGE_DATA_DIR="$work/data-$1" CREDITBRIDGE_PII_KEY=bench-pii-key-0123456789
+  export CREDITBRIDGE_RATE_LIMIT_PER_MINUTE=1000000000 CREDITBRIDGE_RETRAIN_SCHEDULE=false CREDITBRIDGE_LOG=warn
+  for k in enterprises tax-grades tax-payments households farmer-assessments public-records loan-outcomes; do
+    $bin import $k "$work/city/$k.csv" --quiet > /dev/null
+  done
+  key=$($bin partners add --name bench --role bank | sed -E 's/.*"key":"([^"]+)".*/\1/')
+  $bin serve --listen 127.0.0.1:18098 & local pid=$!; sleep 2
+  consent=$(curl -s http://127.0.0.1:18098/v1/consents -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+    -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"2099-12-31\",\"evidence_sha256\":\"$(printf 'a%.0s' $(seq 64))\",\"signed_at\":\"2026-01-01T00:00:00Z\"}" \
+    | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
+  cat > "$work/score.lua" <<LUA
+wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Authorization"] = "Bearer $key"
+wrk.body = '{"product":"sme","subject":"$subject","purpose":"loan_application","consent_id":"$consent"}'
+LUA
+  run_wrk "creditbridge_$1" http://127.0.0.1:18098/v1/scores "$work/score.lua"
+  echo "  audit rows: $($bin audit verify | sed -E 's/.*"rows_checked":([0-9]+).*/\1/') (chain verified)"
+  kill $pid; wait $pid 2>/dev/null || true
+}
+bench_db sqlite "sqlite://$work/data-sqlite/creditbridge.db"
+if [[ -n ${PG_URL:-} ]]; then bench_db postgres "$PG_URL"; fi
