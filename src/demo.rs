@@ -11,7 +11,6 @@ use serde::Serialize;
 use crate::domain::{Product, Role};
 use crate::feeds::{self, FeedKind, FeedRequest};
 use crate::http::AppState;
-use crate::lifecycle::{retrain, Registry};
 use crate::simulator::{self, Month};
 
 #[derive(Clone, Debug)]
@@ -99,22 +98,9 @@ pub async fn prepare(
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             eprintln!("imported {file}: {} rows", accepted.result.rows);
         }
-        let registry = Registry {
-            db: &state.db,
-            audit: &state.audit,
-            champions: &state.champions,
-            gates: &state.gates,
-        };
+        let registry = state.registry();
         for product in [Product::Sme, Product::Farmer] {
-            let o = retrain::retrain(
-                &state.db,
-                product,
-                today,
-                &state.settings.models_dir,
-                &state.champions,
-                &training::Settings::default(),
-                &state.gates,
-            )
+            let o = state.retrain(product, today)
             .await
             .with_context(|| format!("retraining {}", product.as_str()))?;
             eprintln!(

@@ -9,7 +9,7 @@ use common::fixtures::{self, feed, USCC};
 use common::{backends, Backend, TestApp};
 use creditbridge::domain::Product;
 use creditbridge::feeds::FeedKind;
-use creditbridge::lifecycle::{dataset, Registry};
+use creditbridge::lifecycle::dataset;
 use creditbridge::storage::models::NewModel;
 use serde_json::{json, Value};
 use training::Value as V;
@@ -170,34 +170,16 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         let b = creditbridge::startup::build_state(settings).await.unwrap();
         register(&a, "sme-new", 6, inputs(0.8, 0.4, None)).await;
         // `register` installs helper models too; make sure A currently serves something else.
-        let registry = Registry {
-            db: &b.db,
-            audit: &b.audit,
-            champions: &b.champions,
-            gates: &b.gates,
-        };
+        let registry = b.registry();
         registry
             .promote("sme-new", "replica-b", false, None)
             .await
             .unwrap();
 
         let bank = a.partner_key("bank").await;
-        let consent: Value = a
-            .client
-            .post(a.url("/v1/consents"))
-            .bearer_auth(&bank)
-            .json(&json!({
-                "subject": USCC, "purpose": "loan_application", "valid_until": "2099-01-01",
-                "evidence_sha256": "a".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let consent_id = a.consent(&bank, USCC, "loan_application").await;
         let body = json!({ "product": "sme", "subject": USCC, "purpose": "loan_application",
-                           "consent_id": consent["consent_id"] });
+                           "consent_id": consent_id });
         let mut served = String::new();
         for _ in 0..50 {
             let s: Value = a
@@ -239,23 +221,10 @@ async fn monitoring_reports_live_scores_against_the_champion() {
     fixtures::install_champion(&app.state, "sme", "sme-mon", 7).await;
     let bank = app.partner_key("bank").await;
     let admin = app.partner_key("admin").await;
-    let consent: Value = app
-        .client
-        .post(app.url("/v1/consents"))
-        .bearer_auth(&bank)
-        .json(&json!({
-            "subject": USCC, "purpose": "loan_application", "valid_until": "2099-01-01",
-            "evidence_sha256": "b".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let consent_id = app.consent(&bank, USCC, "loan_application").await;
     for _ in 0..3 {
         let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&bank).json(&json!({
-            "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent["consent_id"]
+            "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent_id
         })).send().await.unwrap();
         assert_eq!(resp.status(), 200);
     }

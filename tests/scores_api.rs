@@ -4,10 +4,9 @@
 mod common;
 
 use common::fixtures::{self, RESIDENT, RESIDENT_OTHER, USCC, USCC_UNKNOWN};
-use common::{backends, Backend, TestApp};
+use common::{backends, Backend, TestApp, EVIDENCE};
 use serde_json::{json, Value};
 
-const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 async fn ready_app(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
@@ -18,31 +17,11 @@ async fn ready_app(backend: Backend) -> TestApp {
 }
 
 async fn post(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, Value) {
-    let resp = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
+    app.post(key, path, body).await
 }
 
 async fn consent(app: &TestApp, key: &str, subject: &str, purpose: &str) -> String {
-    let (status, body) = post(
-        app,
-        key,
-        "/v1/consents",
-        json!({
-            "subject": subject, "purpose": purpose, "valid_until": "2099-12-31",
-            "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
-        }),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
-    body["consent_id"].as_str().unwrap().to_owned()
+    app.consent(key, subject, purpose).await
 }
 
 fn score_body(product: &str, subject: &str, purpose: &str, consent_id: &str) -> Value {

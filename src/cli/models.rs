@@ -4,7 +4,7 @@ use anyhow::Context;
 use chrono::{NaiveDate, Utc};
 
 use crate::domain::Product;
-use crate::lifecycle::{retrain, Registry};
+use crate::lifecycle::retrain;
 use crate::settings::Settings;
 use crate::startup;
 
@@ -55,12 +55,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     let settings = Settings::load(&common.overrides())?;
     super::runtime()?.block_on(async move {
         let state = startup::build_state(settings).await?;
-        let registry = Registry {
-            db: &state.db,
-            audit: &state.audit,
-            champions: &state.champions,
-            gates: &state.gates,
-        };
+        let registry = state.registry();
         let out = match args.action {
             Action::List => {
                 let models: Vec<_> = state
@@ -113,15 +108,7 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
     super::runtime()?.block_on(async move {
         let state = startup::build_state(settings).await?;
         let as_of = args.as_of.unwrap_or_else(|| Utc::now().date_naive());
-        let outcome = retrain::retrain(
-            &state.db,
-            args.product,
-            as_of,
-            &state.settings.models_dir,
-            &state.champions,
-            &training::Settings::default(),
-            &state.gates,
-        )
+        let outcome = state.retrain(args.product, as_of)
         .await?;
         let mut out = serde_json::to_value(&outcome)?;
         if let Some(truth) = &args.truth {

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::auth::Caller;
 use super::{ApiError, AppJson, AppState};
 use crate::domain::{Product, Role};
-use crate::lifecycle::{self, PromotionError, Registry};
+use crate::lifecycle::{self, PromotionError};
 use crate::storage::models::ModelRow;
 
 pub fn router() -> Router<AppState> {
@@ -107,15 +107,6 @@ fn promotion_error(e: PromotionError) -> ApiError {
     }
 }
 
-fn registry(state: &AppState) -> Registry<'_> {
-    Registry {
-        db: &state.db,
-        audit: &state.audit,
-        champions: &state.champions,
-        gates: &state.gates,
-    }
-}
-
 #[utoipa::path(post, path = "/v1/models/{id}/promote", params(("id" = String, Path)), request_body = PromoteRequest,
     responses((status = 200), (status = 404), (status = 409), (status = 422)), security(("partner_key" = [])), tag = "models")]
 pub async fn promote(
@@ -135,7 +126,7 @@ pub async fn promote(
             details: Value::Null,
         })?
     };
-    let previous = registry(&state)
+    let previous = state.registry()
         .promote(&id, &admin.id, req.force, req.reason.as_deref())
         .await
         .map_err(promotion_error)?;
@@ -153,7 +144,7 @@ pub async fn rollback(
     let product: Product = product
         .parse()
         .map_err(|e| ApiError::NotFound(format!("{e}")))?;
-    let champion = registry(&state)
+    let champion = state.registry()
         .rollback(product, &admin.id)
         .await
         .map_err(promotion_error)?;
@@ -181,15 +172,7 @@ pub async fn retrain(
         .parse()
         .map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
     let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
-    let outcome = lifecycle::retrain::retrain(
-        &state.db,
-        product,
-        as_of,
-        &state.settings.models_dir,
-        &state.champions,
-        &training::Settings::default(),
-        &state.gates,
-    )
+    let outcome = state.retrain(product, as_of)
     .await
     .map_err(|e| ApiError::invalid(format!("{e:#}"), Value::Null))?;
     Ok((

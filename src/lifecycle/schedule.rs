@@ -102,26 +102,13 @@ pub fn spawn_quarterly(
 pub async fn retrain_all(state: &AppState, as_of: NaiveDate) -> Vec<String> {
     let mut registered = Vec::new();
     for product in [Product::Sme, Product::Farmer] {
-        let outcome = super::retrain::retrain(
-            &state.db,
-            product,
-            as_of,
-            &state.settings.models_dir,
-            &state.champions,
-            &training::Settings::default(),
-            &state.gates,
-        )
+        let outcome = state.retrain(product, as_of)
         .await;
         match outcome {
             Ok(o) => {
                 tracing::info!(product = product.as_str(), model = %o.id, auc = o.oot_auc, "quarterly candidate registered");
                 if state.settings.auto_promote && o.gate_failures.is_empty() {
-                    let registry = super::Registry {
-                        db: &state.db,
-                        audit: &state.audit,
-                        champions: &state.champions,
-                        gates: &state.gates,
-                    };
+                    let registry = state.registry();
                     if let Err(e) = registry.promote(&o.id, "schedule", false, None).await {
                         tracing::warn!(model = %o.id, error = %e, "auto-promotion refused");
                     }

@@ -12,6 +12,8 @@ use tokio::sync::oneshot;
 pub mod fixtures;
 
 pub const TEST_PII_KEY: &str = "test-pii-key-0123456789abcdef";
+/// SHA-256 of a signed authorization document, as partners send it.
+pub const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -130,6 +132,24 @@ impl TestApp {
             .await
             .unwrap()
             .key
+    }
+
+    /// POSTs `body` as JSON with `key`; returns the status and the JSON answer (null if none).
+    pub async fn post(&self, key: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        let resp = self.client.post(self.url(path)).bearer_auth(key).json(&body).send().await.unwrap();
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    /// Registers a consent valid until 2099 and returns its id.
+    pub async fn consent(&self, key: &str, subject: &str, purpose: &str) -> String {
+        let body = serde_json::json!({
+            "subject": subject, "purpose": purpose, "valid_until": "2099-12-31",
+            "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
+        });
+        let (status, answer) = self.post(key, "/v1/consents", body).await;
+        assert_eq!(status, 201, "{answer}");
+        answer["consent_id"].as_str().unwrap().to_owned()
     }
 
     /// Stops the server gracefully and waits for it.
