@@ -42,6 +42,9 @@ fn org_value(c: char) -> u32 {
 }
 
 impl Uscc {
+    /// The 31 characters a credit code may contain, in value order.
+    pub const CHARSET: &'static str = CHARSET;
+
     /// Parses a code; well-formed codes failing a check are accepted with `pilot_warning()`.
     pub fn parse(s: &str) -> Result<Self, DomainError> {
         let code = s.trim().to_ascii_uppercase();

@@ -89,7 +89,11 @@ pub fn live(rng: &mut ChaCha8Rng, e: &Enterprise, index: u64, w: &Window, out: &
         }
         s.quality = 0.98 * s.quality + 0.199 * normal(rng);
         if s.closing_on.is_none() && chance(rng, sigmoid(-5.6 - 0.7 * s.quality)) {
-            s.closing_on = Some(month.day(rng.gen_range(1..=28)));
+            // Never on or before the founding day (feeds.md: closed_on after founded_on).
+            let day = month
+                .day(rng.gen_range(1..=28))
+                .max(e.founded_on + chrono::Days::new(1));
+            s.closing_on = Some(day);
         }
         if let Some(d) = s.closing_on.filter(|d| Month::of(*d) == month) {
             // A business cannot close before (or on) the day it was founded.
