@@ -100,9 +100,10 @@ pub async fn prepare(
         }
         let registry = state.registry();
         for product in [Product::Sme, Product::Farmer] {
-            let o = state.retrain(product, today)
-            .await
-            .with_context(|| format!("retraining {}", product.as_str()))?;
+            let o = state
+                .retrain(product, today)
+                .await
+                .with_context(|| format!("retraining {}", product.as_str()))?;
             eprintln!(
                 "trained {}: out-of-time AUC {:.3}, KS {:.3} on {} loans",
                 o.id, o.oot_auc, o.oot_ks, o.rows_oot

@@ -108,7 +108,10 @@ impl Settings {
     /// The embedded database lives in the data directory unless a URL was given.
     fn with_default_database(mut self) -> Settings {
         if self.database_url.0.is_empty() {
-            self.database_url = DatabaseUrl(format!("sqlite://{}", self.data_dir.join("creditbridge.db").display()));
+            self.database_url = DatabaseUrl(format!(
+                "sqlite://{}",
+                self.data_dir.join("creditbridge.db").display()
+            ));
         }
         self
     }
@@ -231,9 +234,16 @@ mod tests {
         Jail::expect_with(|_jail| {
             let s = Settings::load(&Overrides::default()).unwrap();
             assert_eq!(s.database_url.expose(), DEFAULT_DATABASE_URL);
-            let elsewhere = Overrides { data_dir: Some("/srv/cb".into()), ..Default::default() };
+            let elsewhere = Overrides {
+                data_dir: Some("/srv/cb".into()),
+                ..Default::default()
+            };
             let s = Settings::load(&elsewhere).unwrap();
-            assert_eq!(s.database_url.expose(), "sqlite:///srv/cb/creditbridge.db", "follows the data directory");
+            assert_eq!(
+                s.database_url.expose(),
+                "sqlite:///srv/cb/creditbridge.db",
+                "follows the data directory"
+            );
             assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
             Ok(())
         });
@@ -296,7 +306,10 @@ mod tests {
             let s = Settings::load(&Overrides::default()).unwrap();
             assert_eq!(s.gates.min_oot_ks, 0.3);
             assert_eq!(s.gates.max_psi, 0.2);
-            assert_eq!(s.gates.max_auc_drop, 0.01, "unset gates keep their defaults");
+            assert_eq!(
+                s.gates.max_auc_drop, 0.01,
+                "unset gates keep their defaults"
+            );
             Ok(())
         });
     }

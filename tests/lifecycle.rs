@@ -56,9 +56,13 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
 
         // The same facts do count for a later date: the planted records are real.
         let later = creditbridge::features::sme::characteristics(
-            &creditbridge::features::load::sme_facts(&app.state.db, USCC, "2025-08-01".parse().unwrap())
-                .await
-                .unwrap(),
+            &creditbridge::features::load::sme_facts(
+                &app.state.db,
+                USCC,
+                "2025-08-01".parse().unwrap(),
+            )
+            .await
+            .unwrap(),
             "2025-08-01".parse().unwrap(),
         );
         assert_eq!(later.get("tax_grade"), Some(V::Category("D".into())));

@@ -18,8 +18,10 @@ async fn consent(client: &reqwest::Client, base: &str, key: &str) -> String {
     let c: Value = client
         .post(format!("{base}/v1/consents"))
         .bearer_auth(key)
-        .json(&json!({ "subject": USCC, "purpose": "loan_application", "valid_until": "2099-12-31",
-                       "evidence_sha256": "e".repeat(64), "signed_at": "2026-01-01T00:00:00Z" }))
+        .json(
+            &json!({ "subject": USCC, "purpose": "loan_application", "valid_until": "2099-12-31",
+                       "evidence_sha256": "e".repeat(64), "signed_at": "2026-01-01T00:00:00Z" }),
+        )
         .send()
         .await
         .unwrap()
@@ -30,17 +32,35 @@ async fn consent(client: &reqwest::Client, base: &str, key: &str) -> String {
 }
 
 /// Fires `n` score requests with `concurrency` in flight; returns the request ids of the 200s.
-async fn load(base: &str, key: &str, consent_id: &str, n: usize, concurrency: usize) -> Vec<String> {
+async fn load(
+    base: &str,
+    key: &str,
+    consent_id: &str,
+    n: usize,
+    concurrency: usize,
+) -> Vec<String> {
     let client = reqwest::Client::new();
     let body = json!({ "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent_id });
     let next = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut tasks = Vec::new();
     for _ in 0..concurrency {
-        let (client, body, base, key, next) = (client.clone(), body.clone(), base.to_owned(), key.to_owned(), next.clone());
+        let (client, body, base, key, next) = (
+            client.clone(),
+            body.clone(),
+            base.to_owned(),
+            key.to_owned(),
+            next.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut ids = Vec::new();
             while next.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < n {
-                let Ok(resp) = client.post(format!("{base}/v1/scores")).bearer_auth(&key).json(&body).send().await else {
+                let Ok(resp) = client
+                    .post(format!("{base}/v1/scores"))
+                    .bearer_auth(&key)
+                    .json(&body)
+                    .send()
+                    .await
+                else {
                     break; // the server is gone
                 };
                 if resp.status() == 200 {
@@ -61,7 +81,10 @@ async fn load(base: &str, key: &str, consent_id: &str, n: usize, concurrency: us
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn under_concurrent_load_every_response_has_its_audit_row_and_the_chain_verifies() {
-    let n: usize = std::env::var("CB_RELIABILITY_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(2_000);
+    let n: usize = std::env::var("CB_RELIABILITY_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2_000);
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.rate_limit_per_minute = 100_000_000).await;
     fixtures::seed_subjects(&app.state).await;
     fixtures::install_champion(&app.state, "sme", "sme-load-1", 21).await;
@@ -90,7 +113,10 @@ fn creditbridge(dir: &std::path::Path) -> Command {
     cmd.current_dir(dir)
         .env("CREDITBRIDGE_DATA_DIR", dir.join("data"))
         .env("CREDITBRIDGE_PII_KEY", common::TEST_PII_KEY)
-        .env("CREDITBRIDGE_MODELS_DIR", concat!(env!("CARGO_MANIFEST_DIR"), "/models"))
+        .env(
+            "CREDITBRIDGE_MODELS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
+        )
         .env("CREDITBRIDGE_RATE_LIMIT_PER_MINUTE", "100000000")
         .env("CREDITBRIDGE_RETRAIN_SCHEDULE", "false")
         .env("CREDITBRIDGE_LOG", "warn");
@@ -109,7 +135,10 @@ fn start(dir: &std::path::Path, port: u16) -> Server {
 
 async fn wait_ready(base: &str) {
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/readyz")).await.is_ok_and(|r| r.status() == 200) {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -120,17 +149,34 @@ async fn wait_ready(base: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_score() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let base = format!("http://127.0.0.1:{port}");
     // Arrange: data through the real CLI feed path, a partner key, the committed champions.
     for (kind, csv) in fixtures::subject_feeds() {
         let file = dir.path().join(format!("{kind}.csv"));
         std::fs::write(&file, csv).unwrap();
-        let out = creditbridge(dir.path()).args(["import", kind, file.to_str().unwrap(), "--quiet"]).output().unwrap();
-        assert!(out.status.success(), "{kind}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = creditbridge(dir.path())
+            .args(["import", kind, file.to_str().unwrap(), "--quiet"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
-    let out = creditbridge(dir.path()).args(["partners", "add", "--name", "kill test", "--role", "bank"]).output().unwrap();
-    let key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["key"].as_str().unwrap().to_owned();
+    let out = creditbridge(dir.path())
+        .args(["partners", "add", "--name", "kill test", "--role", "bank"])
+        .output()
+        .unwrap();
+    let key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let mut server = start(dir.path(), port);
     wait_ready(&base).await;
@@ -146,14 +192,27 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
     server.0.kill().unwrap(); // SIGKILL on Unix
     server.0.wait().unwrap();
     let delivered = loader.await.unwrap();
-    assert!(!delivered.is_empty(), "some scores were delivered before the kill");
+    assert!(
+        !delivered.is_empty(),
+        "some scores were delivered before the kill"
+    );
 
     // Assert: after a restart the chain verifies and holds every delivered score.
     let _restarted = start(dir.path(), port);
     wait_ready(&base).await;
-    let out = creditbridge(dir.path()).args(["audit", "verify"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let url = format!("sqlite://{}", dir.path().join("data/creditbridge.db").display());
+    let out = creditbridge(dir.path())
+        .args(["audit", "verify"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/creditbridge.db").display()
+    );
     let db = creditbridge::storage::Db::connect(&url, 1).await.unwrap();
     let mut recorded = HashSet::new();
     let mut after = 0;
@@ -163,6 +222,14 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
         after = last.seq;
         recorded.extend(rows.into_iter().map(|r| r.event_id));
     }
-    let missing: Vec<_> = delivered.iter().filter(|id| !recorded.contains(*id)).collect();
-    assert!(missing.is_empty(), "{} of {} delivered scores have no audit row", missing.len(), delivered.len());
+    let missing: Vec<_> = delivered
+        .iter()
+        .filter(|id| !recorded.contains(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {} delivered scores have no audit row",
+        missing.len(),
+        delivered.len()
+    );
 }

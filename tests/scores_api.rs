@@ -7,7 +7,6 @@ use common::fixtures::{self, RESIDENT, RESIDENT_OTHER, USCC, USCC_UNKNOWN};
 use common::{backends, Backend, TestApp, EVIDENCE};
 use serde_json::{json, Value};
 
-
 async fn ready_app(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
     fixtures::seed_subjects(&app.state).await;

@@ -108,8 +108,7 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
     super::runtime()?.block_on(async move {
         let state = startup::build_state(settings).await?;
         let as_of = args.as_of.unwrap_or_else(|| Utc::now().date_naive());
-        let outcome = state.retrain(args.product, as_of)
-        .await?;
+        let outcome = state.retrain(args.product, as_of).await?;
         let mut out = serde_json::to_value(&outcome)?;
         if let Some(truth) = &args.truth {
             let oracle = retrain::oracle_auc(&outcome, truth)?;

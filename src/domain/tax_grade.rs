@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn an_entity_barred_from_a_may_be_published_as_b_with_an_a_band_score() {
         assert!(TaxGrade::B.check_agrees(Some(96.0), false).is_ok());
-        assert!(TaxGrade::C.check_agrees(Some(96.0), false).is_err(), "only B stands in for A");
+        assert!(
+            TaxGrade::C.check_agrees(Some(96.0), false).is_err(),
+            "only B stands in for A"
+        );
         assert!(TaxGrade::B.check_agrees(Some(60.0), false).is_err());
     }
 

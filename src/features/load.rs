@@ -117,7 +117,11 @@ macro_rules! fetch {
 /// One enterprise's facts for characteristics at `at` (by indexed look-ups on its credit code;
 /// payments only from the 25 months before `at`, all the characteristics look at).
 pub async fn sme_facts(db: &Db, uscc: &str, at: NaiveDate) -> Result<SmeFacts, StoreError> {
-    let from = at.checked_sub_months(chrono::Months::new(25)).unwrap_or(at).format("%Y-%m").to_string();
+    let from = at
+        .checked_sub_months(chrono::Months::new(25))
+        .unwrap_or(at)
+        .format("%Y-%m")
+        .to_string();
     let e = fetch!(
         db,
         format!("{ENTERPRISES} WHERE uscc = $1"),
@@ -125,7 +129,13 @@ pub async fn sme_facts(db: &Db, uscc: &str, at: NaiveDate) -> Result<SmeFacts, S
         uscc
     );
     let g = fetch!(db, format!("{GRADES} WHERE uscc = $1"), GradeRow, uscc);
-    let p = fetch!(db, format!("{PAYMENTS} WHERE uscc = $1 AND period >= $2"), PaymentRow, uscc, &from);
+    let p = fetch!(
+        db,
+        format!("{PAYMENTS} WHERE uscc = $1 AND period >= $2"),
+        PaymentRow,
+        uscc,
+        &from
+    );
     let r = fetch!(
         db,
         format!("{RECORDS} WHERE subject_key = $1"),
@@ -155,12 +165,20 @@ pub async fn sme_facts_of_borrowers(
         let key = r.0.clone();
         out.entry(key).or_default().enterprise = Some(enterprise(r));
     }
-    for r in fetch!(db, format!("{GRADES} WHERE uscc IN {BORROWERS}"), GradeRow, until) {
+    for r in fetch!(
+        db,
+        format!("{GRADES} WHERE uscc IN {BORROWERS}"),
+        GradeRow,
+        until
+    ) {
         out.entry(r.0.clone()).or_default().grades.push(grade(r));
     }
     let sql = format!("{PAYMENTS} WHERE uscc IN {BORROWERS} AND period >= $2");
     for r in fetch!(db, sql, PaymentRow, until, payments_from) {
-        out.entry(r.0.clone()).or_default().payments.push(payment(r));
+        out.entry(r.0.clone())
+            .or_default()
+            .payments
+            .push(payment(r));
     }
     let sql = format!("{RECORDS} WHERE subject_type = 'enterprise' AND subject_key IN {BORROWERS}");
     for r in fetch!(db, sql, RecordRow, until) {

@@ -19,7 +19,10 @@ pub fn router() -> Router<AppState> {
 
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, body = Verification)),
     security(("partner_key" = [])), tag = "audit")]
-pub async fn verify(State(state): State<AppState>, caller: Caller) -> Result<Json<Verification>, ApiError> {
+pub async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Verification>, ApiError> {
     caller.require(&[Role::Admin])?;
     Ok(Json(audit::verify(&state.db).await?))
 }
@@ -47,9 +50,13 @@ pub async fn subject_history(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     caller.require(&[Role::Admin])?;
-    let subject = SubjectId::parse(&subject).map_err(|e| ApiError::invalid(format!("subject: {e}"), serde_json::Value::Null))?;
+    let subject = SubjectId::parse(&subject)
+        .map_err(|e| ApiError::invalid(format!("subject: {e}"), serde_json::Value::Null))?;
     let key = state.pii.subject_ref(&subject).key;
-    let rows = state.db.audit_for_subject(&key, q.limit.unwrap_or(100).clamp(1, 1000)).await?;
+    let rows = state
+        .db
+        .audit_for_subject(&key, q.limit.unwrap_or(100).clamp(1, 1000))
+        .await?;
     let entries = rows
         .into_iter()
         .map(|r| {

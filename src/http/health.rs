@@ -30,9 +30,16 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> 
     for product in [Product::Sme, Product::Farmer] {
         match state.champions.get(product) {
             Some(c) => champions.insert(product.as_str().into(), json!(c.id)),
-            None => return Err(ApiError::Unavailable(format!("no champion model loaded for {}", product.as_str()))),
+            None => {
+                return Err(ApiError::Unavailable(format!(
+                    "no champion model loaded for {}",
+                    product.as_str()
+                )))
+            }
         };
     }
     let database = format!("{:?}", state.db.dialect()).to_lowercase();
-    Ok(Json(json!({ "status": "ready", "database": database, "champions": champions })))
+    Ok(Json(
+        json!({ "status": "ready", "database": database, "champions": champions }),
+    ))
 }

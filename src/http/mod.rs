@@ -16,8 +16,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::audit::AuditWriter;
-use crate::pii::PiiKey;
 use crate::lifecycle::Gates;
+use crate::pii::PiiKey;
 use crate::scoring::Champions;
 use crate::settings::Settings;
 use crate::storage::Db;

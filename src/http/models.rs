@@ -126,7 +126,8 @@ pub async fn promote(
             details: Value::Null,
         })?
     };
-    let previous = state.registry()
+    let previous = state
+        .registry()
         .promote(&id, &admin.id, req.force, req.reason.as_deref())
         .await
         .map_err(promotion_error)?;
@@ -144,7 +145,8 @@ pub async fn rollback(
     let product: Product = product
         .parse()
         .map_err(|e| ApiError::NotFound(format!("{e}")))?;
-    let champion = state.registry()
+    let champion = state
+        .registry()
         .rollback(product, &admin.id)
         .await
         .map_err(promotion_error)?;
@@ -172,9 +174,10 @@ pub async fn retrain(
         .parse()
         .map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
     let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
-    let outcome = state.retrain(product, as_of)
-    .await
-    .map_err(|e| ApiError::invalid(format!("{e:#}"), Value::Null))?;
+    let outcome = state
+        .retrain(product, as_of)
+        .await
+        .map_err(|e| ApiError::invalid(format!("{e:#}"), Value::Null))?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(serde_json::to_value(outcome).unwrap_or_default()),

@@ -58,7 +58,8 @@ pub async fn examples(
             // Characteristics look back at most 24 months from the earliest disbursement.
             let first = loans.first().map_or(cutoff, |l| l.2);
             let from = first.checked_sub_months(Months::new(25)).unwrap_or(first);
-            let facts = load::sme_facts_of_borrowers(db, cutoff, &from.format("%Y-%m").to_string()).await?;
+            let facts =
+                load::sme_facts_of_borrowers(db, cutoff, &from.format("%Y-%m").to_string()).await?;
             build(&|s, d| facts.get(s).map(|f| features::sme::characteristics(f, d)))
         }
         Product::Farmer => {

@@ -35,12 +35,21 @@ pub enum PromotionError {
 impl crate::http::AppState {
     /// The registry operations over this service's database, audit trail and champions.
     pub fn registry(&self) -> Registry<'_> {
-        Registry { db: &self.db, audit: &self.audit, champions: &self.champions, gates: &self.gates }
+        Registry {
+            db: &self.db,
+            audit: &self.audit,
+            champions: &self.champions,
+            gates: &self.gates,
+        }
     }
 
     /// Retrains `product` as of `as_of` with the default modelling settings and registers a
     /// candidate (the one entry point for the CLI, the API, the schedule and the demo).
-    pub async fn retrain(&self, product: Product, as_of: chrono::NaiveDate) -> anyhow::Result<retrain::RetrainOutcome> {
+    pub async fn retrain(
+        &self,
+        product: Product,
+        as_of: chrono::NaiveDate,
+    ) -> anyhow::Result<retrain::RetrainOutcome> {
         retrain::retrain(
             &self.db,
             product,

@@ -167,15 +167,22 @@ pub async fn retrain(
 /// generated city: `loan_id,true_pd`) — the best any model could do on the same loans.
 pub fn oracle_auc(outcome: &RetrainOutcome, truth_csv: &Path) -> anyhow::Result<f64> {
     let mut truth = std::collections::HashMap::new();
-    let mut reader = csv::Reader::from_path(truth_csv).with_context(|| format!("reading {}", truth_csv.display()))?;
+    let mut reader = csv::Reader::from_path(truth_csv)
+        .with_context(|| format!("reading {}", truth_csv.display()))?;
     for row in reader.records() {
         let row = row?;
-        let pd: f64 = row.get(1).unwrap_or_default().parse().with_context(|| format!("{}: true_pd", truth_csv.display()))?;
+        let pd: f64 = row
+            .get(1)
+            .unwrap_or_default()
+            .parse()
+            .with_context(|| format!("{}: true_pd", truth_csv.display()))?;
         truth.insert(row.get(0).unwrap_or_default().to_owned(), pd);
     }
     let (mut pd, mut bad) = (Vec::new(), Vec::new());
     for (id, b) in &outcome.oot_loans {
-        let p = truth.get(id).with_context(|| format!("loan {id} is not in {}", truth_csv.display()))?;
+        let p = truth
+            .get(id)
+            .with_context(|| format!("loan {id} is not in {}", truth_csv.display()))?;
         pd.push(*p);
         bad.push(*b);
     }

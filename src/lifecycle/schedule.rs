@@ -102,8 +102,7 @@ pub fn spawn_quarterly(
 pub async fn retrain_all(state: &AppState, as_of: NaiveDate) -> Vec<String> {
     let mut registered = Vec::new();
     for product in [Product::Sme, Product::Farmer] {
-        let outcome = state.retrain(product, as_of)
-        .await;
+        let outcome = state.retrain(product, as_of).await;
         match outcome {
             Ok(o) => {
                 tracing::info!(product = product.as_str(), model = %o.id, auc = o.oot_auc, "quarterly candidate registered");

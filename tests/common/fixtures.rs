@@ -33,13 +33,19 @@ pub async fn feed(state: &AppState, kind: FeedKind, csv: &str) {
 /// dishonest-debtor listing; one household graded AA — as (feed kind, CSV) in feeding order.
 pub fn subject_feeds() -> Vec<(&'static str, String)> {
     let today = chrono::Utc::now().date_naive();
-    let mut payments = String::from("uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on\n");
+    let mut payments =
+        String::from("uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on\n");
     for back in 1..=24u32 {
         let month = today - chrono::Months::new(back);
         let period = month.format("%Y-%m");
         let filed = if back <= 3 { "28" } else { "10" };
-        let filed_on = format!("{}-{filed}", (month + chrono::Months::new(1)).format("%Y-%m"));
-        payments.push_str(&format!("{USCC},{period},vat,200000.00,6000.00,6000.00,{filed_on},{filed_on}\n"));
+        let filed_on = format!(
+            "{}-{filed}",
+            (month + chrono::Months::new(1)).format("%Y-%m")
+        );
+        payments.push_str(&format!(
+            "{USCC},{period},vat,200000.00,6000.00,6000.00,{filed_on},{filed_on}\n"
+        ));
     }
     let listed = today - chrono::Days::new(30);
     let until = today + chrono::Days::new(700);
@@ -61,7 +67,10 @@ pub fn subject_feeds() -> Vec<(&'static str, String)> {
 /// Feeds `subject_feeds` through the import pipeline.
 pub async fn seed_subjects(state: &AppState) {
     for (kind, csv) in subject_feeds() {
-        let kind = FeedKind::ALL.into_iter().find(|k| k.as_str() == kind).expect("feed kind");
+        let kind = FeedKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == kind)
+            .expect("feed kind");
         feed(state, kind, &csv).await;
     }
 }

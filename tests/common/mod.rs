@@ -135,8 +135,20 @@ impl TestApp {
     }
 
     /// POSTs `body` as JSON with `key`; returns the status and the JSON answer (null if none).
-    pub async fn post(&self, key: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
-        let resp = self.client.post(self.url(path)).bearer_auth(key).json(&body).send().await.unwrap();
+    pub async fn post(
+        &self,
+        key: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let resp = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let status = resp.status().as_u16();
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
