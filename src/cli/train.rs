@@ -34,6 +34,13 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let settings = Settings::default();
+    let started = std::time::Instant::now();
+    let trace = std::env::var_os("CREDITBRIDGE_TRAIN_TIMINGS").is_some();
+    let stage = |name: &str| {
+        if trace {
+            eprintln!("[{:>7.3} s total] {name}", started.elapsed().as_secs_f64());
+        }
+    };
     let options = CsvOptions {
         target: args.target.clone(),
         bad_value: args.bad_value.clone(),
@@ -42,6 +49,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         exclude: args.exclude.clone(),
     };
     let train = read_training_csv(&args.data, &options)?;
+    stage("read training file");
     let fitted = match &args.test {
         Some(test_path) => {
             // Read the test file with the training file's column types, so a column cannot be
@@ -65,6 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         None => training::fit(&train, &settings)?,
     };
+    stage("fitted");
     drop(train);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
@@ -72,6 +81,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     fitted.model.save(&model_path)?;
     let report = training::report::render(&fitted)?;
     report.write(&args.out)?;
+    stage("model and report written");
     let a = fitted.model.artifact();
     let summary = serde_json::json!({
         "model": model_path,

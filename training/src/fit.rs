@@ -54,6 +54,13 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
     train.validate()?;
     test.validate()?;
     let y = &train.target;
+    // Stage timings on stderr when CREDITBRIDGE_TRAIN_TIMINGS is set (for the benchmarks).
+    let trace = std::env::var_os("CREDITBRIDGE_TRAIN_TIMINGS").is_some();
+    let stage = |name: &str| {
+        if trace {
+            eprintln!("[{:>7.3} s] {name}", started.elapsed().as_secs_f64());
+        }
+    };
     // 1. Bins and per-row bin indices, one characteristic per task.
     let binned: Vec<(Binning, Vec<u8>)> = train
         .columns
@@ -67,6 +74,7 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             Ok((b, idx))
         })
         .collect::<Result<_>>()?;
+    stage("binned");
     // 2. IV floor and correlation screen.
     let woes: Vec<Vec<f64>> = binned
         .iter()
@@ -83,6 +91,7 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             reason: format!("none reaches IV {} after screening", s.min_iv),
         });
     }
+    stage("screened");
     // 3. Regression; drop characteristics whose coefficient says "safer WoE, more bads", refit.
     let (x, fit) = loop {
         let x = woe_matrix(
@@ -121,6 +130,7 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             decision: Decision::Selected,
         });
     }
+    stage("regression");
     // 4. Points.
     let entries = kept
         .iter()
@@ -140,11 +150,13 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
         fit.std_errors[0],
         entries,
     );
+    stage("points");
     // 5. Challenger on the same WoE features.
     let features: Vec<String> = kept.iter().map(|&i| binned[i].0.name.clone()).collect();
     let tree = TreeChallenger::fit(x.view(), y, features, s)?;
     drop(x);
     drop(binned);
+    stage("challenger");
     // 6. Measure through the validated model, the same path that scores later.
     let bads = train.n_bads() as u64;
     let mut artifact = ModelArtifact {
@@ -187,6 +199,7 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
         test: Metrics::of(&test_pd, &test.target),
         challenger_test: Some(Metrics::of(&challenger_pd, &test.target)),
     };
+    stage("measured");
     artifact.challenger = Some(tree);
     artifact.training.seconds = started.elapsed().as_secs_f64();
     let model = Model::from_artifact(artifact)?;

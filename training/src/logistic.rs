@@ -44,6 +44,16 @@ pub fn fit_logistic(
     max_iterations: u64,
 ) -> Result<LogitFit> {
     let targets = Array1::from_iter(bad.iter().copied());
+    // Warm start near the usual answer on WoE inputs (each coefficient about −1 alone, shrunk a
+    // little for overlap; intercept at the sample log-odds). It only saves solver iterations:
+    // the result does not depend on it. linfa works in its own class convention (the more
+    // frequent class positive, the first seen on a tie), so the guess is expressed in it.
+    let n_bad = bad.iter().filter(|&&b| b).count();
+    let n_good = bad.len() - n_bad;
+    let bad_positive = n_bad > n_good || (n_bad == n_good && bad.first() == Some(&true));
+    let sign = if bad_positive { 1.0 } else { -1.0 };
+    let log_odds = ((n_bad.max(1)) as f64 / (n_good.max(1)) as f64).ln();
+    let init: Array1<f64> = (0..x.ncols()).map(|_| -0.8 * sign).chain(std::iter::once(log_odds * sign)).collect();
     let dataset = DatasetBase::new(x, targets);
     let mut alpha_try = alpha;
     let mut last_err = String::new();
@@ -51,7 +61,8 @@ pub fn fit_logistic(
         let fitted = LogisticRegression::default()
             .alpha(alpha_try)
             .max_iterations(max_iterations)
-            .gradient_tolerance(1e-6 * bad.len() as f64)
+            .gradient_tolerance(1e-4 * bad.len() as f64)
+            .initial_params(init.clone())
             .fit(&dataset);
         match fitted {
             Ok(model) => {

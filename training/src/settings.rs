@@ -100,7 +100,7 @@ impl Default for Settings {
             min_iv: 0.02,
             max_correlation: 0.8,
             l2_alpha: 1.0,
-            max_iterations: 200,
+            max_iterations: 50,
             scaling: Scaling::default(),
             grades: vec![
                 band("A", 640),
@@ -169,7 +169,7 @@ impl Settings {
         self.l2_alpha = v;
         self
     }
-    /// Solver iteration cap. Default 200.
+    /// Solver iteration cap. Default 50 (warm-started L-BFGS on WoE converges well within it).
     pub fn max_iterations(mut self, v: u64) -> Self {
         self.max_iterations = v;
         self
