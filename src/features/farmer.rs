@@ -18,8 +18,12 @@ pub struct FarmerFacts {
     pub loans: Vec<LoanFact>,
     pub records: Vec<RecordFact>,
     /// Every household of the village (including this one): its assessments' (date, grade).
-    pub village: Vec<Vec<(NaiveDate, String)>>,
+    /// Shared by all households of the village: a copy each would cost memory quadratic in the
+    /// village's size when a whole city is loaded for training.
+    pub village: Village,
 }
+
+pub type Village = std::sync::Arc<Vec<Vec<(NaiveDate, String)>>>;
 
 #[derive(Clone, Debug)]
 pub struct HouseholdFact {
@@ -178,7 +182,7 @@ mod tests {
         village.extend((0..3).map(|_| hh("none")));
         assert_eq!(credit_share(&village, d("2025-06-01")), Some(0.7));
         let f = FarmerFacts {
-            village: village.clone(),
+            village: Village::new(village.clone()),
             ..Default::default()
         };
         assert_eq!(
@@ -187,7 +191,7 @@ mod tests {
         );
         village.push(hh("none"));
         let f = FarmerFacts {
-            village,
+            village: Village::new(village),
             ..Default::default()
         };
         assert_eq!(

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 
-use super::farmer::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact};
+use super::farmer::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact, Village};
 use super::sme::{EnterpriseFact, GradeFact, PaymentFact, RecordFact, SmeFacts};
 use crate::storage::{Db, StoreError};
 use crate::with_db;
@@ -216,6 +216,10 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
             .or_default()
             .push(timeline(assessments.get(&h.0)));
     }
+    let villages: HashMap<String, Village> = villages
+        .into_iter()
+        .map(|(k, v)| (k, Village::new(v)))
+        .collect();
     let mut out = HashMap::with_capacity(households.len());
     for h in &households {
         out.insert(
@@ -292,6 +296,6 @@ pub async fn farmer_facts(db: &Db, subject_key: &str) -> Result<FarmerFacts, Sto
         assessments: a.into_iter().map(assessment).collect(),
         loans: l.into_iter().map(loan).collect(),
         records: r.into_iter().map(record).collect(),
-        village: by_household.into_values().collect(),
+        village: Village::new(by_household.into_values().collect()),
     })
 }
