@@ -218,8 +218,14 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
         })
         .collect();
     let mut frame = Frame::new(columns, target);
-    let digest = hasher.join().map_err(|_| TrainingError::Input { path: p.clone(), message: "hashing thread panicked".into() })?;
-    frame.source_sha256 = Some(digest.map_err(|source| TrainingError::Io { path: path.to_owned(), source })?);
+    let digest = hasher.join().map_err(|_| TrainingError::Input {
+        path: p.clone(),
+        message: "hashing thread panicked".into(),
+    })?;
+    frame.source_sha256 = Some(digest.map_err(|source| TrainingError::Io {
+        path: path.to_owned(),
+        source,
+    })?);
     Ok(frame)
 }
 

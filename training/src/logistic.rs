@@ -53,7 +53,10 @@ pub fn fit_logistic(
     let bad_positive = n_bad > n_good || (n_bad == n_good && bad.first() == Some(&true));
     let sign = if bad_positive { 1.0 } else { -1.0 };
     let log_odds = ((n_bad.max(1)) as f64 / (n_good.max(1)) as f64).ln();
-    let init: Array1<f64> = (0..x.ncols()).map(|_| -0.8 * sign).chain(std::iter::once(log_odds * sign)).collect();
+    let init: Array1<f64> = (0..x.ncols())
+        .map(|_| -0.8 * sign)
+        .chain(std::iter::once(log_odds * sign))
+        .collect();
     let dataset = DatasetBase::new(x, targets);
     let mut alpha_try = alpha;
     let mut last_err = String::new();
