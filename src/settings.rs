@@ -48,6 +48,11 @@ pub struct Settings {
     pub auto_promote: bool,
     /// How often a replica checks the registry for a newly promoted champion.
     pub reload_interval_secs: u64,
+    /// How often a replica looks for partners, consents or facts changed elsewhere and drops
+    /// its cached copies (changes made through the replica itself apply at once).
+    pub read_model_refresh_ms: u64,
+    /// Memory for cached subjects' facts, in MiB (estimated).
+    pub read_model_cache_mb: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -74,6 +79,8 @@ impl Default for Settings {
             retrain_hour_utc: 3,
             auto_promote: false,
             reload_interval_secs: 10,
+            read_model_refresh_ms: 500,
+            read_model_cache_mb: 512,
         }
     }
 }
@@ -133,6 +140,8 @@ struct Defaults {
     retrain_hour_utc: u32,
     auto_promote: bool,
     reload_interval_secs: u64,
+    read_model_refresh_ms: u64,
+    read_model_cache_mb: u64,
 }
 
 impl Default for Defaults {
@@ -151,6 +160,8 @@ impl Default for Defaults {
             retrain_hour_utc: s.retrain_hour_utc,
             auto_promote: s.auto_promote,
             reload_interval_secs: s.reload_interval_secs,
+            read_model_refresh_ms: s.read_model_refresh_ms,
+            read_model_cache_mb: s.read_model_cache_mb,
         }
     }
 }
@@ -172,6 +183,8 @@ impl fmt::Debug for Settings {
             .field("retrain_hour_utc", &self.retrain_hour_utc)
             .field("auto_promote", &self.auto_promote)
             .field("reload_interval_secs", &self.reload_interval_secs)
+            .field("read_model_refresh_ms", &self.read_model_refresh_ms)
+            .field("read_model_cache_mb", &self.read_model_cache_mb)
             .finish()
     }
 }

@@ -12,6 +12,7 @@ use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
 use crate::lifecycle::schedule;
 use crate::pii::PiiKey;
+use crate::scoring::read_model::{self, ReadModel};
 use crate::scoring::{champions, Champions};
 use crate::settings::{self, Settings};
 use crate::storage::{Db, Dialect};
@@ -31,6 +32,9 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     champions.refresh(&db).await?;
     let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
     let gates = Arc::new(settings.gates.clone());
+    // Read the change counters before anything is cached, so no change can fall between.
+    let read_model = Arc::new(ReadModel::new(settings.read_model_cache_mb));
+    read_model.refresh(&db).await?;
     Ok(AppState {
         db,
         pii,
@@ -39,6 +43,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         champions,
         limiter,
         gates,
+        read_model,
     })
 }
 
@@ -72,7 +77,14 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
-    let mut background = vec![schedule::spawn_reload(state.clone(), every)];
+    let mut background = vec![
+        schedule::spawn_reload(state.clone(), every),
+        read_model::spawn_refresh(
+            state.read_model.clone(),
+            state.db.clone(),
+            std::time::Duration::from_millis(state.settings.read_model_refresh_ms.max(10)),
+        ),
+    ];
     if state.settings.retrain_schedule {
         let clock = Arc::new(schedule::SystemClock);
         background.push(schedule::spawn_quarterly(

@@ -255,6 +255,42 @@ async fn each_role_is_refused_exactly_on_the_routes_it_may_not_use() {
 }
 
 #[tokio::test]
+async fn a_wrong_role_is_refused_before_its_body_is_judged() {
+    // Arrange: bodies that no handler could parse.
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut keys = Vec::new();
+    for role in ROLES {
+        keys.push((role, app.partner_key(role).await));
+    }
+    let mut wrong = Vec::new();
+
+    // Act
+    for mut r in table() {
+        r.body = match r.body {
+            Body::None => Body::None,
+            Body::Json(_) => Body::Csv("{\"product\": oops"),
+            Body::Csv(_) => Body::Csv("not,a\n\"broken"),
+        };
+        for (role, key) in &keys {
+            if r.allowed.contains(role) {
+                continue;
+            }
+            let (status, body) = call(&app, &r, Some(key)).await;
+            if status != 403 || body["error"]["code"] != "role_not_allowed" {
+                wrong.push(format!(
+                    "{} {} as {role}: {status} {body}",
+                    r.method, r.path
+                ));
+            }
+        }
+    }
+
+    // Assert
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn every_v1_route_wants_a_valid_partner_key() {
     // Arrange
     let app = TestApp::spawn(Backend::Sqlite).await;

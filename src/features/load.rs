@@ -243,23 +243,40 @@ fn timeline(a: Option<&Vec<AssessmentFact>>) -> Vec<(NaiveDate, String)> {
 
 /// One household's facts (by subject key), with its village's assessments.
 pub async fn farmer_facts(db: &Db, subject_key: &str) -> Result<FarmerFacts, StoreError> {
+    let (mut facts, village_code) = household_facts(db, subject_key).await?;
+    if let Some(code) = village_code {
+        facts.village = village(db, &code).await?;
+    }
+    Ok(facts)
+}
+
+/// One household's own facts and its village code, without the village: serving caches
+/// villages apart, shared by their households.
+pub async fn household_facts(
+    db: &Db,
+    subject_key: &str,
+) -> Result<(FarmerFacts, Option<String>), StoreError> {
     let h = fetch!(
         db,
         format!("{HOUSEHOLDS} WHERE subject_key = $1"),
         HouseholdRow,
         subject_key
     );
+    let r = fetch!(
+        db,
+        format!("{RECORDS} WHERE subject_key = $1"),
+        RecordRow,
+        subject_key
+    );
+    let records = r.into_iter().map(record).collect();
     let Some(h) = h.into_iter().next() else {
-        let r = fetch!(
-            db,
-            format!("{RECORDS} WHERE subject_key = $1"),
-            RecordRow,
-            subject_key
-        );
-        return Ok(FarmerFacts {
-            records: r.into_iter().map(record).collect(),
-            ..Default::default()
-        });
+        return Ok((
+            FarmerFacts {
+                records,
+                ..Default::default()
+            },
+            None,
+        ));
     };
     let a = fetch!(
         db,
@@ -273,29 +290,29 @@ pub async fn farmer_facts(db: &Db, subject_key: &str) -> Result<FarmerFacts, Sto
         LoanRow,
         subject_key
     );
-    let r = fetch!(
-        db,
-        format!("{RECORDS} WHERE subject_key = $1"),
-        RecordRow,
-        subject_key
-    );
+    let facts = FarmerFacts {
+        household: Some(household(&h)),
+        assessments: a.into_iter().map(assessment).collect(),
+        loans: l.into_iter().map(loan).collect(),
+        records,
+        village: Village::default(),
+    };
+    Ok((facts, Some(h.7)))
+}
+
+/// Every household's assessments (date, grade) in the village `code`.
+pub async fn village(db: &Db, code: &str) -> Result<Village, StoreError> {
     let v: Vec<(String, NaiveDate, String)> = fetch!(
         db,
         "SELECT a.subject_key, a.assessed_on, a.grade FROM farmer_assessments a \
          JOIN households h ON h.subject_key = a.subject_key WHERE h.village_code = $1"
             .to_owned(),
         (String, NaiveDate, String),
-        &h.7
+        code
     );
     let mut by_household: HashMap<String, Vec<(NaiveDate, String)>> = HashMap::new();
     for (k, d, g) in v {
         by_household.entry(k).or_default().push((d, g));
     }
-    Ok(FarmerFacts {
-        household: Some(household(&h)),
-        assessments: a.into_iter().map(assessment).collect(),
-        loans: l.into_iter().map(loan).collect(),
-        records: r.into_iter().map(record).collect(),
-        village: Village::new(by_household.into_values().collect()),
-    })
+    Ok(Village::new(by_household.into_values().collect()))
 }

@@ -1,5 +1,7 @@
 //! Partner authentication (`Authorization: Bearer <key>`) and role checks.
 
+use std::marker::PhantomData;
+
 use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
@@ -45,7 +47,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("Authorization must be: Bearer <partner key>".into())
             })?;
-        match state.db.partner_by_key(key).await? {
+        match state.read_model.partner_by_key(&state.db, key).await? {
             Some(p) if p.active => {
                 tracing::Span::current().record("partner", p.id.as_str());
                 state
@@ -59,5 +61,48 @@ impl FromRequestParts<AppState> for Caller {
             )),
             None => Err(ApiError::Unauthorized("unknown partner key".into())),
         }
+    }
+}
+
+/// The roles an endpoint admits, as a type, so the check runs while the request's head is
+/// extracted: a caller without the role gets 403 before its body is read or judged.
+pub trait RoleSet: Send + Sync + 'static {
+    const ROLES: &'static [Role];
+}
+
+/// Administrators only.
+pub enum AdminRole {}
+impl RoleSet for AdminRole {
+    const ROLES: &'static [Role] = &[Role::Admin];
+}
+
+/// Banks and insurers: the partners that ask for scores.
+pub enum LenderRoles {}
+impl RoleSet for LenderRoles {
+    const ROLES: &'static [Role] = &[Role::Bank, Role::Insurer];
+}
+
+/// An authenticated caller holding one of `R::ROLES`.
+pub struct Authorized<R: RoleSet> {
+    pub partner: Partner,
+    roles: PhantomData<R>,
+}
+
+pub type Admin = Authorized<AdminRole>;
+pub type Lender = Authorized<LenderRoles>;
+
+impl<R: RoleSet> FromRequestParts<AppState> for Authorized<R> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        caller.require(R::ROLES)?;
+        Ok(Authorized {
+            partner: caller.0,
+            roles: PhantomData,
+        })
     }
 }

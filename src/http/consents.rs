@@ -9,10 +9,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::Caller;
+use super::auth::Lender;
 use super::{ApiError, AppJson, AppState};
 use crate::domain::{Purpose, Role, SubjectId};
 use crate::storage::consents::NewConsent;
+use crate::storage::revisions::Revised;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -100,10 +101,10 @@ pub(crate) fn validate(
 #[tracing::instrument(skip_all, fields(partner))]
 pub async fn register(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Lender,
     AppJson(req): AppJson<ConsentRequest>,
 ) -> Result<(StatusCode, Json<ConsentCreated>), ApiError> {
-    let partner = caller.require(&[Role::Bank, Role::Insurer])?;
+    let partner = &caller.partner;
     let (subject, purpose) = validate(&req, partner.role, Utc::now().date_naive())?;
     let subject = state.pii.subject_ref(&subject);
     let evidence = req.evidence_sha256.to_ascii_lowercase();
@@ -135,10 +136,10 @@ pub async fn register(
 #[tracing::instrument(skip_all, fields(partner))]
 pub async fn revoke(
     State(state): State<AppState>,
-    caller: Caller,
+    caller: Lender,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let partner = caller.require(&[Role::Bank, Role::Insurer])?;
+    let partner = &caller.partner;
     let consent = state.db.consent(&id).await?;
     if consent.partner_id != partner.id {
         return Err(ApiError::forbidden(
@@ -148,5 +149,6 @@ pub async fn revoke(
     }
     let now = Utc::now();
     state.db.revoke_consent(&id, now).await?;
+    state.read_model.invalidate(Revised::Consents);
     Ok(Json(json!({ "consent_id": id, "revoked_at": now })))
 }

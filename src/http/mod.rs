@@ -18,6 +18,7 @@ use tower_http::trace::TraceLayer;
 use crate::audit::AuditWriter;
 use crate::lifecycle::Gates;
 use crate::pii::PiiKey;
+use crate::scoring::read_model::ReadModel;
 use crate::scoring::Champions;
 use crate::settings::Settings;
 use crate::storage::Db;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub champions: Arc<Champions>,
     pub limiter: Arc<RateLimiter>,
     pub gates: Arc<Gates>,
+    /// Partners, consents and facts in memory for scoring.
+    pub read_model: Arc<ReadModel>,
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

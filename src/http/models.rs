@@ -7,9 +7,9 @@ use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::auth::Caller;
+use super::auth::Admin;
 use super::{ApiError, AppJson, AppState};
-use crate::domain::{Product, Role};
+use crate::domain::Product;
 use crate::lifecycle::{self, PromotionError};
 use crate::storage::models::ModelRow;
 
@@ -54,9 +54,8 @@ pub fn summary(m: ModelRow) -> ModelSummary {
     security(("partner_key" = [])), tag = "models")]
 pub async fn list(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
 ) -> Result<Json<Vec<ModelSummary>>, ApiError> {
-    caller.require(&[Role::Admin])?;
     Ok(Json(
         state
             .db
@@ -72,10 +71,9 @@ pub async fn list(
     responses((status = 200, body = ModelSummary), (status = 404)), security(("partner_key" = [])), tag = "models")]
 pub async fn show(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Json<ModelSummary>, ApiError> {
-    caller.require(&[Role::Admin])?;
     Ok(Json(summary(state.db.model(&id).await?)))
 }
 
@@ -111,11 +109,11 @@ fn promotion_error(e: PromotionError) -> ApiError {
     responses((status = 200), (status = 404), (status = 409), (status = 422)), security(("partner_key" = [])), tag = "models")]
 pub async fn promote(
     State(state): State<AppState>,
-    caller: Caller,
+    admin: Admin,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let admin = caller.require(&[Role::Admin])?;
+    let admin = &admin.partner;
     // An empty body is a plain promotion; otherwise it must be a PromoteRequest.
     let req: PromoteRequest = if body.iter().all(u8::is_ascii_whitespace) {
         PromoteRequest::default()
@@ -138,10 +136,10 @@ pub async fn promote(
     responses((status = 200), (status = 409)), security(("partner_key" = [])), tag = "models")]
 pub async fn rollback(
     State(state): State<AppState>,
-    caller: Caller,
+    admin: Admin,
     Path(product): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let admin = caller.require(&[Role::Admin])?;
+    let admin = &admin.partner;
     let product: Product = product
         .parse()
         .map_err(|e| ApiError::NotFound(format!("{e}")))?;
@@ -165,10 +163,9 @@ pub struct RetrainRequest {
     responses((status = 201), (status = 422)), security(("partner_key" = [])), tag = "models")]
 pub async fn retrain(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     AppJson(req): AppJson<RetrainRequest>,
 ) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
-    caller.require(&[Role::Admin])?;
     let product: Product = req
         .product
         .parse()
@@ -195,11 +192,10 @@ pub struct MonitoringQuery {
     security(("partner_key" = [])), tag = "models")]
 pub async fn monitoring(
     State(state): State<AppState>,
-    caller: Caller,
+    _admin: Admin,
     Path(product): Path<String>,
     axum::extract::Query(q): axum::extract::Query<MonitoringQuery>,
 ) -> Result<Json<lifecycle::monitoring::MonitoringReport>, ApiError> {
-    caller.require(&[Role::Admin])?;
     let product: Product = product
         .parse()
         .map_err(|e| ApiError::NotFound(format!("{e}")))?;

@@ -6,9 +6,8 @@ use axum::{Extension, Json, Router};
 use serde::{Deserialize, Serialize};
 use tower_http::request_id::RequestId;
 
-use super::auth::Caller;
+use super::auth::Lender;
 use super::{ApiError, AppJson, AppState};
-use crate::domain::Role;
 use crate::scoring::{self, ScoreRequest, ScoreResponse};
 
 /// Largest batch accepted.
@@ -32,10 +31,10 @@ fn request_id(id: &RequestId) -> String {
 pub async fn score(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    caller: Caller,
+    caller: Lender,
     AppJson(req): AppJson<ScoreRequest>,
 ) -> Result<Json<ScoreResponse>, ApiError> {
-    let partner = caller.require(&[Role::Bank, Role::Insurer])?;
+    let partner = &caller.partner;
     Ok(Json(
         scoring::score(&state, partner, &req, &request_id(&id)).await?,
     ))
@@ -76,10 +75,10 @@ pub struct ItemError {
 pub async fn batch(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    caller: Caller,
+    caller: Lender,
     AppJson(req): AppJson<BatchRequest>,
 ) -> Result<Json<BatchResponse>, ApiError> {
-    let partner = caller.require(&[Role::Bank, Role::Insurer])?;
+    let partner = &caller.partner;
     if req.requests.len() > MAX_BATCH {
         return Err(ApiError::PayloadTooLarge(format!(
             "a batch holds at most {MAX_BATCH} requests, got {}",

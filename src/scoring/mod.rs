@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::audit::{AuditEvent, ConsentRef, Refusal};
 use crate::domain::{Product, Purpose, SubjectId};
-use crate::features::{self, load, FeatureVector};
+use crate::features::{self, FeatureVector};
 use crate::http::{ApiError, AppState};
 use crate::pii::SubjectRef;
 use crate::storage::audit::Observation;
@@ -18,6 +18,7 @@ use crate::storage::partners::Partner;
 use crate::storage::StoreError;
 
 pub mod champions;
+pub mod read_model;
 
 pub use champions::{Champion, Champions};
 
@@ -195,11 +196,17 @@ async fn decide(
     let today = now.date_naive();
     let features = match product {
         Product::Sme => features::sme::characteristics(
-            &load::sme_facts(&state.db, &subject_ref.key, today).await?,
+            &*state
+                .read_model
+                .sme_facts(&state.db, &subject_ref.key, today)
+                .await?,
             today,
         ),
         Product::Farmer => features::farmer::characteristics(
-            &load::farmer_facts(&state.db, &subject_ref.key).await?,
+            &*state
+                .read_model
+                .farmer_facts(&state.db, &subject_ref.key)
+                .await?,
             today,
         ),
     };
@@ -231,7 +238,7 @@ async fn check_consent(
     ctx: &mut Context,
 ) -> Result<(), ApiError> {
     let refuse = |code, msg: &str| Err(ApiError::forbidden(code, msg.to_owned()));
-    let consent = match state.db.consent(consent_id).await {
+    let consent = match state.read_model.consent(&state.db, consent_id).await {
         Ok(c) => c,
         Err(StoreError::NotFound) => return refuse("no_consent", "no consent with this id"),
         Err(e) => return Err(e.into()),

@@ -47,6 +47,22 @@ pub struct Observation {
     pub shadow_score: Option<i32>,
 }
 
+/// Statement sizes a group is cut into (largest first): few distinct statements, few round trips.
+const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
+
+fn in_chunks<T>(items: &[T]) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut rest = items;
+    for size in CHUNK_SIZES {
+        while rest.len() >= size {
+            let (part, tail) = rest.split_at(size);
+            out.push(part);
+            rest = tail;
+        }
+    }
+    out
+}
+
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Appends `rows` after the current head, in one transaction; returns their sequence numbers.
@@ -66,32 +82,54 @@ pub async fn append(
     };
     let (mut seq, mut hash): (i64, String) =
         crate::with_tx!(&mut tx, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
-    let mut seqs = Vec::with_capacity(rows.len());
+    let dialect = tx.dialect();
+    // Chain first, then insert in a few multi-row statements of fixed sizes (so each size's
+    // statement is prepared once and reused): one round trip carries many rows.
+    let mut chained = Vec::with_capacity(rows.len());
     for row in rows {
         seq += 1;
         let row_hash = chain(&hash, &row.body);
-        crate::with_tx!(&mut tx, c => sqlx::query(
-            "INSERT INTO audit_log (seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)")
-            .bind(seq).bind(&row.event_id).bind(row.recorded_at).bind(&row.kind).bind(&row.partner_id)
-            .bind(&row.subject_key).bind(&row.outcome).bind(&row.body).bind(&hash).bind(&row_hash)
-            .execute(c).await.map(|_| ()))
+        chained.push((seq, row, std::mem::replace(&mut hash, row_hash.clone()), row_hash));
+    }
+    for part in in_chunks(&chained) {
+        let sql = format!(
+            "INSERT INTO audit_log (seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash) VALUES {}",
+            super::values_placeholders(dialect, part.len(), 10)
+        );
+        crate::with_tx!(&mut tx, c => {
+            let mut q = sqlx::query(&sql);
+            for (seq, row, prev_hash, row_hash) in part {
+                q = q.bind(*seq).bind(&row.event_id).bind(row.recorded_at).bind(&row.kind)
+                    .bind(&row.partner_id).bind(&row.subject_key).bind(&row.outcome).bind(&row.body)
+                    .bind(prev_hash).bind(row_hash);
+            }
+            q.execute(c).await.map(|_| ())
+        })
         .map_err(|e| StoreError::from_insert(e, "audit event"))?;
-        hash = row_hash;
-        seqs.push(seq);
     }
     crate::with_tx!(&mut tx, c => sqlx::query(
         "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
         .bind(seq).bind(&hash).execute(c).await.map(|_| ()))?;
-    for o in observations {
-        let bins = serde_json::to_string(&o.bins).expect("integers serialise");
-        crate::with_tx!(&mut tx, c => sqlx::query(
-            "INSERT INTO score_observations (product, model_id, scored_at, score, bins, shadow_model_id, shadow_score) \
-             VALUES ($1,$2,$3,$4,$5,$6,$7)")
-            .bind(&o.product).bind(&o.model_id).bind(o.scored_at).bind(i64::from(o.score)).bind(bins)
-            .bind(&o.shadow_model_id).bind(o.shadow_score.map(i64::from))
-            .execute(c).await.map(|_| ()))?;
+    let bins: Vec<String> = observations
+        .iter()
+        .map(|o| serde_json::to_string(&o.bins).expect("integers serialise"))
+        .collect();
+    let observed: Vec<_> = observations.iter().zip(&bins).collect();
+    for part in in_chunks(&observed) {
+        let sql = format!(
+            "INSERT INTO score_observations (product, model_id, scored_at, score, bins, shadow_model_id, shadow_score) VALUES {}",
+            super::values_placeholders(dialect, part.len(), 7)
+        );
+        crate::with_tx!(&mut tx, c => {
+            let mut q = sqlx::query(&sql);
+            for (o, bins) in part {
+                q = q.bind(&o.product).bind(&o.model_id).bind(o.scored_at).bind(i64::from(o.score))
+                    .bind(*bins).bind(&o.shadow_model_id).bind(o.shadow_score.map(i64::from));
+            }
+            q.execute(c).await.map(|_| ())
+        })?;
     }
+    let seqs = chained.iter().map(|(seq, ..)| *seq).collect();
     tx.commit().await?;
     Ok(seqs)
 }
@@ -136,5 +174,21 @@ impl Db {
         Ok(
             with_db!(self, p => sqlx::query_as(sql).bind(subject_key).bind(limit).fetch_all(p).await)?,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_group_is_cut_into_fixed_sizes_in_order_without_loss() {
+        let items: Vec<usize> = (0..103).collect();
+        let parts = in_chunks(&items);
+        let sizes: Vec<usize> = parts.iter().map(|p| p.len()).collect();
+        assert_eq!(sizes, [64, 16, 16, 4, 1, 1, 1]);
+        let joined: Vec<usize> = parts.concat();
+        assert_eq!(joined, items);
+        assert!(in_chunks::<u8>(&[]).is_empty());
     }
 }

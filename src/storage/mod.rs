@@ -22,6 +22,7 @@ pub mod loans;
 pub mod models;
 pub mod partners;
 pub mod public_records;
+pub mod revisions;
 pub mod tax;
 
 /// A connection pool for the dialect in use.
@@ -100,7 +101,40 @@ macro_rules! with_tx {
     };
 }
 
+/// The placeholders of a multi-row `VALUES (…),(…)` of `rows` rows × `width` columns. SQLite
+/// gets anonymous `?`: it resolves each named `$N` by a linear search over the names seen so far,
+/// which makes preparing a long statement quadratic.
+pub fn values_placeholders(dialect: Dialect, rows: usize, width: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    let mut n = 1;
+    for r in 0..rows {
+        sql.push_str(if r == 0 { "(" } else { ",(" });
+        for c in 0..width {
+            if c > 0 {
+                sql.push(',');
+            }
+            match dialect {
+                Dialect::Sqlite => sql.push('?'),
+                Dialect::Postgres => {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                }
+            }
+            n += 1;
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 impl Tx {
+    pub fn dialect(&self) -> Dialect {
+        match self {
+            Tx::Sqlite(_) => Dialect::Sqlite,
+            Tx::Postgres(_) => Dialect::Postgres,
+        }
+    }
+
     pub async fn commit(self) -> Result<(), StoreError> {
         match self {
             Tx::Sqlite(t) => t.commit().await?,
@@ -180,5 +214,19 @@ impl Db {
 
     pub async fn close(&self) {
         with_db!(self, p => p.close().await)
+    }
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_every_value_on_postgres_and_are_anonymous_on_sqlite() {
+        assert_eq!(
+            values_placeholders(Dialect::Postgres, 2, 3),
+            "($1,$2,$3),($4,$5,$6)"
+        );
+        assert_eq!(values_placeholders(Dialect::Sqlite, 2, 2), "(?,?),(?,?)");
     }
 }
