@@ -32,24 +32,40 @@ LUA
 run_wrk axum_floor http://127.0.0.1:18099/echo "$work/echo.lua"
 kill %1; wait %1 2>/dev/null || true
 
-# 2./3. creditbridge with a generated city (2,000 enterprises) and the committed champions.
+# 2./3. creditbridge with a generated city (2,000 enterprises) and the committed champions. The
+# requests rotate over SUBJECTS enterprises (default 1,000), each with its own consent, so the
+# read model holds many subjects, not one; COLD=1 shrinks its facts cache to 1 MiB so that most
+# scores load their subject's facts from the database.
+subjects=${SUBJECTS:-1000}
 $bin generate --out "$work/city" --enterprises 2000 --households 2000 > /dev/null
-subject=$(awk -F, 'NR>1 && $2=="sme" {print $3; exit}' "$work/city/loan-outcomes.csv")
+awk -F, -v n="$subjects" 'NR>1 && NR<=n+1 {print $1}' "$work/city/enterprises.csv" > "$work/subjects.txt"
 bench_db() { # name database-url
   export CREDITBRIDGE_DATABASE_URL=$2 CREDITBRIDGE_DATA_DIR="$work/data-$1" CREDITBRIDGE_PII_KEY=bench-pii-key-0123456789
   export CREDITBRIDGE_RATE_LIMIT_PER_MINUTE=1000000000 CREDITBRIDGE_RETRAIN_SCHEDULE=false CREDITBRIDGE_LOG=warn
+  if [[ -n ${COLD:-} ]]; then export CREDITBRIDGE_READ_MODEL_CACHE_MB=1; fi
   for k in enterprises tax-grades tax-payments households farmer-assessments public-records loan-outcomes; do
     $bin import $k "$work/city/$k.csv" --quiet > /dev/null
   done
   key=$($bin partners add --name bench --role bank | sed -E 's/.*"key":"([^"]+)".*/\1/')
   $bin serve --listen 127.0.0.1:18098 & local pid=$!; sleep 2
-  consent=$(curl -s http://127.0.0.1:18098/v1/consents -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-    -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"2099-12-31\",\"evidence_sha256\":\"$(printf 'a%.0s' $(seq 64))\",\"signed_at\":\"2026-01-01T00:00:00Z\"}" \
-    | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
+  local evidence; evidence=$(printf 'a%.0s' $(seq 64))
+  : > "$work/bodies.txt"
+  while read -r subject; do
+    consent=$(curl -s http://127.0.0.1:18098/v1/consents -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+      -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"2099-12-31\",\"evidence_sha256\":\"$evidence\",\"signed_at\":\"2026-01-01T00:00:00Z\"}" \
+      | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
+    echo "{\"product\":\"sme\",\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"consent_id\":\"$consent\"}" >> "$work/bodies.txt"
+  done < "$work/subjects.txt"
   cat > "$work/score.lua" <<LUA
 wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $key"
-wrk.body = '{"product":"sme","subject":"$subject","purpose":"loan_application","consent_id":"$consent"}'
+bodies = {}
+for line in io.lines("$work/bodies.txt") do bodies[#bodies + 1] = line end
+i = 0
+request = function()
+  i = i % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[i])
+end
 LUA
   run_wrk "creditbridge_$1" http://127.0.0.1:18098/v1/scores "$work/score.lua"
   echo "  audit rows: $($bin audit verify | sed -E 's/.*"rows_checked":([0-9]+).*/\1/') (chain verified)"

@@ -25,8 +25,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
     let pii = resolve_pii_key(&settings, db.dialect())?;
     // The audit writer gets a connection of its own: under load, requests holding the shared
     // pool's connections must never keep the group commit that releases them waiting.
-    let audit_db = Db::connect(settings.database_url.expose(), 2).await?;
-    let audit = AuditWriter::start(audit_db);
+    let audit = AuditWriter::start(settings.database_url.expose()).await?;
     crate::http::metrics::handle();
     let champions = Arc::new(Champions::default());
     champions.refresh(&db).await?;
@@ -77,8 +76,23 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
+    let db = state.db.clone();
     let mut background = vec![
         schedule::spawn_reload(state.clone(), every),
+        // Housekeeping beside the audit writer: the subject index it no longer keeps itself, and
+        // the WAL checkpoints it leaves to others (see `Db::connect_writer`).
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                if let Err(e) = db.index_audit_subjects().await {
+                    tracing::warn!(error = %e, "audit subject indexing failed");
+                }
+                if let Err(e) = db.checkpoint().await {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        }),
         read_model::spawn_refresh(
             state.read_model.clone(),
             state.db.clone(),

@@ -29,12 +29,47 @@ pub struct AuditWriter {
 pub struct AuditError(pub String);
 
 impl AuditWriter {
-    /// Starts the writer task on the current runtime.
-    pub fn start(db: Db) -> AuditWriter {
+    /// Connects to `database_url` and starts the writer on a thread of its own, with its own
+    /// single-threaded runtime: between the statements of a group commit the writer waits on
+    /// the database, and on the shared runtime each of those waits would end at the back of a
+    /// queue of request tasks (under load that queueing, not the database, bounded throughput).
+    pub async fn start(database_url: &str) -> Result<AuditWriter, crate::storage::StoreError> {
         let (tx, rx) = mpsc::channel(8192);
         let queued = Arc::new(AtomicI64::new(0));
-        tokio::spawn(run(db, rx, queued.clone()));
-        AuditWriter { tx, queued }
+        let (ready, connected) = oneshot::channel();
+        let url = database_url.to_owned();
+        let depth = queued.clone();
+        std::thread::Builder::new()
+            .name("audit-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let _ =
+                            ready.send(Err(crate::storage::StoreError::Other(sqlx::Error::Io(e))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    match Db::connect_writer(&url).await {
+                        Ok(db) => {
+                            let _ = ready.send(Ok(()));
+                            run(db, rx, depth).await;
+                        }
+                        Err(e) => {
+                            let _ = ready.send(Err(e));
+                        }
+                    }
+                });
+            })
+            .map_err(|e| crate::storage::StoreError::Other(sqlx::Error::Io(e)))?;
+        connected
+            .await
+            .map_err(|_| crate::storage::StoreError::Other(sqlx::Error::PoolClosed))??;
+        Ok(AuditWriter { tx, queued })
     }
 
     /// Appends `event` and returns its sequence number once it is committed.
@@ -71,7 +106,11 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, queued: Arc<AtomicI64>) {
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
         let rows: Vec<_> = group.iter().map(|(e, _, _)| e.to_pending()).collect();
         let observations: Vec<_> = group.iter_mut().filter_map(|(_, o, _)| o.take()).collect();
+        let started = std::time::Instant::now();
         let result = audit::append(&db, &rows, &observations, chain_hash).await;
+        metrics::histogram!("creditbridge_audit_commit_seconds")
+            .record(started.elapsed().as_secs_f64());
+        metrics::histogram!("creditbridge_audit_group_rows").record(rows.len() as f64);
         queued.fetch_sub(group.len() as i64, Ordering::Relaxed);
         match result {
             Ok(seqs) => {

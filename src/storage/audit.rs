@@ -47,21 +47,13 @@ pub struct Observation {
     pub shadow_score: Option<i32>,
 }
 
-/// Statement sizes a group is cut into (largest first): few distinct statements, few round trips.
-const CHUNK_SIZES: [usize; 4] = [64, 16, 4, 1];
+/// Rows per INSERT statement (10 columns: far below both dialects' parameter limits). A group
+/// is usually one statement; each length is a distinct statement, prepared once per connection
+/// and kept (see the statement cache in `Db::connect`).
+const ROWS_PER_STATEMENT: usize = 512;
 
-fn in_chunks<T>(items: &[T]) -> Vec<&[T]> {
-    let mut out = Vec::new();
-    let mut rest = items;
-    for size in CHUNK_SIZES {
-        while rest.len() >= size {
-            let (part, tail) = rest.split_at(size);
-            out.push(part);
-            rest = tail;
-        }
-    }
-    out
-}
+/// Log rows added to the subject index per transaction.
+const INDEX_BATCH_ROWS: i64 = 50_000;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -83,15 +75,19 @@ pub async fn append(
     let (mut seq, mut hash): (i64, String) =
         crate::with_tx!(&mut tx, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
     let dialect = tx.dialect();
-    // Chain first, then insert in a few multi-row statements of fixed sizes (so each size's
-    // statement is prepared once and reused): one round trip carries many rows.
+    // Chain first, then insert with multi-row statements: one round trip carries the group.
     let mut chained = Vec::with_capacity(rows.len());
     for row in rows {
         seq += 1;
         let row_hash = chain(&hash, &row.body);
-        chained.push((seq, row, std::mem::replace(&mut hash, row_hash.clone()), row_hash));
+        chained.push((
+            seq,
+            row,
+            std::mem::replace(&mut hash, row_hash.clone()),
+            row_hash,
+        ));
     }
-    for part in in_chunks(&chained) {
+    for part in chained.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO audit_log (seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash) VALUES {}",
             super::values_placeholders(dialect, part.len(), 10)
@@ -115,7 +111,7 @@ pub async fn append(
         .map(|o| serde_json::to_string(&o.bins).expect("integers serialise"))
         .collect();
     let observed: Vec<_> = observations.iter().zip(&bins).collect();
-    for part in in_chunks(&observed) {
+    for part in observed.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO score_observations (product, model_id, scored_at, score, bins, shadow_model_id, shadow_score) VALUES {}",
             super::values_placeholders(dialect, part.len(), 7)
@@ -163,32 +159,66 @@ impl Db {
             "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1").fetch_one(p).await)?)
     }
 
-    /// A subject's query history, newest first.
+    /// A subject's query history, newest first: the rows the subject index holds, and those
+    /// after it from the log's tail. Indexes what is pending first, so the tail stays short even
+    /// where no server runs the indexer.
     pub async fn audit_for_subject(
         &self,
         subject_key: &str,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
+        self.index_audit_subjects().await?;
         let sql = "SELECT seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash \
-                   FROM audit_log WHERE subject_key = $1 ORDER BY seq DESC LIMIT $2";
+                   FROM audit_log WHERE seq IN ( \
+                     SELECT seq FROM audit_subject_index WHERE subject_key = $1 \
+                     UNION ALL \
+                     SELECT seq FROM audit_log WHERE subject_key = $1 \
+                       AND seq > (SELECT upto_seq FROM audit_subject_indexed WHERE id = 1)) \
+                   ORDER BY seq DESC LIMIT $2";
         Ok(
             with_db!(self, p => sqlx::query_as(sql).bind(subject_key).bind(limit).fetch_all(p).await)?,
         )
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+    /// Adds the log's rows not yet in the subject index, sorted by subject so that each subject's
+    /// new rows land together (a few pages per subject, not a random page per row). Returns how
+    /// many rows of the log it covered. Replicas may run it at once: the marker row serialises
+    /// them.
+    pub async fn audit_index_subjects_batch(&self, max_rows: i64) -> Result<i64, StoreError> {
+        let mut tx = self.begin().await?;
+        let lock = match &tx {
+            Tx::Sqlite(_) => "SELECT upto_seq FROM audit_subject_indexed WHERE id = 1",
+            Tx::Postgres(_) => "SELECT upto_seq FROM audit_subject_indexed WHERE id = 1 FOR UPDATE",
+        };
+        let (upto,): (i64,) =
+            crate::with_tx!(&mut tx, c => sqlx::query_as(lock).fetch_one(c).await)?;
+        let (top,): (Option<i64>,) = crate::with_tx!(&mut tx, c => sqlx::query_as(
+            "SELECT MAX(seq) FROM audit_log WHERE seq > $1 AND seq <= $2")
+            .bind(upto).bind(upto.saturating_add(max_rows)).fetch_one(c).await)?;
+        let Some(top) = top else {
+            return Ok(0);
+        };
+        crate::with_tx!(&mut tx, c => sqlx::query(
+            "INSERT INTO audit_subject_index (subject_key, seq) \
+             SELECT subject_key, seq FROM audit_log WHERE seq > $1 AND seq <= $2 AND subject_key IS NOT NULL \
+             ORDER BY subject_key, seq ON CONFLICT DO NOTHING")
+            .bind(upto).bind(top).execute(c).await.map(|_| ()))?;
+        crate::with_tx!(&mut tx, c => sqlx::query(
+            "UPDATE audit_subject_indexed SET upto_seq = $1 WHERE id = 1")
+            .bind(top).execute(c).await.map(|_| ()))?;
+        tx.commit().await?;
+        Ok(top - upto)
+    }
 
-    #[test]
-    fn a_group_is_cut_into_fixed_sizes_in_order_without_loss() {
-        let items: Vec<usize> = (0..103).collect();
-        let parts = in_chunks(&items);
-        let sizes: Vec<usize> = parts.iter().map(|p| p.len()).collect();
-        assert_eq!(sizes, [64, 16, 16, 4, 1, 1, 1]);
-        let joined: Vec<usize> = parts.concat();
-        assert_eq!(joined, items);
-        assert!(in_chunks::<u8>(&[]).is_empty());
+    /// Runs [`Db::audit_index_subjects_batch`] until the index has caught up with the log.
+    pub async fn index_audit_subjects(&self) -> Result<i64, StoreError> {
+        let mut total = 0;
+        loop {
+            let n = self.audit_index_subjects_batch(INDEX_BATCH_ROWS).await?;
+            total += n;
+            if n < INDEX_BATCH_ROWS {
+                return Ok(total);
+            }
+        }
     }
 }
