@@ -262,5 +262,11 @@ async fn metrics_count_requests_by_route_and_scores_by_product_and_grade() {
         "{after}"
     );
     assert!(after.contains("creditbridge_audit_queue_depth"), "{after}");
+    // The group commit's size is counted in rows, not in the latency buckets.
+    assert!(
+        after.contains("creditbridge_audit_group_rows_bucket{le=\"64\"}"),
+        "{after}"
+    );
+    assert!(sample(&after, "creditbridge_audit_commit_seconds_count", &[]) >= 1.0);
     app.stop().await;
 }
