@@ -41,7 +41,7 @@ $bin generate --out "$work/city" --enterprises 2000 --households 2000 > /dev/nul
 awk -F, -v n="$subjects" 'NR>1 && NR<=n+1 {print $1}' "$work/city/enterprises.csv" > "$work/subjects.txt"
 bench_db() { # name database-url
   export CREDITBRIDGE_DATABASE_URL=$2 CREDITBRIDGE_DATA_DIR="$work/data-$1" CREDITBRIDGE_PII_KEY=bench-pii-key-0123456789
-  export CREDITBRIDGE_RATE_LIMIT_PER_MINUTE=1000000000 CREDITBRIDGE_RETRAIN_SCHEDULE=false CREDITBRIDGE_LOG=warn
+  export CREDITBRIDGE_RATE_LIMIT_PER_MINUTE=1000000000 CREDITBRIDGE_RETRAIN_SCHEDULE=false CREDITBRIDGE_LOG=${BENCH_LOG:-warn}
   if [[ -n ${COLD:-} ]]; then export CREDITBRIDGE_READ_MODEL_CACHE_MB=1; fi
   for k in enterprises tax-grades tax-payments households farmer-assessments public-records loan-outcomes; do
     $bin import $k "$work/city/$k.csv" --quiet > /dev/null

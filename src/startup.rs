@@ -76,20 +76,22 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
-    let db = state.db.clone();
+    let (db, audit) = (state.db.clone(), state.audit.clone());
     let mut background = vec![
         schedule::spawn_reload(state.clone(), every),
         // Housekeeping beside the audit writer: the subject index it no longer keeps itself, and
         // the WAL checkpoints it leaves to others (see `Db::connect_writer`).
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
             loop {
                 tick.tick().await;
                 if let Err(e) = db.index_audit_subjects().await {
                     tracing::warn!(error = %e, "audit subject indexing failed");
                 }
-                if let Err(e) = db.checkpoint().await {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                match db.checkpoint().await {
+                    Ok(true) => audit.request_wal_restart(),
+                    Ok(false) => {}
+                    Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
                 }
             }
         }),

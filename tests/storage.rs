@@ -173,7 +173,7 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
                 .unwrap();
         let db = &state.db;
         let record = |i: usize| {
-            let mut ev = AuditEvent::new(&format!("evt-{i}"), "score");
+            let mut ev = AuditEvent::new(format!("evt-{i}"), "score");
             ev.subject_key = Some(if i % 2 == 0 || i > 9 { "a" } else { "b" }.to_owned());
             ev
         };

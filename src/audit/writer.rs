@@ -3,7 +3,7 @@
 //! waiter after the commit. One fsync carries many requests, and no score leaves before its record
 //! is durable.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
@@ -15,6 +15,9 @@ use crate::storage::Db;
 /// Largest group written in one transaction.
 const MAX_GROUP: usize = 512;
 
+/// Rows committed between two subject-index batches.
+const INDEX_EVERY_ROWS: usize = 1_000;
+
 type Reply = oneshot::Sender<Result<i64, String>>;
 type Job = (AuditEvent, Option<Observation>, Reply);
 
@@ -22,6 +25,7 @@ type Job = (AuditEvent, Option<Observation>, Reply);
 pub struct AuditWriter {
     tx: mpsc::Sender<Job>,
     queued: Arc<AtomicI64>,
+    restart_wal: Arc<AtomicBool>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +43,8 @@ impl AuditWriter {
         let (ready, connected) = oneshot::channel();
         let url = database_url.to_owned();
         let depth = queued.clone();
+        let restart_wal = Arc::new(AtomicBool::new(false));
+        let restart = restart_wal.clone();
         std::thread::Builder::new()
             .name("audit-writer".into())
             .spawn(move || {
@@ -57,7 +63,7 @@ impl AuditWriter {
                     match Db::connect_writer(&url).await {
                         Ok(db) => {
                             let _ = ready.send(Ok(()));
-                            run(db, rx, depth).await;
+                            run(db, rx, depth, restart).await;
                         }
                         Err(e) => {
                             let _ = ready.send(Err(e));
@@ -69,7 +75,11 @@ impl AuditWriter {
         connected
             .await
             .map_err(|_| crate::storage::StoreError::Other(sqlx::Error::PoolClosed))??;
-        Ok(AuditWriter { tx, queued })
+        Ok(AuditWriter {
+            tx,
+            queued,
+            restart_wal,
+        })
     }
 
     /// Appends `event` and returns its sequence number once it is committed.
@@ -95,15 +105,29 @@ impl AuditWriter {
         }
     }
 
+    /// Asks the writer to start the SQLite WAL over after its next commit (see
+    /// `Db::restart_wal`): between its own groups nobody holds the write lock, so the restart
+    /// waits for no one.
+    pub fn request_wal_restart(&self) {
+        self.restart_wal.store(true, Ordering::Relaxed);
+    }
+
     /// Events waiting to be committed (exported as a metric).
     pub fn queue_depth(&self) -> i64 {
         self.queued.load(Ordering::Relaxed)
     }
 }
 
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>, queued: Arc<AtomicI64>) {
+async fn run(
+    db: Db,
+    mut rx: mpsc::Receiver<Job>,
+    queued: Arc<AtomicI64>,
+    restart_wal: Arc<AtomicBool>,
+) {
     let mut group = Vec::with_capacity(MAX_GROUP);
+    let mut unindexed = 0;
     while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+        unindexed += group.len();
         let rows: Vec<_> = group.iter().map(|(e, _, _)| e.to_pending()).collect();
         let observations: Vec<_> = group.iter_mut().filter_map(|(_, o, _)| o.take()).collect();
         let started = std::time::Instant::now();
@@ -123,6 +147,22 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>, queued: Arc<AtomicI64>) {
                 for (_, _, reply) in group.drain(..) {
                     let _ = reply.send(Err(err.to_string()));
                 }
+            }
+        }
+        // The subject index is filled here, between groups, in small sorted batches: on SQLite
+        // any other writer would hold the one write lock while the groups wait behind it.
+        if unindexed >= INDEX_EVERY_ROWS {
+            match db
+                .audit_index_subjects_batch(2 * INDEX_EVERY_ROWS as i64)
+                .await
+            {
+                Ok(_) => unindexed = 0,
+                Err(e) => tracing::warn!(error = %e, "audit subject indexing failed"),
+            }
+        }
+        if restart_wal.swap(false, Ordering::Relaxed) {
+            if let Err(e) = db.restart_wal().await {
+                tracing::warn!(error = %e, "WAL restart failed");
             }
         }
     }

@@ -185,6 +185,13 @@ impl Db {
     /// many rows of the log it covered. Replicas may run it at once: the marker row serialises
     /// them.
     pub async fn audit_index_subjects_batch(&self, max_rows: i64) -> Result<i64, StoreError> {
+        // Look before taking the write lock: usually the writer has kept the index up to date.
+        let (upto, head): (i64, i64) = with_db!(self, p => sqlx::query_as(
+            "SELECT (SELECT upto_seq FROM audit_subject_indexed WHERE id = 1), \
+                    (SELECT last_seq FROM audit_chain_head WHERE id = 1)").fetch_one(p).await)?;
+        if upto >= head {
+            return Ok(0);
+        }
         let mut tx = self.begin().await?;
         let lock = match &tx {
             Tx::Sqlite(_) => "SELECT upto_seq FROM audit_subject_indexed WHERE id = 1",

@@ -144,11 +144,11 @@ impl Tx {
     }
 }
 
-/// WAL size (in 4 KiB frames, so 256 MiB) past which `Db::checkpoint` starts the log over. Each
-/// restart holds the audit writer for tens of milliseconds, so it should be rare: at 19,000
-/// audited scores a second the log grows by ~200 MB/s (the subject index is written at random),
-/// and in ordinary use it never gets near.
-const WAL_RESET_FRAMES: i64 = 65_536;
+/// WAL size (in 4 KiB frames, so 16 MiB) past which the log is started over (`Db::checkpoint`).
+const WAL_RESET_FRAMES: i64 = 4_096;
+
+/// The busy timeout of every SQLite connection (also restored after `Db::restart_wal`).
+const BUSY_TIMEOUT: &str = "PRAGMA busy_timeout = 10000";
 
 /// Prepared statements kept per connection. Multi-row inserts (feed batches, audit groups)
 /// have a statement per row count; sqlx's default of 100 would evict and re-prepare them.
@@ -178,23 +178,38 @@ impl Db {
     }
 
     /// Copies committed WAL frames into the database file without waiting for anyone (SQLite's
-    /// PASSIVE checkpoint). Under steady writes the WAL is never wholly copied at the moment a
-    /// writer starts, so it would never be reset and would grow without end: past
-    /// `WAL_RESET_FRAMES` a RESTART checkpoint briefly holds the writer, copies the little PASSIVE
-    /// left and starts the log over. Nothing to do on PostgreSQL.
-    pub async fn checkpoint(&self) -> Result<(), StoreError> {
+    /// PASSIVE checkpoint) and says whether the log has outgrown `WAL_RESET_FRAMES`. Under steady
+    /// writes the log is never wholly copied at the moment a writer starts, so SQLite never starts
+    /// it over by itself: the audit writer does, between groups (`restart_wal`). Nothing to do on
+    /// PostgreSQL.
+    pub async fn checkpoint(&self) -> Result<bool, StoreError> {
         if let Db::Sqlite(p) = self {
             let (_busy, log_frames, _copied): (i64, i64, i64) =
                 sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
                     .fetch_one(p)
                     .await?;
-            if log_frames > WAL_RESET_FRAMES {
-                let started = std::time::Instant::now();
-                sqlx::query("PRAGMA wal_checkpoint(RESTART)")
-                    .execute(p)
-                    .await?;
-                tracing::debug!(log_frames, took = ?started.elapsed(), "WAL restarted");
-            }
+            return Ok(log_frames > WAL_RESET_FRAMES);
+        }
+        Ok(false)
+    }
+
+    /// Copies what the last PASSIVE checkpoint left and starts the WAL over (RESTART), without
+    /// waiting: if a reader still needs the old log the restart is skipped and asked for again.
+    /// Meant for the audit writer's own connection, between its transactions.
+    pub async fn restart_wal(&self) -> Result<(), StoreError> {
+        if let Db::Sqlite(p) = self {
+            let started = std::time::Instant::now();
+            let mut conn = p.acquire().await?;
+            sqlx::query("PRAGMA busy_timeout = 0")
+                .execute(&mut *conn)
+                .await?;
+            let result: Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(RESTART)")
+                    .fetch_one(&mut *conn)
+                    .await;
+            sqlx::query(BUSY_TIMEOUT).execute(&mut *conn).await?;
+            let (busy, log_frames, copied) = result?;
+            tracing::debug!(busy, log_frames, copied, took = ?started.elapsed(), "WAL restart");
         }
         Ok(())
     }
