@@ -129,7 +129,7 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
         Chunk::Pieces(pieces) => {
             let lay = layout.as_mut().expect("header comes first");
             if builders.is_empty() {
-                infer_kinds(lay, &pieces[0], o);
+                infer_kinds(lay, pieces, o);
                 builders = lay
                     .used
                     .iter()
@@ -229,18 +229,26 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
     Ok(frame)
 }
 
-fn infer_kinds(lay: &mut Layout, first: &Piece, o: &CsvOptions) {
-    let mut r = piece_reader(first.bytes);
+/// Decides each column's kind from the first [`SAMPLE`] data rows, read across the pieces of
+/// the first block in file order (the first piece alone can be a handful of rows, where one junk
+/// cell would tip a numeric column into categorical and hide the junk).
+fn infer_kinds(lay: &mut Layout, pieces: &[Piece], o: &CsvOptions) {
     let mut rec = csv::ByteRecord::new();
     let mut ok = vec![(0usize, 0usize); lay.used.len()];
     let mut rows = 0;
-    while rows < SAMPLE && matches!(r.read_byte_record(&mut rec), Ok(true)) {
-        rows += 1;
-        for (k, &(i, _)) in lay.used.iter().enumerate() {
-            let cell = rec.get(i).unwrap_or(b"").trim_ascii();
-            if !cell.is_empty() {
-                ok[k].1 += 1;
-                ok[k].0 += parse_number(cell).is_ok() as usize;
+    'pieces: for piece in pieces {
+        let mut r = piece_reader(piece.bytes);
+        while matches!(r.read_byte_record(&mut rec), Ok(true)) {
+            if rows == SAMPLE {
+                break 'pieces;
+            }
+            rows += 1;
+            for (k, &(i, _)) in lay.used.iter().enumerate() {
+                let cell = rec.get(i).unwrap_or(b"").trim_ascii();
+                if !cell.is_empty() {
+                    ok[k].1 += 1;
+                    ok[k].0 += parse_number(cell).is_ok() as usize;
+                }
             }
         }
     }
@@ -331,4 +339,68 @@ fn parse_piece(
         }
     }
     Ok((cols, target))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let p = std::env::temp_dir().join(format!("cb-csv-{}-{name}", std::process::id()));
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    fn options() -> CsvOptions {
+        CsvOptions {
+            target: "bad".into(),
+            bad_value: "1".into(),
+            ..CsvOptions::default()
+        }
+    }
+
+    /// One junk cell in a short, mostly numeric column: the file is cut into several pieces of
+    /// a few rows each, and the column kind must still come from all sampled rows.
+    #[test]
+    fn junk_in_a_mostly_numeric_column_names_line_column_and_value() {
+        let mut text = String::from("x,label,bad\n");
+        for i in 0..40 {
+            let x = if i == 2 {
+                "abc".to_string()
+            } else {
+                i.to_string()
+            };
+            text.push_str(&format!("{x},{},{}\n", ["p", "q"][i % 2], i % 3 == 0));
+        }
+        let text = text.replace(",true\n", ",1\n").replace(",false\n", ",0\n");
+        let p = write("junk.csv", &text);
+        let err = read_training_csv(&p, &options()).unwrap_err();
+        match &err {
+            TrainingError::Cell {
+                line,
+                column,
+                name,
+                message,
+                ..
+            } => {
+                assert_eq!((*line, *column, name.as_str()), (4, 1, "x"), "{err}");
+                assert!(message.contains("`abc`"), "{err}");
+            }
+            other => panic!("expected a cell error, got {other}"),
+        }
+        // Declared categorical, the same file reads, with `label` inferred categorical too.
+        let frame = read_training_csv(
+            &p,
+            &CsvOptions {
+                categorical: vec!["x".into()],
+                ..options()
+            },
+        )
+        .unwrap();
+        assert!(frame
+            .columns
+            .iter()
+            .all(|c| matches!(c.data, ColumnData::Categorical(_))));
+        std::fs::remove_file(p).unwrap();
+    }
 }
