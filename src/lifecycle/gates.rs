@@ -2,7 +2,6 @@
 //! settings; the checks read the metrics recorded when the candidate was trained.
 
 use serde::{Deserialize, Serialize};
-use training::binning::BinRule;
 use training::scorecard::Scorecard;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -91,24 +90,14 @@ pub fn wrong_signs(card: &Scorecard) -> Vec<String> {
         .collect()
 }
 
-/// Numeric characteristics whose range bins' WoE is not monotonic (when an ascending or
-/// descending trend was chosen).
+/// Characteristics whose regular bins (numeric ranges, category groups; not the missing,
+/// special or unseen bins) break their declared trend in bad rate or WoE. The definition is the
+/// training crate's own ([`training::binning::bins_follow_trend`]), the one its binning
+/// guarantees, so a card fitted with the default settings always passes.
 pub fn non_monotonic(card: &Scorecard) -> Vec<String> {
-    use training::settings::Trend;
     card.characteristics
         .iter()
-        .filter(|c| matches!(c.trend, Trend::Ascending | Trend::Descending))
-        .filter(|c| {
-            let woe: Vec<f64> = c
-                .bins
-                .iter()
-                .filter(|b| matches!(b.rule, BinRule::Range { .. }))
-                .map(|b| b.woe)
-                .collect();
-            let up = woe.windows(2).all(|w| w[1] >= w[0] - 1e-12);
-            let down = woe.windows(2).all(|w| w[1] <= w[0] + 1e-12);
-            !(up || down)
-        })
+        .filter(|c| !c.follows_trend())
         .map(|c| c.name.clone())
         .collect()
 }
@@ -159,6 +148,74 @@ mod tests {
         assert!(f.iter().any(|x| x.contains("PSI")));
         assert!(f.iter().any(|x| x.contains("land_mu")));
         assert!(f.iter().any(|x| x.contains("region")));
+    }
+
+    /// A card whose `years_in_business` bins fall in raw bad rate but not in smoothed WoE (the
+    /// 100k-city sme candidate before the binning fix) is named; a card fitted by the training
+    /// crate on the same counts passes.
+    #[test]
+    fn the_monotonic_gate_reads_bad_rate_and_woe_against_the_declared_trend() {
+        use training::binning::{bin_numeric, Bin, BinRule, Kind};
+        use training::settings::{Scaling, Settings, Trend};
+        use training::woe::woe;
+        let g = [1727u64, 2391, 4244, 12196, 1832, 3661, 2452, 1845];
+        let b = [212u64, 199, 285, 761, 114, 224, 139, 99];
+        let (tg, tb): (u64, u64) = (g.iter().sum(), b.iter().sum());
+        let card = |trend: Trend, bins: Vec<Bin>| Scorecard {
+            scaling: Scaling::default(),
+            factor: 28.85,
+            offset: 487.12,
+            intercept: -2.7,
+            intercept_std_error: None,
+            base_points: 565,
+            characteristics: vec![training::scorecard::ScoredCharacteristic {
+                name: "years_in_business".into(),
+                kind: Kind::Numeric,
+                code: "SME-AGE-01".into(),
+                text_en: String::new(),
+                text_zh: String::new(),
+                coefficient: -0.9,
+                std_error: None,
+                p_value: None,
+                iv: 0.1,
+                trend,
+                bins,
+            }],
+            grades: Settings::default().grades,
+        };
+        let eight: Vec<Bin> = (0..8)
+            .map(|i| Bin {
+                rule: BinRule::Range {
+                    lower: (i > 0).then_some(i as f64),
+                    upper: (i < 7).then_some(i as f64 + 1.0),
+                },
+                goods: g[i],
+                bads: b[i],
+                woe: woe(g[i], b[i], tg, tb, 0.5),
+                iv: 0.0,
+                points: 0,
+            })
+            .collect();
+        assert_eq!(
+            non_monotonic(&card(Trend::Descending, eight.clone())),
+            vec!["years_in_business"]
+        );
+        // Declared ascending, a falling card is refused even though it is monotonic one way.
+        let mut falling = eight.clone();
+        falling.remove(4);
+        assert!(non_monotonic(&card(Trend::Descending, falling.clone())).is_empty());
+        assert_eq!(non_monotonic(&card(Trend::Ascending, falling)).len(), 1);
+        // The training crate's binning of the same counts (one value per pre-bin) passes.
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..8 {
+            for k in 0..g[i] + b[i] {
+                x.push(i as f64);
+                y.push(k < b[i]);
+            }
+        }
+        let bn = bin_numeric("years_in_business", &x, &y, &Settings::default());
+        assert_eq!(bn.trend, Trend::Descending);
+        assert!(non_monotonic(&card(bn.trend, bn.bins)).is_empty());
     }
 
     #[test]

@@ -31,6 +31,14 @@ pub struct ScoredCharacteristic {
     pub bins: Vec<Bin>,
 }
 
+impl ScoredCharacteristic {
+    /// Whether the regular bins follow the declared trend in bad rate and WoE
+    /// ([`crate::binning::bins_follow_trend`], the definition the monotonic-bins gate uses).
+    pub fn follows_trend(&self) -> bool {
+        crate::binning::bins_follow_trend(self.trend, &self.bins)
+    }
+}
+
 /// The scorecard: scaling, base points, characteristics and grade bands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scorecard {
