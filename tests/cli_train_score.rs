@@ -308,3 +308,59 @@ fn scoring_a_file_without_a_model_column_fails_and_writes_nothing() {
     );
     assert!(!scored.exists());
 }
+
+/// `--trend auto-shaped` lets a U-shaped characteristic keep its valley; the default keeps every
+/// characteristic ascending or descending; an unknown trend is refused with the choices.
+#[test]
+fn train_trend_option_chooses_the_bin_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut text = String::from("age,default\n");
+    for i in 0..6000u64 {
+        let age = 20 + i % 50;
+        let p = 0.04 + 0.3 * ((age as f64 - 45.0) / 25.0).powi(2);
+        let u = (i.wrapping_mul(2654435761) % 10007) as f64 / 10007.0;
+        text.push_str(&format!("{age},{}\n", (u < p) as u8));
+    }
+    let data = d.join("u.csv");
+    std::fs::write(&data, text).unwrap();
+    let trends = |extra: &[&str]| -> Vec<String> {
+        let out = d.join("m");
+        let mut args = vec![
+            "train",
+            "--data",
+            data.to_str().unwrap(),
+            "--target",
+            "default",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let model: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap())
+                .unwrap();
+        model["scorecard"]["characteristics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["trend"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(trends(&["--trend", "auto-shaped"]), vec!["valley"]);
+    for t in trends(&[]) {
+        assert!(t == "ascending" || t == "descending", "{t}");
+    }
+    let o = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--target",
+        "default",
+        "--trend",
+        "wiggly",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("auto-shaped"), "{}", stderr(&o));
+}

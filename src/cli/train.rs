@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use training::csv_input::{read_training_csv, CsvOptions};
-use training::{ColumnData, Settings};
+use training::{ColumnData, Settings, Trend};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -30,10 +30,50 @@ pub struct Args {
     /// Output directory
     #[arg(long, default_value = "model")]
     pub out: PathBuf,
+    /// Bad-rate shape across a numeric characteristic's bins: `auto` (ascending or descending,
+    /// whichever the data favour), `auto-shaped` (also a peak or a valley when it adds at least
+    /// 10% information value), or a fixed `ascending`, `descending`, `peak`, `valley`, `free`
+    #[arg(long, value_enum, default_value = "auto")]
+    pub trend: TrendArg,
+    /// Most regular bins per characteristic
+    #[arg(long, default_value_t = Settings::default().max_bins)]
+    pub max_bins: usize,
+    /// Characteristics with a lower information value are left out
+    #[arg(long, default_value_t = Settings::default().min_iv)]
+    pub min_iv: f64,
+}
+
+/// `--trend` values, one per [`training::Trend`].
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+pub enum TrendArg {
+    Auto,
+    AutoShaped,
+    Ascending,
+    Descending,
+    Peak,
+    Valley,
+    Free,
+}
+
+impl From<TrendArg> for Trend {
+    fn from(t: TrendArg) -> Self {
+        match t {
+            TrendArg::Auto => Trend::Auto,
+            TrendArg::AutoShaped => Trend::AutoShaped,
+            TrendArg::Ascending => Trend::Ascending,
+            TrendArg::Descending => Trend::Descending,
+            TrendArg::Peak => Trend::Peak,
+            TrendArg::Valley => Trend::Valley,
+            TrendArg::Free => Trend::Free,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let settings = Settings::default();
+    let settings = Settings::default()
+        .trend(args.trend.into())
+        .max_bins(args.max_bins)
+        .min_iv(args.min_iv);
     let started = std::time::Instant::now();
     let trace = std::env::var_os("CREDITBRIDGE_TRAIN_TIMINGS").is_some();
     let stage = |name: &str| {

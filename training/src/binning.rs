@@ -176,6 +176,9 @@ pub fn follows_trend(trend: Trend, steps: &[(f64, f64)]) -> bool {
         Trend::Ascending => all(steps, up),
         Trend::Descending => all(steps, down),
         Trend::Auto => all(steps, up) || all(steps, down),
+        Trend::AutoShaped => {
+            all(steps, up) || all(steps, down) || turning(up, down) || turning(down, up)
+        }
         Trend::Peak => turning(up, down),
         Trend::Valley => turning(down, up),
         Trend::Free => true,
@@ -345,6 +348,10 @@ impl Locator {
     }
 }
 
+/// With [`Trend::AutoShaped`], the relative gain in information value a peak or valley must
+/// bring over the best ascending or descending binning to be chosen.
+pub const SHAPE_IV_GAIN: f64 = 0.1;
+
 /// Constraints shared by numeric and categorical merging.
 pub(crate) fn constraints(
     s: &Settings,
@@ -406,14 +413,27 @@ pub fn bin_numeric(name: &str, values: &[f64], target: &[bool], s: &Settings) ->
     let tg = n as u64 - tb;
     let solve = |trend| best_partition(&g, &b, &constraints(s, n, trend, tg, tb));
     let (trend, part) = match s.trend {
-        Trend::Auto => {
-            let (up, down) = (solve(Trend::Ascending), solve(Trend::Descending));
+        Trend::Auto | Trend::AutoShaped => {
             let iv = |p: &Option<Partition>| p.as_ref().map_or(f64::NEG_INFINITY, |p| p.iv);
-            if iv(&down) > iv(&up) {
+            let (up, down) = (solve(Trend::Ascending), solve(Trend::Descending));
+            let mut best = if iv(&down) > iv(&up) {
                 (Trend::Descending, down)
             } else {
                 (Trend::Ascending, up)
+            };
+            if s.trend == Trend::AutoShaped {
+                // A peak or valley partition includes every monotonic one, so it always has at
+                // least the same IV: keep it only when the turn buys a real gain.
+                let mut top = iv(&best.1) * (1.0 + SHAPE_IV_GAIN);
+                for t in [Trend::Peak, Trend::Valley] {
+                    let p = solve(t);
+                    if iv(&p) > top {
+                        top = iv(&p);
+                        best = (t, p);
+                    }
+                }
             }
+            best
         }
         t => (t, solve(t)),
     };
@@ -569,6 +589,33 @@ mod tests {
         ));
     }
 
+    /// A U-shaped risk (bads at both ends): `Auto` must stay monotonic and so finds little,
+    /// `AutoShaped` finds the valley; a plainly monotonic risk stays monotonic under both.
+    #[test]
+    fn auto_shaped_takes_a_valley_only_when_it_pays() {
+        let (mut x, mut y) = (Vec::new(), Vec::new());
+        for i in 0..20_000 {
+            let v = f64::from(i % 100);
+            x.push(v);
+            // bad rate 30% at the ends, 3% in the middle
+            let p = 0.03 + 0.27 * ((v - 50.0) / 50.0).powi(2);
+            y.push((i * 7919 % 1000) as f64 / 1000.0 < p);
+        }
+        let mono = bin_numeric("x", &x, &y, &Settings::default());
+        assert!(matches!(mono.trend, Trend::Ascending | Trend::Descending));
+        assert!(mono.follows_trend());
+        let shaped = bin_numeric("x", &x, &y, &Settings::default().trend(Trend::AutoShaped));
+        assert_eq!(shaped.trend, Trend::Valley);
+        assert!(shaped.follows_trend());
+        assert!(shaped.iv > 2.0 * mono.iv, "{} vs {}", shaped.iv, mono.iv);
+
+        let y2: Vec<bool> = (0..20_000)
+            .map(|i| (i * 7919 % 1000) as f64 / 1000.0 < 0.02 + 0.003 * f64::from(i % 100))
+            .collect();
+        let plain = bin_numeric("x", &x, &y2, &Settings::default().trend(Trend::AutoShaped));
+        assert_eq!(plain.trend, Trend::Ascending);
+    }
+
     /// Deterministic credit-like data from a few drawn parameters: integer-valued or continuous
     /// `x` (ties and plateaus), a bad probability that follows a random shape in `x` (often not
     /// monotonic), rare or common bads, missing values and a special code.
@@ -630,6 +677,10 @@ mod tests {
             if special {
                 s = s.special_values(vec![-1.0]);
             }
+            // The shaped choice follows whatever shape it picks.
+            let shaped = bin_numeric("x", &x, &y, &s.clone().trend(Trend::AutoShaped));
+            proptest::prop_assert!(shaped.follows_trend(), "{:?}", shaped.bins);
+            proptest::prop_assert!(!matches!(shaped.trend, Trend::Auto | Trend::AutoShaped | Trend::Free));
             let bn = bin_numeric("x", &x, &y, &s);
             proptest::prop_assert!(matches!(bn.trend, Trend::Ascending | Trend::Descending));
             let st: Vec<(f64, f64, u64)> = bn.regular_bins()

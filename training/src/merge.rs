@@ -15,7 +15,7 @@ pub struct Constraints {
     /// Fewest rows in a group.
     pub min_count: u64,
     pub max_bins: usize,
-    /// A resolved trend: never [`Trend::Auto`].
+    /// A resolved trend: never [`Trend::Auto`] or [`Trend::AutoShaped`].
     pub trend: Trend,
     /// Class totals over the whole characteristic (for WoE shares).
     pub total_goods: u64,
@@ -85,7 +85,7 @@ pub fn best_partition(goods: &[u64], bads: &[u64], c: &Constraints) -> Option<Pa
         match c.trend {
             Trend::Ascending => up,
             Trend::Descending => down,
-            Trend::Free | Trend::Auto => true,
+            Trend::Free | Trend::Auto | Trend::AutoShaped => true,
             Trend::Peak => (p == 0 && pp == 0 && up) || (p == 1 && down),
             Trend::Valley => (p == 0 && pp == 0 && down) || (p == 1 && up),
         }

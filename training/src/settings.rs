@@ -11,6 +11,10 @@ use crate::error::{Result, TrainingError};
 pub enum Trend {
     /// Ascending or descending, whichever gives the higher information value.
     Auto,
+    /// Ascending, descending, peak or valley, whichever gives the higher information value; a
+    /// peak or valley is kept only when it adds at least a tenth to the best monotonic
+    /// information value (see [`crate::binning::SHAPE_IV_GAIN`]). Never resolved to itself.
+    AutoShaped,
     Ascending,
     Descending,
     /// Rises then falls.
