@@ -49,6 +49,9 @@ pub struct RetrainArgs {
     /// A generated city's truth.csv: also report the oracle AUC on the same out-of-time loans
     #[arg(long)]
     pub truth: Option<std::path::PathBuf>,
+    /// Also write the training and out-of-time samples as DIR/train.csv and DIR/oot.csv
+    #[arg(long)]
+    pub export_dir: Option<std::path::PathBuf>,
 }
 
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
@@ -108,8 +111,15 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
     super::runtime()?.block_on(async move {
         let state = startup::build_state(settings).await?;
         let as_of = args.as_of.unwrap_or_else(|| Utc::now().date_naive());
+        let export = match &args.export_dir {
+            Some(dir) => Some(retrain::export_samples(&state.db, args.product, as_of, dir).await?),
+            None => None,
+        };
         let outcome = state.retrain(args.product, as_of).await?;
         let mut out = serde_json::to_value(&outcome)?;
+        if let Some(export) = export {
+            out["export"] = export;
+        }
         if let Some(truth) = &args.truth {
             let oracle = retrain::oracle_auc(&outcome, truth)?;
             out["oracle_oot_auc"] = oracle.into();

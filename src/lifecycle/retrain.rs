@@ -55,22 +55,7 @@ pub async fn retrain(
     let started = Instant::now();
     let examples = dataset::examples(db, product, as_of).await?;
     let cutoff = dataset::maturity_cutoff(as_of);
-    // Out of time: the last three months of matured loans.
-    let oot_from = cutoff
-        .checked_sub_months(Months::new(3))
-        .context("date out of range")?;
-    let (oot, train): (Vec<&Example>, Vec<&Example>) =
-        examples.iter().partition(|e| e.disbursed_on > oot_from);
-    for (name, set) in [("training", &train), ("out-of-time", &oot)] {
-        let bads = set.iter().filter(|e| e.bad).count();
-        if bads == 0 || bads == set.len() {
-            bail!(
-                "{} {name} sample as of {as_of} has {} matured loans with {bads} defaults: need both goods and bads",
-                product.as_str(),
-                set.len()
-            );
-        }
-    }
+    let (train, oot, oot_from) = split_out_of_time(&examples, product, as_of)?;
     let train_frame = dataset::frame(product, &train);
     let oot_frame = dataset::frame(product, &oot);
     let fitted =
@@ -161,6 +146,69 @@ pub async fn retrain(
     })
     .await?;
     Ok(outcome)
+}
+
+/// Splits matured loans into (training, out-of-time, last training day): the out-of-time
+/// sample is the last three months of matured loans. Both samples need goods and bads.
+fn split_out_of_time(
+    examples: &[Example],
+    product: Product,
+    as_of: NaiveDate,
+) -> anyhow::Result<(Vec<&Example>, Vec<&Example>, NaiveDate)> {
+    let oot_from = dataset::maturity_cutoff(as_of)
+        .checked_sub_months(Months::new(3))
+        .context("date out of range")?;
+    let (oot, train): (Vec<&Example>, Vec<&Example>) =
+        examples.iter().partition(|e| e.disbursed_on > oot_from);
+    for (name, set) in [("training", &train), ("out-of-time", &oot)] {
+        let bads = set.iter().filter(|e| e.bad).count();
+        if bads == 0 || bads == set.len() {
+            bail!(
+                "{} {name} sample as of {as_of} has {} matured loans with {bads} defaults: need both goods and bads",
+                product.as_str(),
+                set.len()
+            );
+        }
+    }
+    Ok((train, oot, oot_from))
+}
+
+/// Writes the point-in-time training and out-of-time samples that [`retrain`] fits and checks
+/// on, as `DIR/train.csv` and `DIR/oot.csv` (`loan_id`, the product's characteristics in
+/// catalogue order, `bad` = 1/0), so a model can be reproduced or compared outside creditbridge
+/// (`creditbridge train --data train.csv --test oot.csv --target bad --exclude loan_id
+/// --categorical …`). Returns where they went and the categorical columns.
+pub async fn export_samples(
+    db: &Db,
+    product: Product,
+    as_of: NaiveDate,
+    dir: &Path,
+) -> anyhow::Result<serde_json::Value> {
+    let examples = dataset::examples(db, product, as_of).await?;
+    let (train, oot, _) = split_out_of_time(&examples, product, as_of)?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut out = json!({});
+    for (name, set) in [("train", &train), ("oot", &oot)] {
+        let path = dir.join(format!("{name}.csv"));
+        let file =
+            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let ids: Vec<String> = set.iter().map(|e| e.loan_id.clone()).collect();
+        training::csv_input::write_training_csv(
+            &dataset::frame(product, set),
+            Some(("loan_id", &ids)),
+            "bad",
+            file,
+        )
+        .with_context(|| format!("writing {}", path.display()))?;
+        out[name] = json!({ "path": path, "rows": set.len() });
+    }
+    out["categorical"] = crate::features::catalogue::of(product)
+        .iter()
+        .filter(|c| c.kind == crate::features::catalogue::Kind::Categorical)
+        .map(|c| c.name)
+        .collect::<Vec<_>>()
+        .into();
+    Ok(out)
 }
 
 /// AUC of ranking the out-of-time loans by their true default probability (`truth.csv` of a
