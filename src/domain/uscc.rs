@@ -29,8 +29,23 @@ pub struct Uscc {
     pilot_warning: bool,
 }
 
+/// Value of each ASCII byte in `CHARSET` (`NOT_IN_SET` for the rest): a table look-up instead
+/// of a search through the character set, as every imported row's code is checked.
+const VALUES: [u8; 128] = {
+    let mut table = [NOT_IN_SET; 128];
+    let set = CHARSET.as_bytes();
+    let mut i = 0;
+    while i < set.len() {
+        table[set[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+const NOT_IN_SET: u8 = u8::MAX;
+
 fn value(c: char) -> Option<u32> {
-    CHARSET.find(c).map(|i| i as u32)
+    let v = *VALUES.get(c as usize)?;
+    (v != NOT_IN_SET).then_some(u32::from(v))
 }
 
 /// GB 11714 value: digits 0–9, then A=10 … Z=35 by alphabet position.
@@ -134,6 +149,11 @@ impl Uscc {
 
     pub fn as_str(&self) -> &str {
         &self.code
+    }
+
+    /// The code as text, without copying it.
+    pub fn into_string(self) -> String {
+        self.code
     }
 
     /// True when the code failed a check and was accepted only as a possible early pilot code.

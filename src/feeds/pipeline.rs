@@ -4,9 +4,9 @@
 //! nothing is stored; errors are collected through the whole file so the sender sees them all
 //! (the first `MAX_LISTED` listed, all counted).
 
-use std::collections::hash_map::{DefaultHasher, Entry};
+use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -266,15 +266,40 @@ impl Report {
 }
 
 /// 128 bits of two SipHashes: in-batch duplicate detection without keeping every key string.
-fn key_hash(key: &str) -> u128 {
+/// The hash keys are random per batch, so no file can be made of keys that collide.
+fn key_hash(state: &RandomState, key: &str) -> u128 {
     let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
+        let mut h = state.build_hasher();
         salt.hash(&mut h);
         key.hash(&mut h);
         h.finish()
     };
     (u128::from(half(0)) << 64) | u128::from(half(1))
 }
+
+/// The keys of the seen-rows map are already keyed SipHash outputs: hashing them again would
+/// only cost time, so the map takes their low 64 bits as they are.
+#[derive(Default)]
+struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u128` is used by `u128: Hash`; fold anything else in all the same.
+        for b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*b);
+        }
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+type SeenKeys = HashMap<u128, u64, BuildHasherDefault<PreHashed>>;
 
 fn parse<K: Kind>(
     path: &Path,
@@ -302,7 +327,9 @@ fn parse<K: Kind>(
     }
     let per = rows_per_statement(<K::Row as FeedRow>::COLUMNS.len());
     let mut chunk = Vec::with_capacity(per);
-    let mut seen: HashMap<u128, u64> = HashMap::new();
+    let mut seen = SeenKeys::default();
+    let key_state = RandomState::new();
+    let mut key = String::new();
     let mut buf = RowBuf::new(K::COLUMNS.len());
     let mut row_warnings = Vec::new();
     loop {
@@ -317,7 +344,9 @@ fn parse<K: Kind>(
                 report.errors(cells.errors);
                 report.warnings(cells.warnings);
                 if let Some(row) = row {
-                    match seen.entry(key_hash(&K::key(&row))) {
+                    key.clear();
+                    K::key(&row, &mut key);
+                    match seen.entry(key_hash(&key_state, &key)) {
                         Entry::Occupied(first) => report.errors([Issue {
                             line: buf.line,
                             column: None,

@@ -2,7 +2,7 @@
 //! feed table goes through: multi-row `INSERT … ON CONFLICT` statements inside the batch's
 //! transaction, so a file is stored whole or not at all.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 use super::{Db, StoreError, Tx};
 use crate::{with_db, with_tx};
@@ -76,6 +76,27 @@ fn insert_sql<R: FeedRow>(rows: usize, positional: bool) -> String {
     sql
 }
 
+/// A date as SQLite stores it (sqlx binds a `NaiveDate` there as `%Y-%m-%d` text), written
+/// directly: chrono's formatting machinery was the costliest part of binding a feed row.
+fn sqlite_date(d: NaiveDate) -> String {
+    let (y, m, day) = (d.year(), d.month(), d.day());
+    if !(0..=9999).contains(&y) {
+        return d.format("%Y-%m-%d").to_string(); // chrono's signed form, as sqlx writes it
+    }
+    let mut s = String::with_capacity(10);
+    for (n, width) in [(y as u32, 4), (m, 2), (day, 2)] {
+        if width == 2 {
+            s.push('-');
+        }
+        let mut div = 10u32.pow(width - 1);
+        while div > 0 {
+            s.push(char::from(b'0' + (n / div % 10) as u8));
+            div /= 10;
+        }
+    }
+    s
+}
+
 /// Inserts `rows` into `R::TABLE` tagged with `batch_id`, in as few statements as the parameter
 /// limits allow.
 pub async fn insert_rows<R: FeedRow>(
@@ -83,39 +104,46 @@ pub async fn insert_rows<R: FeedRow>(
     batch_id: &str,
     rows: Vec<R>,
 ) -> Result<(), StoreError> {
-    let per = rows_per_statement(R::COLUMNS.len());
+    let width = R::COLUMNS.len();
+    let per = rows_per_statement(width);
     let mut rows = rows.into_iter().peekable();
-    let positional = matches!(tx, Tx::Sqlite(_));
-    let full_sql = insert_sql::<R>(per, positional);
+    let sqlite = matches!(tx, Tx::Sqlite(_));
+    let full_sql = insert_sql::<R>(per, sqlite);
     while rows.peek().is_some() {
-        let mut vals = Vec::with_capacity(per * (R::COLUMNS.len() + 1));
+        let mut vals = Vec::with_capacity(per * width);
         let mut n = 0;
         for row in rows.by_ref().take(per) {
             row.push_values(&mut vals);
-            vals.push(Val::Text(batch_id.to_owned()));
             n += 1;
         }
+        debug_assert_eq!(vals.len(), n * width, "{} values per row", R::TABLE);
         let partial;
         let sql = if n == per {
             &full_sql
         } else {
-            partial = insert_sql::<R>(n, positional);
+            partial = insert_sql::<R>(n, sqlite);
             &partial
         };
         with_tx!(tx, conn => {
             let mut q = sqlx::query(sql);
-            for v in vals {
-                q = match v {
-                    Val::Text(x) => q.bind(x),
-                    Val::OptText(x) => q.bind(x),
-                    Val::Int(x) => q.bind(x),
-                    Val::Real(x) => q.bind(x),
-                    Val::OptReal(x) => q.bind(x),
-                    Val::Bool(x) => q.bind(x),
-                    Val::OptBool(x) => q.bind(x),
-                    Val::Date(x) => q.bind(x),
-                    Val::OptDate(x) => q.bind(x),
-                };
+            let mut vals = vals.into_iter();
+            for _ in 0..n {
+                for v in vals.by_ref().take(width) {
+                    q = match v {
+                        Val::Text(x) => q.bind(x),
+                        Val::OptText(x) => q.bind(x),
+                        Val::Int(x) => q.bind(x),
+                        Val::Real(x) => q.bind(x),
+                        Val::OptReal(x) => q.bind(x),
+                        Val::Bool(x) => q.bind(x),
+                        Val::OptBool(x) => q.bind(x),
+                        Val::Date(x) if sqlite => q.bind(sqlite_date(x)),
+                        Val::Date(x) => q.bind(x),
+                        Val::OptDate(x) if sqlite => q.bind(x.map(sqlite_date)),
+                        Val::OptDate(x) => q.bind(x),
+                    };
+                }
+                q = q.bind(batch_id);
             }
             q.execute(conn).await.map(|_| ())
         })?;
@@ -185,4 +213,29 @@ pub async fn finish_batch(
     let sql = "UPDATE feed_batches SET rows_stored = $1, result_json = $2 WHERE id = $3";
     with_tx!(tx, conn => sqlx::query(sql).bind(rows_stored).bind(result_json).bind(id).execute(conn).await.map(|_| ()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_dates_are_written_as_sqlx_writes_them() {
+        for d in [
+            "2025-04-12",
+            "0001-01-01",
+            "0999-12-31",
+            "1900-02-28",
+            "2024-02-29",
+            "9999-12-31",
+        ] {
+            let date: NaiveDate = d.parse().unwrap();
+            assert_eq!(sqlite_date(date), d);
+            assert_eq!(sqlite_date(date), date.format("%F").to_string());
+        }
+        let far = NaiveDate::from_ymd_opt(12_345, 6, 7).unwrap();
+        assert_eq!(sqlite_date(far), far.format("%F").to_string());
+        let before = NaiveDate::from_ymd_opt(-4, 6, 7).unwrap();
+        assert_eq!(sqlite_date(before), before.format("%F").to_string());
+    }
 }

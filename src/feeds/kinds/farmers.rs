@@ -1,6 +1,8 @@
 //! The farmer assessors' feeds: households and their annual assessments. The head's resident id
 //! becomes the keyed hash, the last 4 characters and the birth year here; it goes no further.
 
+use std::fmt::Write as _;
+
 use chrono::Datelike;
 
 use super::{resident, Ctx, Kind};
@@ -82,8 +84,8 @@ impl Kind for Households {
         })
     }
 
-    fn key(row: &Household) -> String {
-        row.subject_key.clone()
+    fn key(row: &Household, out: &mut String) {
+        out.push_str(&row.subject_key);
     }
 }
 
@@ -135,7 +137,7 @@ impl Kind for Assessments {
         })
     }
 
-    fn key(row: &FarmerAssessment) -> String {
-        format!("{} {}", row.subject_key, row.year)
+    fn key(row: &FarmerAssessment, out: &mut String) {
+        let _ = write!(out, "{} {}", row.subject_key, row.year);
     }
 }

@@ -38,7 +38,8 @@ pub trait Kind: Send + 'static {
     /// The row, or `None` with the reasons recorded in `c`.
     fn validate(c: &mut Cells<'_>, ctx: &Ctx) -> Option<Self::Row>;
     /// Two rows of one batch may not share this key (one would silently override the other).
-    fn key(row: &Self::Row) -> String;
+    /// Written into `out` (cleared by the caller), a buffer reused for every row.
+    fn key(row: &Self::Row, out: &mut String);
 }
 
 /// A credit code; pilot codes that fail the check are accepted with a warning (domain.md §5).

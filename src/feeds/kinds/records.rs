@@ -4,6 +4,7 @@
 use chrono::Months;
 
 use super::{resident, uscc, Ctx, Kind};
+use crate::domain::Uscc;
 use crate::feeds::cells::Cells;
 use crate::feeds::columns::{opt, req, Column};
 use crate::feeds::values;
@@ -15,7 +16,7 @@ fn subject(c: &mut Cells<'_>, i: usize, person: bool, ctx: &Ctx) -> Option<Strin
     if person {
         resident(c, i, ctx).map(|id| ctx.pii.subject_key(id.as_str()))
     } else {
-        uscc(c, i).map(|u| u.as_str().to_owned())
+        uscc(c, i).map(Uscc::into_string)
     }
 }
 
@@ -70,8 +71,8 @@ impl Kind for PublicRecords {
         })
     }
 
-    fn key(row: &PublicRecord) -> String {
-        row.record_id.clone()
+    fn key(row: &PublicRecord, out: &mut String) {
+        out.push_str(&row.record_id);
     }
 }
 
@@ -142,7 +143,7 @@ impl Kind for LoanOutcomes {
         })
     }
 
-    fn key(row: &Loan) -> String {
-        row.loan_id.clone()
+    fn key(row: &Loan, out: &mut String) {
+        out.push_str(&row.loan_id);
     }
 }

@@ -1,5 +1,7 @@
 //! The tax bureau's feeds: enterprises, taxpayer credit grades, monthly tax payments.
 
+use std::fmt::Write as _;
+
 use chrono::NaiveDate;
 
 use super::{uscc, Ctx, Kind};
@@ -63,8 +65,8 @@ impl Kind for Enterprises {
         })
     }
 
-    fn key(row: &Enterprise) -> String {
-        row.uscc.clone()
+    fn key(row: &Enterprise, out: &mut String) {
+        out.push_str(&row.uscc);
     }
 }
 
@@ -107,7 +109,7 @@ impl Kind for TaxGrades {
         c.ok().then_some(())?;
         Some(TaxGradeFact {
             id: 0,
-            uscc: uscc?.as_str().to_owned(),
+            uscc: uscc?.into_string(),
             year: year?,
             grade: grade?.as_str().to_owned(),
             score: score?,
@@ -118,8 +120,8 @@ impl Kind for TaxGrades {
         })
     }
 
-    fn key(row: &TaxGradeFact) -> String {
-        format!("{} {} {}", row.uscc, row.year, row.effective_from)
+    fn key(row: &TaxGradeFact, out: &mut String) {
+        let _ = write!(out, "{} {} {}", row.uscc, row.year, row.effective_from);
     }
 }
 
@@ -167,7 +169,7 @@ impl Kind for TaxPayments {
         c.ok().then_some(())?;
         let (y, m) = period?;
         Some(TaxPayment {
-            uscc: uscc?.as_str().to_owned(),
+            uscc: uscc?.into_string(),
             period: format!("{y:04}-{m:02}"),
             tax_type: tax_type?.to_owned(),
             revenue: revenue?,
@@ -178,7 +180,10 @@ impl Kind for TaxPayments {
         })
     }
 
-    fn key(row: &TaxPayment) -> String {
-        format!("{} {} {}", row.uscc, row.period, row.tax_type)
+    fn key(row: &TaxPayment, out: &mut String) {
+        for part in [&row.uscc, &row.period, &row.tax_type] {
+            out.push_str(part);
+            out.push(' ');
+        }
     }
 }
