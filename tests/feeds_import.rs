@@ -8,7 +8,10 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use common::{backends, test_db, TestDb, TEST_PII_KEY};
+use creditbridge::domain::Product;
+use creditbridge::features;
 use creditbridge::feeds::{import, FeedError, FeedKind, FeedRequest};
+use creditbridge::lifecycle::dataset::examples;
 use creditbridge::pii::PiiKey;
 use creditbridge::storage::tax::FeedTable;
 use feeds_support::{city, resident_id, s, uscc, Table};
@@ -143,6 +146,70 @@ async fn a_broken_row_in_the_middle_of_a_large_file_stores_nothing() {
         assert_eq!(errors[0].column.as_deref(), Some("revenue"));
         assert_eq!(count(&t, FeedTable::TaxPayments).await, 0);
         assert_eq!(count(&t, FeedTable::FeedBatches).await, 0);
+    }
+}
+
+#[tokio::test]
+async fn a_large_xlsx_sheet_is_streamed_with_sheet_row_numbers() {
+    let t = test_db(common::Backend::Sqlite).await;
+    let rows: Vec<Vec<String>> = (0..20_000u32)
+        .map(|i| {
+            let (y, m) = (2015 + i / 12 % 10, i % 12 + 1);
+            vec![
+                uscc(i / 120),
+                format!("{y}-{m:02}"),
+                s("vat"),
+                s("1000"),
+                s("30"),
+                s("30"),
+                format!("{y}-{m:02}-20"),
+                format!("{y}-{m:02}-21"),
+            ]
+        })
+        .collect();
+    let cols = [
+        "uscc", "period", "tax_type", "revenue", "tax_due", "tax_paid", "filed_on", "paid_on",
+    ];
+    // An empty row in the middle is skipped, as a blank CSV line is; later rows keep their
+    // sheet row numbers.
+    let mut with_gap = rows.clone();
+    with_gap.insert(10_000, vec![String::new(); cols.len()]);
+    let mut broken = with_gap.clone();
+    broken[15_000][5] = s("-30"); // sheet row 15,002: header, then 15,000 rows before it
+    let (total, errors) = invalid(
+        load(
+            &t,
+            "tax-payments",
+            "broken.xlsx",
+            &Table::new(&cols, broken).xlsx(),
+        )
+        .await,
+    );
+    assert_eq!(total, 1);
+    assert_eq!(errors[0].line, 15_002);
+    assert_eq!(errors[0].column.as_deref(), Some("tax_paid"));
+    assert_eq!(count(&t, FeedTable::TaxPayments).await, 0);
+
+    let done = load(
+        &t,
+        "tax-payments",
+        "big.xlsx",
+        &Table::new(&cols, with_gap).xlsx(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (done.result.rows, done.result.format.as_str()),
+        (20_000, "xlsx")
+    );
+    assert_eq!(count(&t, FeedTable::TaxPayments).await, 20_000);
+
+    // A workbook cut short is unreadable, and says so.
+    let whole = Table::new(&cols, rows).xlsx();
+    let cut = &whole[..whole.len() / 2];
+    match load(&t, "tax-payments", "cut.xlsx", cut).await {
+        Err(FeedError::Unreadable { what, .. }) => assert!(what.contains("XLSX"), "{what}"),
+        other => panic!("expected an unreadable workbook, got {other:?}"),
     }
 }
 
@@ -310,19 +377,108 @@ async fn a_new_grade_supersedes_the_old_and_both_are_kept() {
         assert_eq!(history.len(), 2);
         assert_eq!(history[0].superseded_by, Some(history[1].id));
         assert_ne!(history[0].batch_id, history[1].batch_id);
-        let u1 = uscc(1);
-        let at = |d| t.db.grade_in_force(&u1, date(d));
-        assert_eq!(at("2024-04-01").await.unwrap(), None);
-        assert_eq!(at("2024-06-01").await.unwrap().unwrap().grade, "B");
-        assert_eq!(at("2024-10-01").await.unwrap().unwrap().grade, "D");
-        let all = t.db.grades_in_force(date("2024-06-01")).await.unwrap();
-        assert_eq!((all.len(), all[0].grade.as_str()), (1, "B"));
+        // Which one is in force is the features' rule, the one serving and training use.
+        assert_eq!(grade_at(&t, &uscc(1), "2024-04-01").await, None);
+        assert_eq!(grade_at(&t, &uscc(1), "2024-06-01").await.unwrap(), "B");
+        assert_eq!(grade_at(&t, &uscc(1), "2024-10-01").await.unwrap(), "D");
+    }
+}
+
+/// The grade in force for `uscc` at `d`, as the features see it.
+async fn grade_at(t: &TestDb, uscc: &str, d: &str) -> Option<String> {
+    let facts = features::load::sme_facts(&t.db, uscc, date(d))
+        .await
+        .unwrap();
+    features::sme::grade_at(&facts.grades, date(d)).map(|g| g.grade.clone())
+}
+
+#[tokio::test]
+async fn d_grades_are_purged_five_years_after_their_event_ended() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let cols = [
+            "uscc",
+            "year",
+            "grade",
+            "score",
+            "direct_d",
+            "effective_from",
+        ];
+        let row = |u: u32, year: &str, grade: &str, direct: &str, from: &str| {
+            vec![uscc(u), s(year), s(grade), s(""), s(direct), s(from)]
+        };
+        let annual = Table::new(
+            &cols,
+            vec![
+                // 1: B for 2016, overridden by a direct D (below), then C for 2017.
+                row(1, "2016", "B", "", "2017-04-20"),
+                row(1, "2017", "C", "", "2018-04-20"),
+                // 2: a D and nothing after it (the enterprise closed).
+                row(2, "2019", "D", "", "2020-04-20"),
+                // 3: a D, then B the next year.
+                row(3, "2020", "D", "", "2021-04-20"),
+                row(3, "2021", "B", "", "2022-04-20"),
+            ],
+        );
+        let direct_d = Table::new(&cols, vec![row(1, "2016", "D", "是", "2017-09-01")]);
+        load(&t, "tax-grades", "annual.csv", &annual.csv())
+            .await
+            .unwrap();
+        let second = load(&t, "tax-grades", "direct.csv", &direct_d.csv())
+            .await
+            .unwrap();
+        assert_eq!(second.result.superseded, 1);
+        assert_eq!(grade_at(&t, &uscc(1), "2017-10-01").await.unwrap(), "D");
+        let purge = |today: &'static str| {
+            let db = t.db.clone();
+            async move {
+                creditbridge::feeds::maintenance::purge_expired(&db, date(today))
+                    .await
+                    .unwrap()
+                    .tax_grades
+            }
+        };
+
+        // 1's D ended when C took effect (2018-04-20, before its year was out): kept through
+        // 2023-04-20, gone the day after, with the B it had overridden; C stays.
+        assert_eq!(
+            purge("2023-04-20").await,
+            0,
+            "{backend:?}: 5 years not over"
+        );
+        assert_eq!(count(&t, FeedTable::TaxGrades).await, 6);
+        assert_eq!(purge("2023-04-21").await, 2, "{backend:?}");
+        assert_eq!(grade_at(&t, &uscc(1), "2017-10-01").await, None);
+        assert_eq!(grade_at(&t, &uscc(1), "2018-05-01").await.unwrap(), "C");
+        assert_eq!(purge("2023-04-21").await, 0, "a second run finds nothing");
+
+        // 2's D has no successor: it ended a year after it took effect (2021-04-20).
+        assert_eq!(purge("2026-04-20").await, 0, "{backend:?}");
+        assert_eq!(grade_at(&t, &uscc(2), "2026-04-20").await.unwrap(), "D");
+        assert_eq!(purge("2026-04-21").await, 1, "{backend:?}");
+        assert_eq!(grade_at(&t, &uscc(2), "2026-04-21").await, None);
+
+        // 3's D ended when B took effect (2022-04-20); B is not negative and stays.
+        assert_eq!(purge("2027-04-20").await, 0, "{backend:?}");
+        assert_eq!(purge("2027-04-21").await, 1, "{backend:?}");
+        assert_eq!(grade_at(&t, &uscc(3), "2021-05-01").await, None);
+        assert_eq!(grade_at(&t, &uscc(3), "2022-05-01").await.unwrap(), "B");
+        let mut left = Vec::new();
+        for u in [1, 2, 3] {
+            for g in t.db.grade_history(&uscc(u)).await.unwrap() {
+                left.push((u, g.year, g.grade));
+            }
+        }
+        assert_eq!(left, [(1, 2017, s("C")), (3, 2021, s("B"))], "{backend:?}");
     }
 }
 
 #[tokio::test]
 async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
     let t = test_db(common::Backend::Sqlite).await;
+    load(&t, "households", "h.csv", &table("households").csv())
+        .await
+        .unwrap();
     load(
         &t,
         "farmer-assessments",
@@ -342,9 +498,12 @@ async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
     assert_eq!(done.result.superseded, 1);
     let key = pii().subject_key(&resident_id(11));
     assert_eq!(t.db.assessment_history(&key).await.unwrap().len(), 2);
-    let now = t.db.assessments_in_force(date("2025-01-01")).await.unwrap();
-    let mine = now.iter().find(|a| a.subject_key == key).unwrap();
-    assert_eq!(mine.grade, "AA");
+    // Which one is in force is the features' rule, the one serving and training use.
+    let facts = features::load::farmer_facts(&t.db, &key).await.unwrap();
+    let at = |d| features::farmer::assessment_at(&facts.assessments, date(d)).map(|a| &a.grade);
+    assert_eq!(at("2024-11-01"), None);
+    assert_eq!(at("2024-11-30").unwrap(), "AAA");
+    assert_eq!(at("2025-01-01").unwrap(), "AA");
 }
 
 #[tokio::test]
@@ -367,17 +526,11 @@ async fn loan_outcomes_must_name_a_known_subject() {
     load(&t, "loan-outcomes", "l.csv", &table("loan-outcomes").csv())
         .await
         .unwrap();
-    let matured =
-        t.db.matured_loans("farmer", date("2024-08-01"))
-            .await
-            .unwrap();
-    assert_eq!((matured.len(), matured[0].defaulted), (1, Some(true)));
-    assert!(t
-        .db
-        .matured_loans("farmer", date("2024-06-01"))
-        .await
-        .unwrap()
-        .is_empty());
+    // The stored outcome is what retraining takes once its 12 months are over.
+    let matured = |as_of| examples(&t.db, Product::Farmer, date(as_of));
+    let by_august = matured("2024-08-01").await.unwrap();
+    assert_eq!((by_august.len(), by_august[0].bad), (1, true));
+    assert!(matured("2024-06-01").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -435,26 +588,32 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
             ],
         );
         load(&t, "public-records", "p.csv", &p.csv()).await.unwrap();
+        // Whether a record counts is the features' rule (`RecordFact::counts_at`).
         let u1 = uscc(1);
-        let active = |d| t.db.active_public_records_of(&u1, date(d));
-        assert_eq!(active("2019-03-01").await.unwrap().len(), 2);
-        assert_eq!(
-            active("2019-06-01").await.unwrap().len(),
-            1,
-            "repaired on that day"
-        );
-        assert_eq!(
-            active("2020-01-02").await.unwrap().len(),
-            0,
-            "display window over"
-        );
-        assert_eq!(
-            t.db.active_public_records(date("2024-01-01"))
-                .await
-                .unwrap()
-                .len(),
-            1
-        );
+        let active = |d| {
+            let (db, u1) = (t.db.clone(), u1.clone());
+            async move {
+                let facts = features::load::sme_facts(&db, &u1, date(d)).await.unwrap();
+                facts
+                    .records
+                    .iter()
+                    .filter(|r| r.counts_at(date(d)))
+                    .count()
+            }
+        };
+        assert_eq!(active("2019-03-01").await, 2);
+        assert_eq!(active("2019-06-01").await, 1, "repaired on that day");
+        assert_eq!(active("2020-01-02").await, 0, "display window over");
+        let person = pii().subject_key(&resident_id(11));
+        let facts = features::load::farmer_facts(&t.db, &person).await.unwrap();
+        let counting = |d| {
+            facts
+                .records
+                .iter()
+                .filter(|r| r.counts_at(date(d)))
+                .count()
+        };
+        assert_eq!((counting("2024-01-01"), counting("2025-01-02")), (1, 0));
 
         // B ended (repair) 2019-06-01, A ended 2020-01-01; red lists are not negative.
         let purged = creditbridge::feeds::maintenance::purge_expired(&t.db, date("2024-12-31"))

@@ -8,6 +8,7 @@ use common::fixtures::{self, feed, RESIDENT, USCC};
 use common::{backends, test_db, TestApp};
 use creditbridge::audit::AuditEvent;
 use creditbridge::domain::{Product, Purpose, Role, SubjectId};
+use creditbridge::features;
 use creditbridge::feeds::FeedKind;
 use creditbridge::storage::consents::NewConsent;
 
@@ -52,11 +53,9 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         assert_eq!((old.grade.as_str(), new.grade.as_str()), ("B", "C"));
         assert_eq!(old.superseded_by, Some(new.id));
         assert_ne!(old.batch_id, new.batch_id);
-        let in_force = db
-            .grade_in_force(USCC, "2026-06-01".parse().unwrap())
-            .await
-            .unwrap()
-            .unwrap();
+        let june = "2026-06-01".parse().unwrap();
+        let facts = features::load::sme_facts(db, USCC, june).await.unwrap();
+        let in_force = features::sme::grade_at(&facts.grades, june).unwrap();
         assert_eq!(in_force.grade, "C");
 
         // A household is found by its keyed hash, with only the last 4 characters in clear.
@@ -70,11 +69,10 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             ("002X", 1949, 4)
         );
         assert_eq!(db.assessment_history(&key).await.unwrap().len(), 1);
+        let today = Utc::now().date_naive();
+        let facts = features::load::sme_facts(db, USCC, today).await.unwrap();
         assert_eq!(
-            db.active_public_records_of(USCC, Utc::now().date_naive())
-                .await
-                .unwrap()
-                .len(),
+            facts.records.iter().filter(|r| r.counts_at(today)).count(),
             1
         );
         let loans = db.loans_of(USCC).await.unwrap();

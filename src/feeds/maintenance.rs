@@ -4,7 +4,7 @@
 use chrono::{Months, NaiveDate};
 use serde::Serialize;
 
-use crate::storage::{loans, public_records, Db, StoreError};
+use crate::storage::{loans, public_records, tax, Db, StoreError};
 
 /// How long negative facts are kept after their event ends.
 pub const RETENTION_MONTHS: u32 = 60;
@@ -15,11 +15,17 @@ pub struct Purged {
     pub cutoff: NaiveDate,
     pub public_records: u64,
     pub loan_defaults: u64,
+    /// D grades, with the earlier versions of the same year that they had superseded.
+    pub tax_grades: u64,
 }
 
-/// Deletes, in one transaction, negative public records (dishonest-debtor listings and
-/// penalties; red lists are positive) whose display window ended or that were repaired more than
-/// 5 years before `today`, and loans that defaulted more than 5 years before `today`.
+/// Deletes, in one transaction, every kind of negative fact whose event ended more than 5 years
+/// before `today`:
+/// - dishonest-debtor listings and penalties (red lists are positive) whose display window
+///   ended or that were repaired, whichever came first;
+/// - loans whose default happened;
+/// - D tax grades, whose event ends when a later grade of the enterprise takes effect or a
+///   year after the D took effect, whichever comes first (`tax::delete_d_grades_ended_before`).
 pub async fn purge_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreError> {
     let cutoff = today
         .checked_sub_months(Months::new(RETENTION_MONTHS))
@@ -28,11 +34,13 @@ pub async fn purge_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreErr
     let public_records =
         public_records::delete_negative_records_ended_before(&mut tx, cutoff).await?;
     let loan_defaults = loans::delete_defaults_before(&mut tx, cutoff).await?;
+    let tax_grades = tax::delete_d_grades_ended_before(&mut tx, cutoff).await?;
     tx.commit().await?;
-    tracing::info!(%cutoff, public_records, loan_defaults, "purged expired negative information");
+    tracing::info!(%cutoff, public_records, loan_defaults, tax_grades, "purged expired negative information");
     Ok(Purged {
         cutoff,
         public_records,
         loan_defaults,
+        tax_grades,
     })
 }

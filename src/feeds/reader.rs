@@ -1,11 +1,13 @@
 //! Readers that turn a CSV, JSON Lines or XLSX file into rows in feed-column order, one at a
-//! time, so a large file is never held whole (XLSX excepted: a workbook is a ZIP archive that
-//! calamine loads per sheet; the body limit bounds it).
+//! time, so a large file is never held whole. An XLSX sheet is streamed too (calamine's cell
+//! reader decompresses and parses the sheet's XML as it goes, on a thread of its own); only the
+//! workbook's shared-string table is loaded whole, and the body limit bounds it.
 
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
+use std::sync::mpsc;
 
 use calamine::{Data, Reader as _, Xlsx};
 use chrono::{Days, NaiveDate};
@@ -38,12 +40,20 @@ pub enum Reader {
         unknown: HashSet<String>,
     },
     Xlsx {
-        rows: Vec<Vec<Data>>,
-        next: usize,
-        first_line: u64,
+        rows: mpsc::Receiver<Result<SheetRow, String>>,
         source: Vec<Option<usize>>,
     },
 }
+
+/// One non-empty spreadsheet row: its 1-based row number and its cells' text from the header's
+/// first column on.
+pub struct SheetRow {
+    line: u64,
+    cells: Vec<String>,
+}
+
+/// Rows read ahead of the validator.
+const SHEET_ROWS_AHEAD: usize = 256;
 
 /// An opened file: its reader, the header mapping and what the header row already showed.
 pub struct Opened {
@@ -128,25 +138,29 @@ fn open_xlsx(path: &Path, columns: &[Column]) -> Result<Opened, FeedError> {
         what: "an XLSX workbook".into(),
         reason,
     };
-    let mut book: Xlsx<_> = calamine::open_workbook(path)
+    let book: Xlsx<_> = calamine::open_workbook(path)
         .map_err(|e: calamine::XlsxError| unreadable(e.to_string()))?;
-    let range = book
-        .worksheet_range_at(0)
-        .ok_or_else(|| unreadable("it has no worksheet".into()))?
-        .map_err(|e| unreadable(e.to_string()))?;
-    let first_line = range.start().map_or(1, |(r, _)| u64::from(r) + 1);
-    let mut rows: Vec<Vec<Data>> = range.rows().map(<[Data]>::to_vec).collect();
-    if rows.is_empty() {
-        return Err(unreadable(
-            "the first sheet is empty (no header row)".into(),
-        ));
-    }
-    let names: Vec<String> = rows.remove(0).iter().map(cell_text).collect();
-    let (header, errors, warnings) = HeaderMap::resolve(columns, &names, first_line);
+    let sheet = book
+        .sheet_names()
+        .into_iter()
+        .next()
+        .ok_or_else(|| unreadable("it has no worksheet".into()))?;
+    let (sender, rows) = mpsc::sync_channel(SHEET_ROWS_AHEAD);
+    std::thread::Builder::new()
+        .name("xlsx-reader".into())
+        .spawn(move || stream_sheet(book, &sheet, &sender))?;
+    let header = match rows.recv() {
+        Ok(Ok(row)) => row,
+        Ok(Err(reason)) => return Err(unreadable(reason)),
+        Err(_) => {
+            return Err(unreadable(
+                "the first sheet is empty (no header row)".into(),
+            ))
+        }
+    };
+    let (header, errors, warnings) = HeaderMap::resolve(columns, &header.cells, header.line);
     let reader = Reader::Xlsx {
         rows,
-        next: 0,
-        first_line: first_line + 1,
         source: header.source.clone(),
     };
     Ok(Opened {
@@ -155,6 +169,62 @@ fn open_xlsx(path: &Path, columns: &[Column]) -> Result<Opened, FeedError> {
         errors,
         warnings,
     })
+}
+
+/// Sends the sheet's non-empty rows in order, the first one (the header) fixing the first
+/// column; stops at the end, at the first error (sent as its reason), or when nobody listens.
+fn stream_sheet<RS: Read + Seek>(
+    mut book: Xlsx<RS>,
+    sheet: &str,
+    out: &mpsc::SyncSender<Result<SheetRow, String>>,
+) {
+    let mut cells = match book.worksheet_cells_reader(sheet) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = out.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let mut first_column: Option<u32> = None;
+    let mut row: Option<(u32, Vec<String>)> = None;
+    let send = |row: Option<(u32, Vec<String>)>| match row {
+        Some((r, cells)) if cells.iter().any(|c| !c.is_empty()) => out
+            .send(Ok(SheetRow {
+                line: u64::from(r) + 1,
+                cells,
+            }))
+            .is_ok(),
+        _ => true,
+    };
+    loop {
+        let cell = match cells.next_cell() {
+            Ok(Some(cell)) => cell,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out.send(Err(e.to_string()));
+                return;
+            }
+        };
+        let (r, c) = cell.get_position();
+        let text = cell_text(&Data::from(cell.get_value().clone()));
+        if row.as_ref().is_some_and(|(at, _)| *at != r) && !send(row.take()) {
+            return;
+        }
+        if first_column.is_none() && text.is_empty() {
+            continue; // blank cells before the header's first name
+        }
+        let first = *first_column.get_or_insert(c);
+        let Some(at) = c.checked_sub(first) else {
+            continue; // left of the header: not part of the table
+        };
+        let (_, cells) = row.get_or_insert_with(|| (r, Vec::new()));
+        let at = at as usize;
+        if cells.len() <= at {
+            cells.resize(at + 1, String::new());
+        }
+        cells[at] = text;
+    }
+    send(row.take());
 }
 
 /// A spreadsheet cell as the text a CSV export would show: whole numbers without ".0", date
@@ -246,23 +316,23 @@ impl Reader {
                 buf.line = *line;
                 return Ok(json_row(text, aliases, unknown, buf, warnings));
             },
-            Reader::Xlsx {
-                rows,
-                next,
-                first_line,
-                source,
-            } => {
-                let Some(row) = rows.get_mut(*next) else {
-                    return Ok(Next::End);
+            Reader::Xlsx { rows, source } => {
+                let row = match rows.recv() {
+                    Ok(Ok(row)) => row,
+                    Ok(Err(reason)) => {
+                        return Err(FeedError::Unreadable {
+                            what: "an XLSX workbook".into(),
+                            reason,
+                        })
+                    }
+                    Err(_) => return Ok(Next::End),
                 };
-                buf.line = *first_line + *next as u64;
-                *next += 1;
+                buf.line = row.line;
                 for (i, s) in source.iter().enumerate() {
-                    if let Some(cell) = s.and_then(|s| row.get(s)) {
-                        buf.set(i, &cell_text(cell));
+                    if let Some(cell) = s.and_then(|s| row.cells.get(s)) {
+                        buf.set(i, cell);
                     }
                 }
-                row.clear();
                 Ok(Next::Row)
             }
         }

@@ -114,10 +114,6 @@ const ASSESSMENT_COLUMNS: &str =
     "a.id, a.subject_key, a.year, a.assessed_on, a.score, a.grade, a.annual_income, \
     a.assets, a.liabilities, a.batch_id, a.superseded_by";
 
-/// Same rule as tax grades: assessed by D and not replaced by a row also assessed by D.
-const IN_FORCE_WHERE: &str = "a.assessed_on <= $1 AND NOT EXISTS \
-    (SELECT 1 FROM farmer_assessments s WHERE s.id = a.superseded_by AND s.assessed_on <= $1)";
-
 /// Marks earlier assessments for each (household, year) that `batch_id` re-assessed.
 pub async fn supersede_assessments(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreError> {
     let sql = "UPDATE farmer_assessments SET superseded_by = (SELECT n.id FROM farmer_assessments n \
@@ -135,25 +131,6 @@ impl Db {
         Ok(
             with_db!(self, p => sqlx::query_as::<_, Household>(sql).bind(subject_key).fetch_optional(p).await)?,
         )
-    }
-
-    /// The assessment of every household in force at `at` (one per household that has one).
-    pub async fn assessments_in_force(
-        &self,
-        at: NaiveDate,
-    ) -> Result<Vec<FarmerAssessment>, StoreError> {
-        let sql = format!(
-            "SELECT {ASSESSMENT_COLUMNS} FROM farmer_assessments a WHERE {IN_FORCE_WHERE} \
-             ORDER BY a.subject_key, a.assessed_on DESC, a.id DESC"
-        );
-        let rows = with_db!(self, p => sqlx::query_as::<_, FarmerAssessment>(&sql).bind(at).fetch_all(p).await)?;
-        let mut out: Vec<FarmerAssessment> = Vec::new();
-        for r in rows {
-            if out.last().is_none_or(|l| l.subject_key != r.subject_key) {
-                out.push(r);
-            }
-        }
-        Ok(out)
     }
 
     /// Every assessment row of a household, superseded ones included, oldest first.

@@ -1,7 +1,7 @@
 //! Loan outcomes reported by banks: the targets of model training. A later row for the same
 //! (bank, loan) updates it, typically when its 12-month outcome becomes known.
 
-use chrono::{Months, NaiveDate};
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::feeds::{FeedRow, Val};
@@ -62,25 +62,6 @@ const COLUMNS: &str =
     "reported_by, loan_id, product, subject_key, disbursed_on, amount, term_months, defaulted, defaulted_on";
 
 impl Db {
-    /// Loans of `product` whose 12-month outcome window had closed by `as_of` and whose outcome
-    /// was reported: the labelled sample for training and back-testing, oldest first.
-    pub async fn matured_loans(
-        &self,
-        product: &str,
-        as_of: NaiveDate,
-    ) -> Result<Vec<Loan>, StoreError> {
-        let window_start = as_of
-            .checked_sub_months(Months::new(12))
-            .unwrap_or(NaiveDate::MIN);
-        let sql = format!(
-            "SELECT {COLUMNS} FROM loans WHERE product = $1 AND disbursed_on <= $2 AND defaulted IS NOT NULL \
-             ORDER BY disbursed_on, reported_by, loan_id"
-        );
-        Ok(
-            with_db!(self, p => sqlx::query_as::<_, Loan>(&sql).bind(product).bind(window_start).fetch_all(p).await)?,
-        )
-    }
-
     /// Every loan of one subject, oldest first.
     pub async fn loans_of(&self, subject_key: &str) -> Result<Vec<Loan>, StoreError> {
         let sql = format!(

@@ -1,12 +1,13 @@
 //! Public credit records (dishonest judgment debtors, administrative penalties, red lists). A
-//! record counts from listed_at until display_until, or until it is repaired, whichever is first.
+//! record counts from listed_at until display_until, or until it is repaired, whichever is first
+//! (`features::sme::RecordFact::counts_at`, the rule serving and training use).
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::feeds::{FeedRow, Val};
-use super::{Db, StoreError, Tx};
-use crate::{with_db, with_tx};
+use super::{StoreError, Tx};
+use crate::with_tx;
 
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct PublicRecord {
@@ -55,38 +56,6 @@ impl FeedRow for PublicRecord {
             Val::Date(self.display_until),
             Val::OptDate(self.repaired_at),
         ]);
-    }
-}
-
-const COLUMNS: &str =
-    "source, record_id, subject_type, subject_key, kind, severity, listed_at, display_until, repaired_at";
-
-/// Counting at D: listed by D, D not past display_until, not repaired by D.
-const ACTIVE_AT: &str =
-    "listed_at <= $1 AND display_until >= $1 AND (repaired_at IS NULL OR repaired_at > $1)";
-
-impl Db {
-    /// Records of every subject that count at `at`, ordered by subject then listing date.
-    pub async fn active_public_records(
-        &self,
-        at: NaiveDate,
-    ) -> Result<Vec<PublicRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM public_records WHERE {ACTIVE_AT} ORDER BY subject_key, listed_at, record_id");
-        Ok(
-            with_db!(self, p => sqlx::query_as::<_, PublicRecord>(&sql).bind(at).fetch_all(p).await)?,
-        )
-    }
-
-    /// Records of one subject (credit code or subject key) that count at `at`.
-    pub async fn active_public_records_of(
-        &self,
-        subject_key: &str,
-        at: NaiveDate,
-    ) -> Result<Vec<PublicRecord>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM public_records WHERE subject_key = $2 AND {ACTIVE_AT} ORDER BY listed_at, record_id");
-        Ok(
-            with_db!(self, p => sqlx::query_as::<_, PublicRecord>(&sql).bind(at).bind(subject_key).fetch_all(p).await)?,
-        )
     }
 }
 

@@ -9,7 +9,8 @@ use super::feeds::{FeedRow, Val};
 use super::{Db, StoreError, Tx};
 use crate::{with_db, with_tx};
 
-/// A grade as fed; `id`/`superseded_by` are only meaningful when read back.
+/// A grade as fed; `id`/`superseded_by` are only meaningful when read back. Which grade is in
+/// force at a date is decided by `features::sme::grade_at`, the rule serving and training use.
 #[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
 pub struct TaxGradeFact {
     #[sqlx(default)]
@@ -89,12 +90,6 @@ impl FeedRow for TaxPayment {
 
 const GRADE_COLUMNS: &str = "g.id, g.uscc, g.year, g.grade, g.score, g.direct_d, g.effective_from, g.batch_id, g.superseded_by";
 
-/// A grade is in force at D if it took effect on or before D and was not replaced by a row that
-/// had also taken effect by D; among those, the latest to take effect wins (a mid-year direct D
-/// overrides the April grade, next April's grade overrides both).
-const IN_FORCE_WHERE: &str = "g.effective_from <= $1 AND NOT EXISTS \
-    (SELECT 1 FROM tax_grades s WHERE s.id = g.superseded_by AND s.effective_from <= $1)";
-
 /// Marks every earlier grade for an (uscc, year) that `batch_id` brought a new grade for as
 /// superseded by it. Runs inside the batch's transaction.
 pub async fn supersede_grades(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreError> {
@@ -106,42 +101,30 @@ pub async fn supersede_grades(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreE
     Ok(done)
 }
 
-fn first_per_subject(rows: Vec<TaxGradeFact>) -> Vec<TaxGradeFact> {
-    let mut out: Vec<TaxGradeFact> = Vec::new();
-    for r in rows {
-        if out.last().is_none_or(|l| l.uscc != r.uscc) {
-            out.push(r);
-        }
-    }
-    out
+/// Deletes D grades whose event ended before `cutoff`, with the earlier versions they superseded
+/// (returns how many rows went). A grade is annual: its event ends when a later grade of the
+/// enterprise takes effect (next year's grade, or a correction), and at the latest one year after
+/// it took effect, so a D grade with no successor (a closed enterprise) ends too. The versions a
+/// purged D had superseded go with it: they were overridden by it, and left alone they would come
+/// back as if they had been in force.
+pub async fn delete_d_grades_ended_before(
+    tx: &mut Tx,
+    cutoff: NaiveDate,
+) -> Result<u64, StoreError> {
+    let year_before = cutoff
+        .checked_sub_months(chrono::Months::new(12))
+        .unwrap_or(NaiveDate::MIN);
+    let sql = "WITH RECURSIVE gone (id) AS ( \
+            SELECT g.id FROM tax_grades g WHERE g.grade = 'D' AND (g.effective_from < $2 \
+                OR EXISTS (SELECT 1 FROM tax_grades n WHERE n.uscc = g.uscc \
+                    AND n.effective_from > g.effective_from AND n.effective_from < $1)) \
+            UNION SELECT t.id FROM tax_grades t JOIN gone ON t.superseded_by = gone.id) \
+        DELETE FROM tax_grades WHERE id IN (SELECT id FROM gone)";
+    let done = with_tx!(tx, conn => sqlx::query(sql).bind(cutoff).bind(year_before).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(done)
 }
 
 impl Db {
-    /// The grade of every enterprise in force at `at` (one per enterprise that has one).
-    pub async fn grades_in_force(&self, at: NaiveDate) -> Result<Vec<TaxGradeFact>, StoreError> {
-        let sql = format!(
-            "SELECT {GRADE_COLUMNS} FROM tax_grades g WHERE {IN_FORCE_WHERE} \
-             ORDER BY g.uscc, g.effective_from DESC, g.id DESC"
-        );
-        let rows = with_db!(self, p => sqlx::query_as::<_, TaxGradeFact>(&sql).bind(at).fetch_all(p).await)?;
-        Ok(first_per_subject(rows))
-    }
-
-    /// The grade of one enterprise in force at `at`.
-    pub async fn grade_in_force(
-        &self,
-        uscc: &str,
-        at: NaiveDate,
-    ) -> Result<Option<TaxGradeFact>, StoreError> {
-        let sql = format!(
-            "SELECT {GRADE_COLUMNS} FROM tax_grades g WHERE g.uscc = $2 AND {IN_FORCE_WHERE} \
-             ORDER BY g.effective_from DESC, g.id DESC LIMIT 1"
-        );
-        Ok(
-            with_db!(self, p => sqlx::query_as::<_, TaxGradeFact>(&sql).bind(at).bind(uscc).fetch_optional(p).await)?,
-        )
-    }
-
     /// Every grade row ever fed for an enterprise, superseded ones included, oldest first.
     pub async fn grade_history(&self, uscc: &str) -> Result<Vec<TaxGradeFact>, StoreError> {
         let sql = format!(
