@@ -53,9 +53,18 @@ pub fn fit_logistic(
     let bad_positive = n_bad > n_good || (n_bad == n_good && bad.first() == Some(&true));
     let sign = if bad_positive { 1.0 } else { -1.0 };
     let log_odds = ((n_bad.max(1)) as f64 / (n_good.max(1)) as f64).ln();
-    let init: Array1<f64> = (0..x.ncols())
-        .map(|_| -0.8 * sign)
-        .chain(std::iter::once(log_odds * sign))
+    // Then a few parallel Newton steps on the very objective linfa minimises (log loss plus
+    // alpha/2 on the coefficients, not the intercept): linfa's single-threaded L-BFGS then starts
+    // at (or next to) its optimum and only has to confirm it. On a million rows this cut the
+    // regression from ~1.5 s to a fraction; linfa still does the fit and decides convergence.
+    let guess: Vec<f64> = std::iter::once(log_odds)
+        .chain((0..x.ncols()).map(|_| -0.8))
+        .collect();
+    let start = newton(x, bad, alpha, guess.clone(), 8).unwrap_or(guess);
+    let init: Array1<f64> = start[1..]
+        .iter()
+        .chain(std::iter::once(&start[0]))
+        .map(|v| v * sign)
         .collect();
     let dataset = DatasetBase::new(x, targets);
     let mut alpha_try = alpha;
@@ -97,6 +106,85 @@ pub fn fit_logistic(
         attempts: 4,
         message: last_err,
     })
+}
+
+/// Newton–Raphson on `Σ log-loss + alpha/2 · |coefficients|²` for the log-odds of bad, from
+/// `beta` (`[intercept, coefficients…]`), at most `steps` steps. `None` if a step fails (singular
+/// or non-finite); the caller then starts linfa from its plain guess.
+fn newton(
+    x: ArrayView2<f64>,
+    bad: &[bool],
+    alpha: f64,
+    mut beta: Vec<f64>,
+    steps: usize,
+) -> Option<Vec<f64>> {
+    let k = beta.len();
+    for _ in 0..steps {
+        let (grad, h) = grad_hessian(x, bad, &beta);
+        let mut full = h;
+        let mut g = grad;
+        for i in 0..k {
+            for j in 0..i {
+                full[i * k + j] = full[j * k + i];
+            }
+            if i > 0 {
+                g[i] += alpha * beta[i];
+                full[i * k + i] += alpha;
+            }
+        }
+        let inv = invert(&full, k)?;
+        let mut largest = 0.0f64;
+        for i in 0..k {
+            let step: f64 = (0..k).map(|j| inv[i * k + j] * g[j]).sum();
+            beta[i] -= step;
+            largest = largest.max(step.abs());
+        }
+        if beta.iter().any(|b| !b.is_finite()) {
+            return None;
+        }
+        if largest < 1e-9 {
+            break;
+        }
+    }
+    Some(beta)
+}
+
+/// Gradient `Σ (p − y) x̃` and upper triangle of `Σ p(1−p) x̃ x̃ᵀ` of the log loss at `beta`,
+/// `x̃ = [1, x]`, in parallel over row blocks.
+fn grad_hessian(x: ArrayView2<f64>, bad: &[bool], beta: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let k = beta.len();
+    (0..x.nrows())
+        .into_par_iter()
+        .with_min_len(8192)
+        .fold(
+            || (vec![0.0; k], vec![0.0; k * k]),
+            |(mut g, mut h), r| {
+                let row = x.row(r);
+                let z = beta[0] + row.iter().zip(&beta[1..]).map(|(a, b)| a * b).sum::<f64>();
+                let p = 1.0 / (1.0 + (-z).exp());
+                let w = p * (1.0 - p);
+                let e = p - if bad[r] { 1.0 } else { 0.0 };
+                let xt = |i: usize| if i == 0 { 1.0 } else { row[i - 1] };
+                for i in 0..k {
+                    let xi = xt(i);
+                    g[i] += e * xi;
+                    let wi = w * xi;
+                    for j in i..k {
+                        h[i * k + j] += wi * xt(j);
+                    }
+                }
+                (g, h)
+            },
+        )
+        .reduce(
+            || (vec![0.0; k], vec![0.0; k * k]),
+            |a, b| {
+                (
+                    a.0.iter().zip(&b.0).map(|(x, y)| x + y).collect(),
+                    a.1.iter().zip(&b.1).map(|(x, y)| x + y).collect(),
+                )
+            },
+        )
 }
 
 /// Standard errors and p-values from the inverse of `H = Σ p(1−p) x̃ x̃ᵀ`, `x̃ = [1, x]`.
@@ -244,6 +332,49 @@ mod tests {
             .unwrap();
         assert!(!raw.labels().pos.class);
         assert!(raw.params()[0] < 0.0);
+    }
+
+    /// The Newton warm start lands on linfa's own optimum: linfa run alone from a plain guess
+    /// with a tight tolerance gives the same coefficients (both classes conventions, penalty on
+    /// the coefficients only), and the penalised gradient there is zero.
+    #[test]
+    fn the_newton_start_is_linfas_optimum() {
+        let n = 3000;
+        let x: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                [
+                    (i % 97) as f64 / 48.0 - 1.0,
+                    ((i * 31) % 89) as f64 / 44.0 - 1.0,
+                ]
+            })
+            .collect();
+        let bad: Vec<bool> = (0..n)
+            .map(|i| {
+                let z = -1.5 + 1.2 * x[2 * i] - 0.7 * x[2 * i + 1];
+                ((i * 7919) % 1000) as f64 / 1000.0 < 1.0 / (1.0 + (-z).exp())
+            })
+            .collect();
+        let xm = Array2::from_shape_vec((n, 2), x).unwrap();
+        let alpha = 5.0;
+        let beta = newton(xm.view(), &bad, alpha, vec![0.0, 0.0, 0.0], 25).unwrap();
+        let (g, _) = grad_hessian(xm.view(), &bad, &beta);
+        assert!(g[0].abs() < 1e-8, "{g:?}");
+        for j in 1..3 {
+            assert!((g[j] + alpha * beta[j]).abs() < 1e-8, "{g:?}");
+        }
+        let raw = LogisticRegression::default()
+            .alpha(alpha)
+            .gradient_tolerance(1e-10)
+            .max_iterations(1000)
+            .fit(&DatasetBase::new(xm.view(), Array1::from(bad.clone())))
+            .unwrap();
+        let (b0, b) = bad_log_odds(&raw);
+        assert!((b0 - beta[0]).abs() < 1e-5, "{b0} vs {beta:?}");
+        for j in 0..2 {
+            assert!((b[j] - beta[j + 1]).abs() < 1e-5, "{b:?} vs {beta:?}");
+        }
+        let fit = fit_logistic(xm.view(), &bad, alpha, 50).unwrap();
+        assert!((fit.intercept - beta[0]).abs() < 1e-5);
     }
 
     #[test]
