@@ -236,7 +236,9 @@ async fn hostile_cells_are_stored_verbatim_or_refused_clearly() {
         let t = test_db(backend).await;
         let mut e = table("enterprises");
         e.rows[0][1] = s("=cmd|' /C calc'!A0");
-        e.rows[1][1] = s("Line one\nline \"two\", with comma");
+        // Newlines, tabs, backslashes and a literal \N are what PostgreSQL's COPY text escapes.
+        let awkward = "Line one\r\nline \"two\", with comma\ttab \\N back\\slash \\.";
+        e.rows[1][1] = s(awkward);
         load(&t, "enterprises", "e.csv", &e.csv()).await.unwrap();
         assert_eq!(
             t.db.enterprise(&uscc(1)).await.unwrap().unwrap().name,
@@ -244,7 +246,7 @@ async fn hostile_cells_are_stored_verbatim_or_refused_clearly() {
         );
         assert_eq!(
             t.db.enterprise(&uscc(2)).await.unwrap().unwrap().name,
-            "Line one\nline \"two\", with comma"
+            awkward
         );
 
         let mut nul = table("enterprises");

@@ -19,7 +19,7 @@ use super::kinds::{self, Ctx, Kind};
 use super::reader::{self, Next};
 use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, MAX_LISTED};
 use crate::pii::PiiKey;
-use crate::storage::feeds::{self as store, rows_per_statement, BatchRecord, FeedRow};
+use crate::storage::feeds::{self as store, rows_per_chunk, BatchRecord, FeedRow};
 use crate::storage::{households, tax, Db, StoreError, Tx};
 
 /// Called with the number of data rows read so far.
@@ -207,8 +207,9 @@ async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
         job.ctx,
         job.progress,
     );
+    let per = rows_per_chunk(job.tx.dialect(), <K::Row as FeedRow>::COLUMNS.len());
     let parser = tokio::task::spawn_blocking(move || {
-        parse::<K>(&path, &facts, format, &ctx, &sender, progress)
+        parse::<K>(&path, &facts, format, &ctx, &sender, per, progress)
     });
     let mut failed = None;
     while let Some(chunk) = receiver.recv().await {
@@ -307,6 +308,7 @@ fn parse<K: Kind>(
     format: Format,
     ctx: &Ctx,
     sender: &mpsc::Sender<Vec<K::Row>>,
+    per: usize,
     progress: Option<Progress>,
 ) -> Result<Report, FeedError> {
     let transcoded;
@@ -325,7 +327,6 @@ fn parse<K: Kind>(
     if report.errors_total > 0 {
         return Ok(report); // a header without the required columns: rows cannot be read
     }
-    let per = rows_per_statement(<K::Row as FeedRow>::COLUMNS.len());
     let mut chunk = Vec::with_capacity(per);
     let mut seen = SeenKeys::default();
     let key_state = RandomState::new();
