@@ -370,6 +370,22 @@ pub(crate) fn constraints(
     }
 }
 
+/// Writes into `out[i]` the value of rank `ranks[i]` (0-based, strictly increasing, relative to
+/// `base`) in the ascending order of `v`, reordering `v`. Recursive selection around the middle
+/// rank: O(n · log(ranks)) instead of a sort's O(n · log n).
+fn select_ranks(v: &mut [f64], base: usize, ranks: &[usize], out: &mut [f64]) {
+    if ranks.is_empty() {
+        return;
+    }
+    let mid = ranks.len() / 2;
+    let r = ranks[mid] - base;
+    let (left, x, right) = v.select_nth_unstable_by(r, f64::total_cmp);
+    out[mid] = *x;
+    let (out_left, out_right) = out.split_at_mut(mid);
+    select_ranks(left, base, &ranks[..mid], out_left);
+    select_ranks(right, base + r + 1, &ranks[mid + 1..], &mut out_right[1..]);
+}
+
 /// Bins a numeric characteristic.
 pub fn bin_numeric(name: &str, values: &[f64], target: &[bool], s: &Settings) -> Binning {
     let n = values.len();
@@ -379,11 +395,19 @@ pub fn bin_numeric(name: &str, values: &[f64], target: &[bool], s: &Settings) ->
         .copied()
         .filter(|&x| !x.is_nan() && !is_special(x))
         .collect();
-    regular.sort_unstable_by(f64::total_cmp);
     let mut cuts: Vec<f64> = Vec::new();
-    if let (Some(&lo), m) = (regular.first(), regular.len()) {
+    let m = regular.len();
+    if m > 0 {
+        // The values at ranks q·m/prebins of the sorted column, found by selection instead of
+        // a full sort (the same values; a sort was a tenth of a million-row fit's CPU).
+        let mut ranks: Vec<usize> = (1..s.prebins).map(|q| q * m / s.prebins).collect();
+        ranks.dedup();
+        let mut at = vec![0.0; ranks.len()];
+        select_ranks(&mut regular, 0, &ranks, &mut at);
+        let lo = regular.iter().copied().fold(f64::INFINITY, f64::min);
+        let value_at = |r: usize| at[ranks.partition_point(|&x| x < r)];
         for q in 1..s.prebins {
-            let v = regular[q * m / s.prebins];
+            let v = value_at(q * m / s.prebins);
             if v > lo && cuts.last().is_none_or(|&c| v > c) {
                 cuts.push(v);
             }
@@ -568,6 +592,25 @@ mod tests {
             assert!(inside, "{v} in {rule:?}");
         }
         assert_eq!(loc.numeric(f64::NAN), bn.bins.len() - 1);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn selected_ranks_equal_the_sorted_values(
+            mut v in proptest::collection::vec(-50.0f64..50.0, 1..300),
+            k in 2usize..60,
+        ) {
+            let m = v.len();
+            let mut ranks: Vec<usize> = (1..k).map(|q| q * m / k).collect();
+            ranks.dedup();
+            let mut sorted = v.clone();
+            sorted.sort_unstable_by(f64::total_cmp);
+            let mut at = vec![0.0; ranks.len()];
+            select_ranks(&mut v, 0, &ranks, &mut at);
+            for (r, x) in ranks.iter().zip(&at) {
+                proptest::prop_assert_eq!(sorted[*r], *x);
+            }
+        }
     }
 
     #[test]

@@ -59,6 +59,17 @@ impl CategoricalData {
     pub fn push(&mut self, value: Option<&str>) {
         let code = match value {
             None => MISSING_CODE,
+            // A few levels: comparing the strings beats hashing them (most credit categoricals
+            // have a handful of levels, and this runs once per cell).
+            Some(v) if self.levels.len() <= 16 => match self.levels.iter().position(|l| l == v) {
+                Some(c) => c as u32,
+                None => {
+                    let c = self.levels.len() as u32;
+                    self.levels.push(v.to_owned());
+                    self.index.insert(v.to_owned(), c);
+                    c
+                }
+            },
             Some(v) => match self.index.get(v) {
                 Some(&c) => c,
                 None => {
