@@ -204,6 +204,14 @@ pub const FARMER: &[Characteristic] = &[
         "家庭资产负债率偏高",
     ),
     c(
+        "debt_to_income",
+        Num,
+        "负债收入比",
+        "FRM-FIN-04",
+        "High debt against annual income",
+        "家庭负债相对年收入偏高",
+    ),
+    c(
         "net_worth",
         Num,
         "家庭净资产",
@@ -283,6 +291,22 @@ mod tests {
             codes.dedup();
             assert_eq!(names.len(), list.len());
             assert_eq!(codes.len(), list.len());
+        }
+    }
+
+    #[test]
+    fn docs_models_md_lists_every_characteristic_with_its_texts() {
+        let doc = include_str!("../../docs/models.md");
+        for c in SME.iter().chain(FARMER) {
+            let kind = match c.kind {
+                Kind::Numeric => "numeric",
+                Kind::Categorical => "categorical",
+            };
+            let row = format!(
+                "| `{}` | {} | {kind} | `{}` | {} | {} |",
+                c.name, c.name_zh, c.code, c.text_en, c.text_zh
+            );
+            assert!(doc.contains(&row), "docs/models.md lacks the row {row}");
         }
     }
 }

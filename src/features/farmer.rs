@@ -95,6 +95,12 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
         Some(a) if a.assets > 0 => number(a.liabilities as f64 / a.assets as f64),
         _ => Value::Missing,
     };
+    // Liabilities over a year's net income, from the same assessment: how many years of income
+    // the household owes (负债收入比). Assets do not repay loans; income does.
+    let debt_to_income = match a {
+        Some(a) if a.annual_income > 0 => number(a.liabilities as f64 / a.annual_income as f64),
+        _ => Value::Missing,
+    };
     let earlier: Vec<&LoanFact> = f.loans.iter().filter(|l| l.disbursed_on < at).collect();
     let defaults = earlier
         .iter()
@@ -118,6 +124,7 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
         ("labour_share", labour),
         ("land_mu", h.map_or(Value::Missing, |h| number(h.land_mu))),
         ("liabilities_to_assets", leverage),
+        ("debt_to_income", debt_to_income),
         (
             "net_worth",
             a.map_or(Value::Missing, |a| {
@@ -170,6 +177,50 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn assessment(year: i64, on: &str, income: i64, liabilities: i64) -> AssessmentFact {
+        AssessmentFact {
+            id: year,
+            year,
+            assessed_on: on.parse().unwrap(),
+            score: 75.0,
+            grade: "AA".into(),
+            annual_income: income,
+            assets: 50_000_000,
+            liabilities,
+        }
+    }
+
+    #[test]
+    fn debt_to_income_comes_from_the_latest_assessment_known_at_the_date() {
+        let f = FarmerFacts {
+            assessments: vec![
+                assessment(2024, "2024-04-01", 6_000_000, 3_000_000),
+                assessment(2025, "2025-04-01", 4_000_000, 6_000_000),
+            ],
+            ..Default::default()
+        };
+        assert_eq!(
+            characteristics(&f, d("2025-03-31")).get("debt_to_income"),
+            Some(Value::Number(0.5))
+        );
+        assert_eq!(
+            characteristics(&f, d("2025-04-01")).get("debt_to_income"),
+            Some(Value::Number(1.5))
+        );
+        assert_eq!(
+            characteristics(&f, d("2024-03-31")).get("debt_to_income"),
+            Some(Value::Missing)
+        );
+        let no_income = FarmerFacts {
+            assessments: vec![assessment(2025, "2025-04-01", 0, 6_000_000)],
+            ..Default::default()
+        };
+        assert_eq!(
+            characteristics(&no_income, d("2025-06-01")).get("debt_to_income"),
+            Some(Value::Missing)
+        );
+    }
 
     fn d(s: &str) -> NaiveDate {
         s.parse().unwrap()
