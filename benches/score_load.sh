@@ -9,9 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 dur=${1:-15}
 work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [[ -n ${KEEP:-} ]] && echo "kept $work" || rm -rf "$work"' EXIT
 cargo build --release --quiet --bin creditbridge --example axum_floor
-bin=target/release/creditbridge
+bin=${BIN:-target/release/creditbridge}
 
 run_wrk() { # name url lua
   wrk -t2 -c64 -d"${dur}s" --latency -s "$3" "$2" > "$work/$1.txt"
@@ -23,7 +23,8 @@ run_wrk() { # name url lua
   echo "$1 requests/s=$rps p50=$p50 p99=$p99 non2xx=$errs"
 }
 
-# 1. The floor.
+# 1. The floor (NO_FLOOR=1 skips it, for comparing builds).
+if [[ -z ${NO_FLOOR:-} ]]; then
 target/release/examples/axum_floor 127.0.0.1:18099 & sleep 1
 cat > "$work/echo.lua" <<'LUA'
 wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"
@@ -31,6 +32,7 @@ wrk.body = '{"product":"sme","subject":"91440800000000000X","purpose":"loan_appl
 LUA
 run_wrk axum_floor http://127.0.0.1:18099/echo "$work/echo.lua"
 kill %1; wait %1 2>/dev/null || true
+fi
 
 # 2./3. creditbridge with a generated city (2,000 enterprises) and the committed champions. The
 # requests rotate over SUBJECTS enterprises (default 1,000), each with its own consent, so the
@@ -68,6 +70,8 @@ request = function()
 end
 LUA
   run_wrk "creditbridge_$1" http://127.0.0.1:18098/v1/scores "$work/score.lua"
+  # BENCH_METRICS=DIR keeps the server's /metrics after the run (audit commit times, group sizes).
+  if [[ -n ${BENCH_METRICS:-} ]]; then curl -s http://127.0.0.1:18098/metrics > "$BENCH_METRICS/metrics-$1.txt"; fi
   echo "  audit rows: $($bin audit verify | sed -E 's/.*"rows_checked":([0-9]+).*/\1/') (chain verified)"
   kill $pid; wait $pid 2>/dev/null || true
 }

@@ -79,15 +79,14 @@ pub async fn run(
     let (db, audit) = (state.db.clone(), state.audit.clone());
     let mut background = vec![
         schedule::spawn_reload(state.clone(), every),
-        // Housekeeping beside the audit writer: the subject index it no longer keeps itself, and
-        // the WAL checkpoints it leaves to others (see `Db::connect_writer`).
+        // Housekeeping beside the audit writer: the WAL checkpoints it leaves to others (see
+        // `Db::connect_writer`). The subject index is the writer's own business, between its
+        // groups and when it falls idle: a second writer there would take the write lock the
+        // groups wait for.
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
             loop {
                 tick.tick().await;
-                if let Err(e) = db.index_audit_subjects().await {
-                    tracing::warn!(error = %e, "audit subject indexing failed");
-                }
                 match db.checkpoint().await {
                     Ok(true) => audit.request_wal_restart(),
                     Ok(false) => {}

@@ -161,9 +161,11 @@ async fn an_unsupported_url_is_a_clear_error() {
 
 #[tokio::test]
 async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
+    use creditbridge::audit::chain_hash;
+    use creditbridge::storage::audit::append;
     for backend in backends() {
-        // Arrange: 7 events for subject a, 5 for b, interleaved; no server, so no indexer runs
-        // but the test's.
+        // Arrange: 7 events for subject a, 5 for b, interleaved, appended beside the audit
+        // writer (which indexes only what it wrote itself), so no indexer runs but the test's.
         let t = test_db(backend).await;
         let state =
             &creditbridge::startup::build_state(common::test_settings(&t.url, t.dir.path()))
@@ -176,12 +178,16 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
             ev
         };
         for i in 0..6 {
-            state.audit.record(record(i)).await.unwrap();
+            append(db, &[record(i).to_pending()], &[], chain_hash)
+                .await
+                .unwrap();
         }
         // Act: part of the log is indexed, a batch of 4 (twice, so one batch is partial).
         assert_eq!(db.audit_index_subjects_batch(4).await.unwrap(), 4);
         for i in 6..12 {
-            state.audit.record(record(i)).await.unwrap();
+            append(db, &[record(i).to_pending()], &[], chain_hash)
+                .await
+                .unwrap();
         }
         let ids = |rows: Vec<creditbridge::storage::audit::AuditRow>| {
             rows.into_iter().map(|r| r.event_id).collect::<Vec<_>>()
@@ -202,5 +208,101 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
         assert_eq!(ids(db.audit_for_subject("a", 100).await.unwrap()), a_before);
         // The housekeeping a server runs beside the writer works on either dialect.
         db.checkpoint().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_moved_on() {
+    use creditbridge::audit::{chain_hash, verify};
+    use creditbridge::storage::audit::{append, append_after};
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let db = &t.db;
+        let rows = |from: usize, n: usize| -> Vec<_> {
+            (from..from + n)
+                .map(|i| AuditEvent::new(format!("evt-{i}"), "score").to_pending())
+                .collect()
+        };
+        let count = || async {
+            let n: i64 = creditbridge::with_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(p).await).unwrap();
+            n
+        };
+
+        // A first group the ordinary way, then one after the head it left.
+        let (seqs, head) = append(db, &rows(0, 3), &[], chain_hash).await.unwrap();
+        assert_eq!(seqs, [1, 2, 3]);
+        let after = append_after(db, &head, &rows(3, 2), &[], chain_hash)
+            .await
+            .unwrap();
+        let head = match (backend, after) {
+            (common::Backend::Sqlite, Some((seqs, next))) => {
+                assert_eq!(seqs, [4, 5]);
+                assert_eq!(next.seq, 5);
+                next
+            }
+            (common::Backend::Postgres, None) => {
+                append(db, &rows(3, 2), &[], chain_hash).await.unwrap().1
+            }
+            (b, other) => panic!("{b:?}: unexpected {other:?}"),
+        };
+
+        // Another writer (a replica) moves the chain on: the stale head is refused, nothing of
+        // the group is kept, and the connection is usable for the ordinary append.
+        let (_, moved) = append(db, &rows(5, 1), &[], chain_hash).await.unwrap();
+        assert_eq!(moved.seq, 6);
+        assert_eq!(
+            append_after(db, &head, &rows(6, 2), &[], chain_hash)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(count().await, 6);
+        let (seqs, head) = append(db, &rows(6, 2), &[], chain_hash).await.unwrap();
+        assert_eq!(seqs, [7, 8]);
+        // A head whose sequence number is free but whose hash is not the chain's: only the head
+        // update can tell, and it refuses too.
+        let forged = creditbridge::storage::audit::ChainHead {
+            seq: head.seq,
+            hash: "f".repeat(64),
+        };
+        assert_eq!(
+            append_after(db, &forged, &rows(8, 1), &[], chain_hash)
+                .await
+                .unwrap(),
+            None
+        );
+        assert_eq!(count().await, 8);
+        let v = verify(db).await.unwrap();
+        assert!(v.ok, "{backend:?}: {v:?}");
+        assert_eq!(v.rows_checked, 8);
+    }
+}
+
+#[tokio::test]
+async fn the_audit_writer_indexes_what_it_wrote_once_it_falls_idle() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let state =
+            &creditbridge::startup::build_state(common::test_settings(&t.url, t.dir.path()))
+                .await
+                .unwrap();
+        for i in 0..5 {
+            let mut ev = AuditEvent::new(format!("evt-{i}"), "score");
+            ev.subject_key = Some("a".to_owned());
+            state.audit.record(ev).await.unwrap();
+        }
+        // Far fewer rows than a batch between groups: only the idle pass indexes them.
+        let mut pending = -1;
+        for _ in 0..40 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            let (upto,): (i64,) = creditbridge::with_db!(&state.db, p => sqlx::query_as(
+                "SELECT upto_seq FROM audit_subject_indexed WHERE id = 1").fetch_one(p).await)
+            .unwrap();
+            pending = 5 - upto;
+            if pending == 0 {
+                break;
+            }
+        }
+        assert_eq!(pending, 0, "{backend:?}: the writer left rows unindexed");
     }
 }

@@ -83,7 +83,7 @@ impl AuditEvent {
         }
     }
 
-    pub(crate) fn to_pending(&self) -> PendingRow {
+    pub fn to_pending(&self) -> PendingRow {
         PendingRow {
             event_id: self.event_id.clone(),
             recorded_at: self.recorded_at,

@@ -9,14 +9,18 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{chain_hash, AuditEvent};
-use crate::storage::audit::{self, Observation};
+use crate::storage::audit::{self, ChainHead, Observation, PendingRow};
 use crate::storage::Db;
+use crate::storage::StoreError;
 
 /// Largest group written in one transaction.
 const MAX_GROUP: usize = 512;
 
 /// Rows committed between two subject-index batches.
 const INDEX_EVERY_ROWS: usize = 1_000;
+
+/// Quiet time after which the writer indexes the rows it has left unindexed.
+const IDLE_INDEX_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
 
 type Reply = oneshot::Sender<Result<i64, String>>;
 type Job = (AuditEvent, Option<Observation>, Reply);
@@ -126,12 +130,35 @@ async fn run(
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
     let mut unindexed = 0;
-    while rx.recv_many(&mut group, MAX_GROUP).await > 0 {
+    // The head this writer's last commit left: the next group chains after it without reading
+    // it back, unless another writer has moved the chain on meanwhile.
+    let mut head: Option<ChainHead> = None;
+    loop {
+        // Idle for a moment with rows not yet in the subject index: index them now, so that a
+        // quiet server's index is complete without anyone else taking the write lock.
+        let received = if unindexed > 0 {
+            match tokio::time::timeout(IDLE_INDEX_AFTER, rx.recv_many(&mut group, MAX_GROUP)).await
+            {
+                Ok(n) => n,
+                Err(_) => {
+                    match db.index_audit_subjects().await {
+                        Ok(_) => unindexed = 0,
+                        Err(e) => tracing::warn!(error = %e, "audit subject indexing failed"),
+                    }
+                    continue;
+                }
+            }
+        } else {
+            rx.recv_many(&mut group, MAX_GROUP).await
+        };
+        if received == 0 {
+            break;
+        }
         unindexed += group.len();
         let rows: Vec<_> = group.iter().map(|(e, _, _)| e.to_pending()).collect();
         let observations: Vec<_> = group.iter_mut().filter_map(|(_, o, _)| o.take()).collect();
         let started = std::time::Instant::now();
-        let result = audit::append(&db, &rows, &observations, chain_hash).await;
+        let result = append(&db, &mut head, &rows, &observations).await;
         metrics::histogram!("creditbridge_audit_commit_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("creditbridge_audit_group_rows").record(rows.len() as f64);
@@ -166,4 +193,25 @@ async fn run(
             }
         }
     }
+}
+
+/// Appends a group after the remembered head if there is one, else (or if the chain has moved
+/// on) after the head read from the database; remembers the new head.
+async fn append(
+    db: &Db,
+    head: &mut Option<ChainHead>,
+    rows: &[PendingRow],
+    observations: &[Observation],
+) -> Result<Vec<i64>, StoreError> {
+    if let Some(known) = head.take() {
+        if let Some((seqs, next)) =
+            audit::append_after(db, &known, rows, observations, chain_hash).await?
+        {
+            *head = Some(next);
+            return Ok(seqs);
+        }
+    }
+    let (seqs, next) = audit::append(db, rows, observations, chain_hash).await?;
+    *head = Some(next);
+    Ok(seqs)
 }

@@ -57,25 +57,20 @@ const INDEX_BATCH_ROWS: i64 = 50_000;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Appends `rows` after the current head, in one transaction; returns their sequence numbers.
-/// `chain` computes a row's hash from the previous hash and the row's body.
-pub async fn append(
-    db: &Db,
-    rows: &[PendingRow],
-    observations: &[Observation],
+/// The chain's last row, as its writer left it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: i64,
+    pub hash: String,
+}
+
+/// `rows` chained after `head`: (seq, row, prev_hash, row_hash) each, and the new head.
+fn chain_rows<'r>(
+    head: &ChainHead,
+    rows: &'r [PendingRow],
     chain: impl Fn(&str, &str) -> String,
-) -> Result<Vec<i64>, StoreError> {
-    let mut tx = db.begin().await?;
-    let head_sql = match &tx {
-        Tx::Sqlite(_) => "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1",
-        Tx::Postgres(_) => {
-            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
-        }
-    };
-    let (mut seq, mut hash): (i64, String) =
-        crate::with_tx!(&mut tx, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
-    let dialect = tx.dialect();
-    // Chain first, then insert with multi-row statements: one round trip carries the group.
+) -> (Vec<(i64, &'r PendingRow, String, String)>, ChainHead) {
+    let (mut seq, mut hash) = (head.seq, head.hash.clone());
     let mut chained = Vec::with_capacity(rows.len());
     for row in rows {
         seq += 1;
@@ -87,17 +82,77 @@ pub async fn append(
             row_hash,
         ));
     }
+    (chained, ChainHead { seq, hash })
+}
+
+const INSERT_AUDIT: &str = "INSERT INTO audit_log (seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash) VALUES ";
+const INSERT_OBSERVATIONS: &str = "INSERT INTO score_observations (product, model_id, scored_at, score, bins, shadow_model_id, shadow_score) VALUES ";
+
+fn observation_bins(observations: &[Observation]) -> Vec<String> {
+    observations
+        .iter()
+        .map(|o| serde_json::to_string(&o.bins).expect("integers serialise"))
+        .collect()
+}
+
+/// Binds one audit row's ten values, in `INSERT_AUDIT` order.
+macro_rules! bind_audit_row {
+    ($q:expr, $seq:expr, $row:expr, $prev:expr, $hash:expr) => {
+        $q.bind($seq)
+            .bind(&$row.event_id)
+            .bind($row.recorded_at)
+            .bind(&$row.kind)
+            .bind(&$row.partner_id)
+            .bind(&$row.subject_key)
+            .bind(&$row.outcome)
+            .bind(&$row.body)
+            .bind($prev)
+            .bind($hash)
+    };
+}
+
+/// Binds one observation's seven values, in `INSERT_OBSERVATIONS` order.
+macro_rules! bind_observation {
+    ($q:expr, $o:expr, $bins:expr) => {
+        $q.bind(&$o.product)
+            .bind(&$o.model_id)
+            .bind($o.scored_at)
+            .bind(i64::from($o.score))
+            .bind($bins)
+            .bind(&$o.shadow_model_id)
+            .bind($o.shadow_score.map(i64::from))
+    };
+}
+
+/// Appends `rows` after the current head, in one transaction; returns their sequence numbers
+/// and the new head. `chain` computes a row's hash from the previous hash and the row's body.
+pub async fn append(
+    db: &Db,
+    rows: &[PendingRow],
+    observations: &[Observation],
+    chain: impl Fn(&str, &str) -> String,
+) -> Result<(Vec<i64>, ChainHead), StoreError> {
+    let mut tx = db.begin().await?;
+    let head_sql = match &tx {
+        Tx::Sqlite(_) => "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1",
+        Tx::Postgres(_) => {
+            "SELECT last_seq, last_hash FROM audit_chain_head WHERE id = 1 FOR UPDATE"
+        }
+    };
+    let (seq, hash): (i64, String) =
+        crate::with_tx!(&mut tx, c => sqlx::query_as(head_sql).fetch_one(c).await)?;
+    let dialect = tx.dialect();
+    // Chain first, then insert with multi-row statements: one round trip carries the group.
+    let (chained, head) = chain_rows(&ChainHead { seq, hash }, rows, chain);
     for part in chained.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO audit_log (seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash) VALUES {}",
+            "{INSERT_AUDIT}{}",
             super::values_placeholders(dialect, part.len(), 10)
         );
         crate::with_tx!(&mut tx, c => {
             let mut q = sqlx::query(&sql);
             for (seq, row, prev_hash, row_hash) in part {
-                q = q.bind(*seq).bind(&row.event_id).bind(row.recorded_at).bind(&row.kind)
-                    .bind(&row.partner_id).bind(&row.subject_key).bind(&row.outcome).bind(&row.body)
-                    .bind(prev_hash).bind(row_hash);
+                q = bind_audit_row!(q, *seq, row, prev_hash, row_hash);
             }
             q.execute(c).await.map(|_| ())
         })
@@ -105,29 +160,107 @@ pub async fn append(
     }
     crate::with_tx!(&mut tx, c => sqlx::query(
         "UPDATE audit_chain_head SET last_seq = $1, last_hash = $2 WHERE id = 1")
-        .bind(seq).bind(&hash).execute(c).await.map(|_| ()))?;
-    let bins: Vec<String> = observations
-        .iter()
-        .map(|o| serde_json::to_string(&o.bins).expect("integers serialise"))
-        .collect();
+        .bind(head.seq).bind(&head.hash).execute(c).await.map(|_| ()))?;
+    let bins = observation_bins(observations);
     let observed: Vec<_> = observations.iter().zip(&bins).collect();
     for part in observed.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO score_observations (product, model_id, scored_at, score, bins, shadow_model_id, shadow_score) VALUES {}",
+            "{INSERT_OBSERVATIONS}{}",
             super::values_placeholders(dialect, part.len(), 7)
         );
         crate::with_tx!(&mut tx, c => {
             let mut q = sqlx::query(&sql);
             for (o, bins) in part {
-                q = q.bind(&o.product).bind(&o.model_id).bind(o.scored_at).bind(i64::from(o.score))
-                    .bind(*bins).bind(&o.shadow_model_id).bind(o.shadow_score.map(i64::from));
+                q = bind_observation!(q, o, *bins);
             }
             q.execute(c).await.map(|_| ())
         })?;
     }
     let seqs = chained.iter().map(|(seq, ..)| *seq).collect();
     tx.commit().await?;
-    Ok(seqs)
+    Ok((seqs, head))
+}
+
+/// Appends `rows` after `head`, the head this writer's own last commit left, without reading
+/// it back: on SQLite the whole group (write lock, head update, rows, observations, commit) goes
+/// to the database as one batch of statements, one round trip to SQLite's connection thread
+/// instead of six, each of which under load waited for that thread to be scheduled.
+///
+/// Another writer sharing the database (a replica, a CLI command) may have moved the chain on
+/// since. Then the head update matches no row, which the statement after it turns into a
+/// primary-key error (it inserts the head row again exactly when `changes()` is 0), and the
+/// group's sequence numbers are taken too; the batch stops at the error, is rolled back, and
+/// `Ok(None)` says to append the group with [`append`], which reads the head. PostgreSQL always
+/// returns `None`.
+pub async fn append_after(
+    db: &Db,
+    head: &ChainHead,
+    rows: &[PendingRow],
+    observations: &[Observation],
+    chain: impl Fn(&str, &str) -> String,
+) -> Result<Option<(Vec<i64>, ChainHead)>, StoreError> {
+    let Db::Sqlite(pool) = db else {
+        return Ok(None);
+    };
+    if rows.len() > ROWS_PER_STATEMENT || observations.len() > ROWS_PER_STATEMENT {
+        return Ok(None);
+    }
+    let (chained, next) = chain_rows(head, rows, chain);
+    let bins = observation_bins(observations);
+    let mut sql = String::from(
+        "BEGIN IMMEDIATE; \
+         UPDATE audit_chain_head SET last_seq = ?, last_hash = ? WHERE id = 1 AND last_seq = ? AND last_hash = ?; \
+         INSERT INTO audit_chain_head (id, last_seq, last_hash) SELECT 1, 0, '' WHERE changes() = 0; ",
+    );
+    if !rows.is_empty() {
+        sql.push_str(INSERT_AUDIT);
+        sql.push_str(&super::values_placeholders(
+            super::Dialect::Sqlite,
+            rows.len(),
+            10,
+        ));
+        sql.push_str("; ");
+    }
+    if !observations.is_empty() {
+        sql.push_str(INSERT_OBSERVATIONS);
+        sql.push_str(&super::values_placeholders(
+            super::Dialect::Sqlite,
+            observations.len(),
+            7,
+        ));
+        sql.push_str("; ");
+    }
+    sql.push_str("COMMIT;");
+    let mut q = sqlx::query(&sql)
+        .bind(next.seq)
+        .bind(&next.hash)
+        .bind(head.seq)
+        .bind(&head.hash);
+    for (seq, row, prev_hash, row_hash) in &chained {
+        q = bind_audit_row!(q, *seq, row, prev_hash, row_hash);
+    }
+    for (o, bins) in observations.iter().zip(&bins) {
+        q = bind_observation!(q, o, bins);
+    }
+    let mut conn = pool.acquire().await?;
+    match q.execute(&mut *conn).await {
+        Ok(_) => Ok(Some((chained.iter().map(|(seq, ..)| *seq).collect(), next))),
+        Err(e) => {
+            roll_back(&mut conn).await;
+            match StoreError::from_insert(e, "audit event") {
+                // The chain moved on under this writer.
+                StoreError::Conflict(_) => Ok(None),
+                other => Err(other),
+            }
+        }
+    }
+}
+
+/// Ends whatever transaction a failed batch left open on `conn` (none, if BEGIN itself failed).
+async fn roll_back(conn: &mut sqlx::pool::PoolConnection<sqlx::Sqlite>) {
+    if let Err(e) = sqlx::query("ROLLBACK").execute(&mut **conn).await {
+        tracing::debug!(error = %e, "rollback after a failed audit batch");
+    }
 }
 
 impl Db {
