@@ -82,6 +82,16 @@ const ENTERPRISES_ZH: &[&str] = &[
     "注销日期",
 ];
 
+/// The tax-grades feed's columns, in file order.
+const GRADE_COLUMNS: [&str; 6] = [
+    "uscc",
+    "year",
+    "grade",
+    "score",
+    "direct_d",
+    "effective_from",
+];
+
 #[tokio::test]
 async fn a_gbk_file_with_chinese_headers_is_read_as_the_same_text() {
     for backend in backends() {
@@ -338,14 +348,7 @@ async fn the_clear_resident_id_is_nowhere_in_the_sqlite_file() {
 async fn a_new_grade_supersedes_the_old_and_both_are_kept() {
     for backend in backends() {
         let t = test_db(backend).await;
-        let cols = [
-            "uscc",
-            "year",
-            "grade",
-            "score",
-            "direct_d",
-            "effective_from",
-        ];
+        let cols = GRADE_COLUMNS;
         let april = Table::new(
             &cols,
             vec![vec![
@@ -398,14 +401,7 @@ async fn grade_at(t: &TestDb, uscc: &str, d: &str) -> Option<String> {
 async fn d_grades_are_purged_five_years_after_their_event_ended() {
     for backend in backends() {
         let t = test_db(backend).await;
-        let cols = [
-            "uscc",
-            "year",
-            "grade",
-            "score",
-            "direct_d",
-            "effective_from",
-        ];
+        let cols = GRADE_COLUMNS;
         let row = |u: u32, year: &str, grade: &str, direct: &str, from: &str| {
             vec![uscc(u), s(year), s(grade), s(""), s(direct), s(from)]
         };

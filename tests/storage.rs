@@ -167,10 +167,7 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
         // Arrange: 7 events for subject a, 5 for b, interleaved, appended beside the audit
         // writer (which indexes only what it wrote itself), so no indexer runs but the test's.
         let t = test_db(backend).await;
-        let state =
-            &creditbridge::startup::build_state(common::test_settings(&t.url, t.dir.path()))
-                .await
-                .unwrap();
+        let state = &common::state_over(&t).await;
         let db = &state.db;
         let record = |i: usize| {
             let mut ev = AuditEvent::new(format!("evt-{i}"), "score");
@@ -282,10 +279,7 @@ async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_mov
 async fn the_audit_writer_indexes_what_it_wrote_once_it_falls_idle() {
     for backend in backends() {
         let t = test_db(backend).await;
-        let state =
-            &creditbridge::startup::build_state(common::test_settings(&t.url, t.dir.path()))
-                .await
-                .unwrap();
+        let state = &common::state_over(&t).await;
         for i in 0..5 {
             let mut ev = AuditEvent::new(format!("evt-{i}"), "score");
             ev.subject_key = Some("a".to_owned());

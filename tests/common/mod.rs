@@ -30,6 +30,14 @@ pub fn backends() -> Vec<Backend> {
     b
 }
 
+/// The application state (pools, audit writer, read model) over `t`, with the test settings, and
+/// no server around it.
+pub async fn state_over(t: &TestDb) -> creditbridge::http::AppState {
+    creditbridge::startup::build_state(test_settings(&t.url, t.dir.path()))
+        .await
+        .expect("build state")
+}
+
 /// A database of its own for one test. Dropping the guard removes the SQLite files; PostgreSQL
 /// test databases are named `cb_t_*` and dropped by `.ci/run` before each run.
 pub struct TestDb {
