@@ -398,6 +398,91 @@ async fn grade_at(t: &TestDb, uscc: &str, d: &str) -> Option<String> {
 }
 
 #[tokio::test]
+async fn late_tax_months_are_purged_five_years_after_they_were_settled() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let cols = [
+            "uscc", "period", "tax_type", "revenue", "tax_due", "tax_paid", "filed_on", "paid_on",
+        ];
+        let row = |period: &str, due: &str, paid: &str, filed: &str, paid_on: &str| {
+            vec![
+                uscc(1),
+                s(period),
+                s("vat"),
+                s("1000"),
+                s(due),
+                s(paid),
+                s(filed),
+                s(paid_on),
+            ]
+        };
+        let payments = Table::new(
+            &cols,
+            vec![
+                // On time (deadline 2017-02-15): not negative, kept for good.
+                row("2017-01", "30", "30", "2017-02-10", "2017-02-10"),
+                // Filed and paid late, on 2017-04-01: the event ended then.
+                row("2017-02", "30", "30", "2017-04-01", "2017-04-01"),
+                // Filed on time, paid late on 2017-06-30.
+                row("2017-03", "30", "30", "2017-04-10", "2017-06-30"),
+                // Half paid: arrears still open, the event has not ended.
+                row("2017-04", "30", "15", "2017-05-10", "2017-05-10"),
+                // Nothing due, filed late on 2017-08-01.
+                row("2017-05", "0", "0", "2017-08-01", ""),
+                // The deadline itself is on time; the day after is late.
+                row("2017-06", "30", "30", "2017-07-15", "2017-07-15"),
+                row("2017-07", "30", "30", "2017-08-16", "2017-08-16"),
+            ],
+        );
+        load(&t, "tax-payments", "tp.csv", &payments.csv())
+            .await
+            .unwrap();
+        let purge = |today: &'static str| {
+            let db = t.db.clone();
+            async move {
+                creditbridge::feeds::maintenance::purge_expired(&db, date(today))
+                    .await
+                    .unwrap()
+                    .late_tax_months
+            }
+        };
+        let periods = || async {
+            t.db.tax_payments(&uscc(1), "2017-01", "2017-12")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|p| p.period)
+                .collect::<Vec<_>>()
+        };
+
+        assert_eq!(
+            purge("2022-04-01").await,
+            0,
+            "{backend:?}: 5 years not over"
+        );
+        assert_eq!(purge("2022-04-02").await, 1, "{backend:?}");
+        assert_eq!(
+            periods().await,
+            ["2017-01", "2017-03", "2017-04", "2017-05", "2017-06", "2017-07"]
+        );
+        assert_eq!(purge("2022-06-30").await, 0, "{backend:?}");
+        assert_eq!(purge("2022-07-01").await, 1, "{backend:?}");
+        assert_eq!(purge("2022-08-02").await, 1, "{backend:?}");
+        assert_eq!(purge("2022-08-17").await, 1, "{backend:?}");
+        assert_eq!(
+            purge("2040-01-01").await,
+            0,
+            "{backend:?}: open arrears never end"
+        );
+        assert_eq!(
+            periods().await,
+            ["2017-01", "2017-04", "2017-06"],
+            "{backend:?}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn d_grades_are_purged_five_years_after_their_event_ended() {
     for backend in backends() {
         let t = test_db(backend).await;

@@ -17,6 +17,8 @@ pub struct Purged {
     pub loan_defaults: u64,
     /// D grades, with the earlier versions of the same year that they had superseded.
     pub tax_grades: u64,
+    /// Months filed or paid late, settled since.
+    pub late_tax_months: u64,
 }
 
 /// Deletes, in one transaction, every kind of negative fact whose event ended more than 5 years
@@ -25,7 +27,9 @@ pub struct Purged {
 ///   ended or that were repaired, whichever came first;
 /// - loans whose default happened;
 /// - D tax grades, whose event ends when a later grade of the enterprise takes effect or a
-///   year after the D took effect, whichever comes first (`tax::delete_d_grades_ended_before`).
+///   year after the D took effect, whichever comes first (`tax::delete_d_grades_ended_before`);
+/// - months of tax filed or paid after their deadline, whose event ends when the tax is paid in
+///   full (`tax::delete_late_months_ended_before`); open arrears never end.
 pub async fn purge_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreError> {
     let cutoff = today
         .checked_sub_months(Months::new(RETENTION_MONTHS))
@@ -35,12 +39,14 @@ pub async fn purge_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreErr
         public_records::delete_negative_records_ended_before(&mut tx, cutoff).await?;
     let loan_defaults = loans::delete_defaults_before(&mut tx, cutoff).await?;
     let tax_grades = tax::delete_d_grades_ended_before(&mut tx, cutoff).await?;
+    let late_tax_months = tax::delete_late_months_ended_before(&mut tx, cutoff).await?;
     tx.commit().await?;
-    tracing::info!(%cutoff, public_records, loan_defaults, tax_grades, "purged expired negative information");
+    tracing::info!(%cutoff, public_records, loan_defaults, tax_grades, late_tax_months, "purged expired negative information");
     Ok(Purged {
         cutoff,
         public_records,
         loan_defaults,
         tax_grades,
+        late_tax_months,
     })
 }

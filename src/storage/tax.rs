@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use super::feeds::{FeedRow, Val};
-use super::{Db, StoreError, Tx};
+use super::{Db, Dialect, StoreError, Tx};
 use crate::{with_db, with_tx};
 
 /// A grade as fed; `id`/`superseded_by` are only meaningful when read back. Which grade is in
@@ -121,6 +121,28 @@ pub async fn delete_d_grades_ended_before(
             UNION SELECT t.id FROM tax_grades t JOIN gone ON t.superseded_by = gone.id) \
         DELETE FROM tax_grades WHERE id IN (SELECT id FROM gone)";
     let done = with_tx!(tx, conn => sqlx::query(sql).bind(cutoff).bind(year_before).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(done)
+}
+
+/// Deletes the monthly tax-payment rows that are negative facts — filed or paid after the
+/// period's deadline — whose event ended before `cutoff`: the tax is paid in full, and both the
+/// filing and the payment were made before `cutoff`. Arrears still open have not ended and are
+/// kept; months filed and paid on time are not negative and are kept.
+pub async fn delete_late_months_ended_before(
+    tx: &mut Tx,
+    cutoff: NaiveDate,
+) -> Result<u64, StoreError> {
+    // The deadline is the 15th of the month after the period, as `features::deadline_of` has it.
+    let deadline = match tx.dialect() {
+        Dialect::Sqlite => "date(period || '-01', '+1 month', '+14 days')",
+        Dialect::Postgres => "(to_date(period, 'YYYY-MM') + interval '1 month 14 days')::date",
+    };
+    let sql = format!(
+        "DELETE FROM tax_payments WHERE tax_paid >= tax_due \
+           AND filed_on < $1 AND (paid_on IS NULL OR paid_on < $1) \
+           AND (filed_on > {deadline} OR paid_on > {deadline})"
+    );
+    let done = with_tx!(tx, conn => sqlx::query(&sql).bind(cutoff).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(done)
 }
 
