@@ -55,6 +55,13 @@ fn table(kind: &str) -> Table {
     city().into_iter().find(|(k, _)| *k == kind).unwrap().1
 }
 
+/// Runs the retention purge as if today were `today`.
+async fn purge_at(t: &TestDb, today: &str) -> creditbridge::feeds::maintenance::Purged {
+    creditbridge::feeds::maintenance::purge_expired(&t.db, date(today))
+        .await
+        .unwrap()
+}
+
 async fn count(t: &TestDb, table: FeedTable) -> i64 {
     t.db.count_rows(table).await.unwrap()
 }
@@ -438,13 +445,8 @@ async fn late_tax_months_are_purged_five_years_after_they_were_settled() {
             .await
             .unwrap();
         let purge = |today: &'static str| {
-            let db = t.db.clone();
-            async move {
-                creditbridge::feeds::maintenance::purge_expired(&db, date(today))
-                    .await
-                    .unwrap()
-                    .late_tax_months
-            }
+            let purged = purge_at(&t, today);
+            async move { purged.await.late_tax_months }
         };
         let periods = || async {
             t.db.tax_payments(&uscc(1), "2017-01", "2017-12")
@@ -513,13 +515,8 @@ async fn d_grades_are_purged_five_years_after_their_event_ended() {
         assert_eq!(second.result.superseded, 1);
         assert_eq!(grade_at(&t, &uscc(1), "2017-10-01").await.unwrap(), "D");
         let purge = |today: &'static str| {
-            let db = t.db.clone();
-            async move {
-                creditbridge::feeds::maintenance::purge_expired(&db, date(today))
-                    .await
-                    .unwrap()
-                    .tax_grades
-            }
+            let purged = purge_at(&t, today);
+            async move { purged.await.tax_grades }
         };
 
         // 1's D ended when C took effect (2018-04-20, before its year was out): kept through
