@@ -14,7 +14,7 @@ use creditbridge::feeds::{import, FeedError, FeedKind, FeedRequest};
 use creditbridge::lifecycle::dataset::examples;
 use creditbridge::pii::PiiKey;
 use creditbridge::storage::tax::FeedTable;
-use feeds_support::{city, resident_id, s, uscc, Table};
+use feeds_support::{city, resident_id, s, uscc, Table, GRADE_COLUMNS};
 
 fn pii() -> PiiKey {
     PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap()
@@ -87,16 +87,6 @@ const ENTERPRISES_ZH: &[&str] = &[
     "企业规模",
     "成立日期",
     "注销日期",
-];
-
-/// The tax-grades feed's columns, in file order.
-const GRADE_COLUMNS: [&str; 6] = [
-    "uscc",
-    "year",
-    "grade",
-    "score",
-    "direct_d",
-    "effective_from",
 ];
 
 #[tokio::test]

@@ -175,14 +175,14 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
             ev
         };
         for i in 0..6 {
-            append(db, &[record(i).to_pending()], &[], chain_hash)
+            append(db, None, &[record(i).to_pending()], &[], chain_hash)
                 .await
                 .unwrap();
         }
         // Act: part of the log is indexed, a batch of 4 (twice, so one batch is partial).
         assert_eq!(db.audit_index_subjects_batch(4).await.unwrap(), 4);
         for i in 6..12 {
-            append(db, &[record(i).to_pending()], &[], chain_hash)
+            append(db, None, &[record(i).to_pending()], &[], chain_hash)
                 .await
                 .unwrap();
         }
@@ -211,7 +211,7 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
 #[tokio::test]
 async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_moved_on() {
     use creditbridge::audit::{chain_hash, verify};
-    use creditbridge::storage::audit::{append, append_after};
+    use creditbridge::storage::audit::{append, append_after, ChainHead};
     for backend in backends() {
         let t = test_db(backend).await;
         let db = &t.db;
@@ -220,54 +220,58 @@ async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_mov
                 .map(|i| AuditEvent::new(format!("evt-{i}"), "score").to_pending())
                 .collect()
         };
+        let chain_after = |head: &ChainHead, from: usize, n: usize| {
+            let (head, rows) = (head.clone(), rows(from, n));
+            async move {
+                append_after(db, &head, &rows, &[], chain_hash)
+                    .await
+                    .unwrap()
+            }
+        };
         let count = || async {
             let n: i64 = creditbridge::with_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(p).await).unwrap();
             n
         };
 
         // A first group the ordinary way, then one after the head it left.
-        let (seqs, head) = append(db, &rows(0, 3), &[], chain_hash).await.unwrap();
-        assert_eq!(seqs, [1, 2, 3]);
-        let after = append_after(db, &head, &rows(3, 2), &[], chain_hash)
+        let (seqs, head) = append(db, None, &rows(0, 3), &[], chain_hash)
             .await
             .unwrap();
-        let head = match (backend, after) {
+        assert_eq!(seqs, [1, 2, 3]);
+        let head = match (backend, chain_after(&head, 3, 2).await) {
             (common::Backend::Sqlite, Some((seqs, next))) => {
                 assert_eq!(seqs, [4, 5]);
                 assert_eq!(next.seq, 5);
                 next
             }
             (common::Backend::Postgres, None) => {
-                append(db, &rows(3, 2), &[], chain_hash).await.unwrap().1
+                append(db, None, &rows(3, 2), &[], chain_hash)
+                    .await
+                    .unwrap()
+                    .1
             }
             (b, other) => panic!("{b:?}: unexpected {other:?}"),
         };
 
         // Another writer (a replica) moves the chain on: the stale head is refused, nothing of
         // the group is kept, and the connection is usable for the ordinary append.
-        let (_, moved) = append(db, &rows(5, 1), &[], chain_hash).await.unwrap();
+        let (_, moved) = append(db, None, &rows(5, 1), &[], chain_hash)
+            .await
+            .unwrap();
         assert_eq!(moved.seq, 6);
-        assert_eq!(
-            append_after(db, &head, &rows(6, 2), &[], chain_hash)
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(chain_after(&head, 6, 2).await, None);
         assert_eq!(count().await, 6);
-        let (seqs, head) = append(db, &rows(6, 2), &[], chain_hash).await.unwrap();
+        let (seqs, head) = append(db, None, &rows(6, 2), &[], chain_hash)
+            .await
+            .unwrap();
         assert_eq!(seqs, [7, 8]);
         // A head whose sequence number is free but whose hash is not the chain's: only the head
         // update can tell, and it refuses too.
-        let forged = creditbridge::storage::audit::ChainHead {
+        let forged = ChainHead {
             seq: head.seq,
             hash: "f".repeat(64),
         };
-        assert_eq!(
-            append_after(db, &forged, &rows(8, 1), &[], chain_hash)
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(chain_after(&forged, 8, 1).await, None);
         assert_eq!(count().await, 8);
         let v = verify(db).await.unwrap();
         assert!(v.ok, "{backend:?}: {v:?}");

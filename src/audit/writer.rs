@@ -9,9 +9,8 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{chain_hash, AuditEvent};
-use crate::storage::audit::{self, ChainHead, Observation, PendingRow};
+use crate::storage::audit::{self, ChainHead, Observation};
 use crate::storage::Db;
-use crate::storage::StoreError;
 
 /// Largest group written in one transaction.
 const MAX_GROUP: usize = 512;
@@ -158,7 +157,14 @@ async fn run(
         let rows: Vec<_> = group.iter().map(|(e, _, _)| e.to_pending()).collect();
         let observations: Vec<_> = group.iter_mut().filter_map(|(_, o, _)| o.take()).collect();
         let started = std::time::Instant::now();
-        let result = append(&db, &mut head, &rows, &observations).await;
+        // Taken, not borrowed: after a failed commit the next group reads the head afresh.
+        let known = head.take();
+        let result = audit::append(&db, known.as_ref(), &rows, &observations, chain_hash)
+            .await
+            .map(|(seqs, next)| {
+                head = Some(next);
+                seqs
+            });
         metrics::histogram!("creditbridge_audit_commit_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("creditbridge_audit_group_rows").record(rows.len() as f64);
@@ -193,25 +199,4 @@ async fn run(
             }
         }
     }
-}
-
-/// Appends a group after the remembered head if there is one, else (or if the chain has moved
-/// on) after the head read from the database; remembers the new head.
-async fn append(
-    db: &Db,
-    head: &mut Option<ChainHead>,
-    rows: &[PendingRow],
-    observations: &[Observation],
-) -> Result<Vec<i64>, StoreError> {
-    if let Some(known) = head.take() {
-        if let Some((seqs, next)) =
-            audit::append_after(db, &known, rows, observations, chain_hash).await?
-        {
-            *head = Some(next);
-            return Ok(seqs);
-        }
-    }
-    let (seqs, next) = audit::append(db, rows, observations, chain_hash).await?;
-    *head = Some(next);
-    Ok(seqs)
 }

@@ -124,9 +124,28 @@ macro_rules! bind_observation {
     };
 }
 
-/// Appends `rows` after the current head, in one transaction; returns their sequence numbers
-/// and the new head. `chain` computes a row's hash from the previous hash and the row's body.
+/// Appends `rows` (and the observations committed with them) in one transaction; returns their
+/// sequence numbers and the new head. `chain` computes a row's hash from the previous hash and
+/// the row's body. `known` is the head the caller's own last append left, if it keeps one (the
+/// audit writer does): the group is then chained after it without reading it back
+/// ([`append_after`]), unless another writer has moved the chain on since.
 pub async fn append(
+    db: &Db,
+    known: Option<&ChainHead>,
+    rows: &[PendingRow],
+    observations: &[Observation],
+    chain: impl Fn(&str, &str) -> String,
+) -> Result<(Vec<i64>, ChainHead), StoreError> {
+    if let Some(head) = known {
+        if let Some(done) = append_after(db, head, rows, observations, &chain).await? {
+            return Ok(done);
+        }
+    }
+    append_after_current(db, rows, observations, chain).await
+}
+
+/// Appends `rows` after the head read, under the write lock, from the database.
+async fn append_after_current(
     db: &Db,
     rows: &[PendingRow],
     observations: &[Observation],
@@ -190,8 +209,8 @@ pub async fn append(
 /// since. Then the head update matches no row, which the statement after it turns into a
 /// primary-key error (it inserts the head row again exactly when `changes()` is 0), and the
 /// group's sequence numbers are taken too; the batch stops at the error, is rolled back, and
-/// `Ok(None)` says to append the group with [`append`], which reads the head. PostgreSQL always
-/// returns `None`.
+/// `Ok(None)` says to append the group after the head read from the database, as [`append`]
+/// then does. PostgreSQL always returns `None`.
 pub async fn append_after(
     db: &Db,
     head: &ChainHead,

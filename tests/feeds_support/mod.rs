@@ -75,6 +75,16 @@ impl Table {
     }
 }
 
+/// The tax-grades feed's columns, in file order.
+pub const GRADE_COLUMNS: [&str; 6] = [
+    "uscc",
+    "year",
+    "grade",
+    "score",
+    "direct_d",
+    "effective_from",
+];
+
 pub fn s(v: &str) -> String {
     v.to_owned()
 }
@@ -121,14 +131,7 @@ pub fn city() -> Vec<(&'static str, Table)> {
         (
             "tax-grades",
             Table::new(
-                &[
-                    "uscc",
-                    "year",
-                    "grade",
-                    "score",
-                    "direct_d",
-                    "effective_from",
-                ],
+                &GRADE_COLUMNS,
                 vec![
                     vec![
                         e1.clone(),
