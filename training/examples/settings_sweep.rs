@@ -1,0 +1,107 @@
+//! Test AUC of one train/test pair under settings taken from the environment, for sweeping the
+//! fitting settings the command line does not expose (docs/benchmarks.md, "Training").
+//!
+//! ```sh
+//! PREBINS=100 L2=3 cargo run --release -p training --example settings_sweep -- \
+//!     TRAIN.csv TEST.csv TARGET BAD_VALUE CATEGORICAL,COLUMNS EXCLUDED,COLUMNS
+//! ```
+//!
+//! Variables (each optional, unset = the default): `PREBINS`, `SMOOTH` (WoE pseudo-count),
+//! `L2`, `MAXCORR`, `MINSHARE`, `MAXBINS`, `MINIV`, `SHAPED` (any value: `auto-shaped` trend).
+//! Prints the test AUC of the integer-point card and of the same fit with points scaled a
+//! thousandfold (so that rounding to whole points no longer matters), and the characteristics kept.
+
+use std::path::Path;
+
+use training::csv_input::{read_training_csv, CsvOptions};
+use training::{fit_with_test, ColumnData, Scaling, Settings, Trend};
+
+fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+fn list(s: &str) -> Vec<String> {
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let a: Vec<String> = std::env::args().collect();
+    if a.len() < 7 {
+        return Err("usage: settings_sweep TRAIN TEST TARGET BAD_VALUE CATEGORICAL EXCLUDE".into());
+    }
+    let options = CsvOptions {
+        target: a[3].clone(),
+        bad_value: a[4].clone(),
+        categorical: list(&a[5]),
+        numeric: Vec::new(),
+        exclude: list(&a[6]),
+    };
+    let train = read_training_csv(Path::new(&a[1]), &options)?;
+    // The test file is read with the kinds the training file's columns got.
+    let kinds = |numeric: bool| {
+        train
+            .columns
+            .iter()
+            .filter(|c| matches!(c.data, ColumnData::Numeric(_)) == numeric)
+            .map(|c| c.name.clone())
+            .collect()
+    };
+    let test_options = CsvOptions {
+        numeric: kinds(true),
+        categorical: kinds(false),
+        ..options
+    };
+    let test = read_training_csv(Path::new(&a[2]), &test_options)?;
+    let mut s = Settings::default();
+    if let Some(v) = env("PREBINS") {
+        s = s.prebins(v);
+    }
+    if let Some(v) = env("SMOOTH") {
+        s = s.woe_smoothing(v);
+    }
+    if let Some(v) = env("L2") {
+        s = s.l2_alpha(v);
+    }
+    if let Some(v) = env("MAXCORR") {
+        s = s.max_correlation(v);
+    }
+    if let Some(v) = env("MINSHARE") {
+        s = s.min_bin_share(v);
+    }
+    if let Some(v) = env("MAXBINS") {
+        s = s.max_bins(v);
+    }
+    if let Some(v) = env("MINIV") {
+        s = s.min_iv(v);
+    }
+    if std::env::var_os("SHAPED").is_some() {
+        s = s.trend(Trend::AutoShaped);
+    }
+    let card = fit_with_test(&train, &test, &s)?;
+    let fine = fit_with_test(
+        &train,
+        &test,
+        &s.clone().scaling(Scaling {
+            base_score: 600_000.0,
+            base_odds: 50.0,
+            pdo: 20_000.0,
+        }),
+    )?;
+    let artifact = card.model.artifact();
+    let kept: Vec<&str> = artifact
+        .scorecard
+        .characteristics
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    println!(
+        "auc_card={:.4} auc_unrounded={:.4} characteristics={} {kept:?}",
+        artifact.metrics.test.auc,
+        fine.model.artifact().metrics.test.auc,
+        kept.len()
+    );
+    Ok(())
+}
