@@ -16,8 +16,16 @@ use std::path::Path;
 use training::csv_input::{read_training_csv, CsvOptions};
 use training::{fit_with_test, ColumnData, Scaling, Settings, Trend};
 
-fn env<T: std::str::FromStr>(name: &str) -> Option<T> {
-    std::env::var(name).ok().and_then(|v| v.parse().ok())
+/// `s` with the setter applied to the environment variable `name`, when it is set and parses.
+fn set<T: std::str::FromStr>(
+    s: Settings,
+    name: &str,
+    setter: fn(Settings, T) -> Settings,
+) -> Settings {
+    match std::env::var(name).ok().and_then(|v| v.parse().ok()) {
+        Some(v) => setter(s, v),
+        None => s,
+    }
 }
 
 fn list(s: &str) -> Vec<String> {
@@ -56,27 +64,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let test = read_training_csv(Path::new(&a[2]), &test_options)?;
     let mut s = Settings::default();
-    if let Some(v) = env("PREBINS") {
-        s = s.prebins(v);
-    }
-    if let Some(v) = env("SMOOTH") {
-        s = s.woe_smoothing(v);
-    }
-    if let Some(v) = env("L2") {
-        s = s.l2_alpha(v);
-    }
-    if let Some(v) = env("MAXCORR") {
-        s = s.max_correlation(v);
-    }
-    if let Some(v) = env("MINSHARE") {
-        s = s.min_bin_share(v);
-    }
-    if let Some(v) = env("MAXBINS") {
-        s = s.max_bins(v);
-    }
-    if let Some(v) = env("MINIV") {
-        s = s.min_iv(v);
-    }
+    s = set(s, "PREBINS", Settings::prebins);
+    s = set(s, "SMOOTH", Settings::woe_smoothing);
+    s = set(s, "L2", Settings::l2_alpha);
+    s = set(s, "MAXCORR", Settings::max_correlation);
+    s = set(s, "MINSHARE", Settings::min_bin_share);
+    s = set(s, "MAXBINS", Settings::max_bins);
+    s = set(s, "MINIV", Settings::min_iv);
     if std::env::var_os("SHAPED").is_some() {
         s = s.trend(Trend::AutoShaped);
     }
