@@ -24,8 +24,9 @@ pub enum DomainError {
         found: char,
         expected: char,
     },
-    #[error("resident id birth date {value}: {reason}")]
-    BirthDate { value: String, reason: &'static str },
+    /// The date itself is left out: with the region code it is most of an identity number.
+    #[error("resident id birth date (characters 7–14) {reason}")]
+    BirthDate { reason: &'static str },
     #[error("unknown {what} '{value}', expected one of: {expected}")]
     Unknown {
         what: &'static str,

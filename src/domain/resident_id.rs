@@ -118,26 +118,22 @@ impl ResidentId {
 }
 
 fn birth_date(number: &str, today: NaiveDate) -> Result<NaiveDate, DomainError> {
-    let value = || number[6..14].to_owned();
     let (y, m, d) = (&number[6..10], &number[10..12], &number[12..14]);
     let date = NaiveDate::from_ymd_opt(
         y.parse().unwrap_or(0),
         m.parse().unwrap_or(0),
         d.parse().unwrap_or(0),
     )
-    .ok_or_else(|| DomainError::BirthDate {
-        value: value(),
-        reason: "not a real date",
+    .ok_or(DomainError::BirthDate {
+        reason: "is not a real date",
     })?;
     if date.year() < 1900 {
         return Err(DomainError::BirthDate {
-            value: value(),
             reason: "is before 1900",
         });
     }
     if date > today {
         return Err(DomainError::BirthDate {
-            value: value(),
             reason: "is in the future",
         });
     }

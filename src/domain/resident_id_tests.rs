@@ -52,8 +52,28 @@ fn an_impossible_birth_date_is_rejected() {
     let err = ResidentId::parse(&n).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "resident id birth date 19910230: not a real date"
+        "resident id birth date (characters 7–14) is not a real date"
     );
+}
+
+#[test]
+fn birth_date_errors_never_repeat_the_date() {
+    // With the region code the date is most of an identity number, and these messages reach
+    // API responses and the audit trail.
+    for (body, date) in [
+        ("36042619910230007", "19910230"),
+        ("36042620990601007", "20990601"),
+        ("36042618991231007", "18991231"),
+    ] {
+        let n = format!("{body}{}", ResidentId::check_character(body).unwrap());
+        let message = ResidentId::parse_as_of(&n, today())
+            .unwrap_err()
+            .to_string();
+        assert!(message.starts_with("resident id birth date"), "{message}");
+        assert!(!message.contains(date), "{message}");
+        let subject = crate::domain::SubjectId::parse(&n).unwrap_err().to_string();
+        assert!(!subject.contains(date), "{subject}");
+    }
 }
 
 #[test]

@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{MatchedPath, State};
+use axum::extract::State;
 use axum::http::{header, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -53,11 +53,7 @@ async fn render(State(state): State<AppState>) -> Response {
 /// Counts every request by matched route (never the raw path, which could carry ids), method and
 /// status, and observes its latency.
 pub async fn track(req: Request<Body>, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".to_owned());
+    let route = super::route_of(&req).to_owned();
     let method = req.method().to_string();
     let started = Instant::now();
     let resp = next.run(req).await;

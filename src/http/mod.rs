@@ -70,6 +70,14 @@ impl MakeRequestId for MakeUlid {
     }
 }
 
+/// The route template a request matched (`/v1/audit/subjects/{subject}`), or `unmatched`: what
+/// logs and metrics name a request by, never its path.
+pub fn route_of<B>(req: &Request<B>) -> &str {
+    req.extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+}
+
 pub fn router(state: AppState) -> Router {
     let limit = state.settings.body_limit_bytes;
     Router::new()
@@ -93,15 +101,16 @@ pub fn router(state: AppState) -> Router {
         // errors leave in the API's shape.
         .layer(middleware::from_fn(error::json_errors))
         .layer(
-            // The span carries method, path and request id only: never bodies or query strings,
-            // which may hold identity numbers.
+            // The span carries method, route and request id only: never bodies, query strings or
+            // the path itself, all of which may hold identity numbers
+            // (`/v1/audit/subjects/{subject}` takes one in the path).
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let id = req
                     .headers()
                     .get(REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-");
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+                tracing::info_span!("request", method = %req.method(), route = %route_of(req), request_id = %id)
             }),
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
