@@ -232,10 +232,34 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
             "{name}: {err}"
         );
     }
+    // Refused before the body could be read as a request: still audited, under the caller.
     let mut unknown_field = score_body("sme", USCC, "loan_application", &c);
     unknown_field["limit"] = json!(100);
     let (got, err) = post(&app, &bank, "/v1/scores", unknown_field).await;
     assert_eq!(got, 422, "unknown fields are refused: {err}");
+    // A number where the subject's text belongs (serde's message quotes it), then bad JSON.
+    for (body, status) in [
+        (r#"{"product": "sme", "subject": 914408000000000007}"#, 422),
+        (r#"{"product": "sme",, }"#, 400),
+    ] {
+        let resp = app
+            .client
+            .post(app.url("/v1/scores"))
+            .bearer_auth(&bank)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), status, "{body}");
+    }
+    let bureau = app.partner_key("tax_bureau").await;
+    let (got, err) = post(&app, &bureau, "/v1/scores", json!({ "not": "read" })).await;
+    assert_eq!(
+        (got, err["error"]["code"].as_str().unwrap_or("")),
+        (403, "role_not_allowed"),
+        "{err}"
+    );
 
     let refused: Vec<Value> = app
         .state
@@ -246,14 +270,60 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();
-    assert_eq!(
-        refused.len(),
-        cases.len(),
-        "every refusal that got past the body check is audited"
-    );
+    assert_eq!(refused.len(), cases.len() + 4, "every refusal is audited");
     assert!(refused
         .iter()
         .all(|e| e["outcome"] == "refused" && e["refusal"]["code"].is_string()));
+    let bureau_id = app
+        .state
+        .db
+        .partner_by_key(&bureau)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let unread: Vec<(&str, &str, &str)> = refused[cases.len()..]
+        .iter()
+        .map(|e| {
+            (
+                e["partner_id"].as_str().unwrap(),
+                e["refusal"]["code"].as_str().unwrap(),
+                e["refusal"]["message"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // The body refusals keep a fixed text: serde's own may quote the body.
+    assert_eq!(
+        unread,
+        vec![
+            (
+                partner.id.as_str(),
+                "invalid_body",
+                "the body is not a valid request"
+            ),
+            (
+                partner.id.as_str(),
+                "invalid_body",
+                "the body is not a valid request"
+            ),
+            (
+                partner.id.as_str(),
+                "malformed_json",
+                "the body is not a valid request"
+            ),
+            (
+                bureau_id.as_str(),
+                "role_not_allowed",
+                "role tax_bureau may not use this endpoint"
+            ),
+        ]
+    );
+    assert!(refused[cases.len()..]
+        .iter()
+        .all(|e| e["subject_key"].is_null() && e["product"].is_null()));
+    assert!(!refused
+        .iter()
+        .any(|e| e.to_string().contains("914408000000000007")));
     assert!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok);
 }
 
@@ -326,6 +396,18 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     )
     .await;
     assert_eq!(status, 413);
+    let (status, _) = post(&app, &bank, "/v1/scores/batch", json!({ "requests": [] })).await;
+    assert_eq!(status, 422);
+    // Each refused batch is one record under the batch's request id.
+    let rows = app.state.db.audit_rows(6, 100).await.unwrap();
+    let codes: Vec<Value> = rows
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["refusal"]["code"].clone())
+        .collect();
+    assert_eq!(
+        codes,
+        vec![json!("payload_too_large"), json!("invalid_content")]
+    );
 }
 
 #[tokio::test]

@@ -1,12 +1,13 @@
 //! `POST /v1/scores` and `POST /v1/scores/batch`: what banks and insurers call.
 
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tower_http::request_id::RequestId;
 
-use super::auth::Lender;
+use super::auth::{Caller, LenderRoles, RoleSet};
 use super::{ApiError, AppJson, AppState};
 use crate::scoring::{self, ScoreRequest, ScoreResponse};
 
@@ -31,13 +32,41 @@ fn request_id(id: &RequestId) -> String {
 pub async fn score(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    caller: Lender,
-    AppJson(req): AppJson<ScoreRequest>,
+    caller: Caller,
+    body: Request,
 ) -> Result<Json<ScoreResponse>, ApiError> {
-    let partner = &caller.partner;
+    let request_id = request_id(&id);
+    let req: ScoreRequest = admit(&state, &caller, &request_id, body).await?;
     Ok(Json(
-        scoring::score(&state, partner, &req, &request_id(&id)).await?,
+        scoring::score(&state, &caller.0, &req, &request_id).await?,
     ))
+}
+
+/// The request's body, once its caller is found to be a bank or an insurer. Either refusal is
+/// audited like any refused score; the role is checked first, so a caller without it gets 403
+/// before its body is read.
+async fn admit<T: DeserializeOwned>(
+    state: &AppState,
+    caller: &Caller,
+    request_id: &str,
+    body: Request,
+) -> Result<T, ApiError> {
+    if let Err(refusal) = caller.require(LenderRoles::ROLES) {
+        return Err(scoring::refuse_unread(state, &caller.0, request_id, refusal, None).await);
+    }
+    match AppJson::<T>::from_request(body, state).await {
+        Ok(AppJson(req)) => Ok(req),
+        // serde's messages can quote the body (an identity number sent as a bare number), so
+        // the record keeps the code and a fixed text; the caller still gets the details.
+        Err(refusal) => Err(scoring::refuse_unread(
+            state,
+            &caller.0,
+            request_id,
+            refusal,
+            Some("the body is not a valid request"),
+        )
+        .await),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -75,23 +104,28 @@ pub struct ItemError {
 pub async fn batch(
     State(state): State<AppState>,
     Extension(id): Extension<RequestId>,
-    caller: Lender,
-    AppJson(req): AppJson<BatchRequest>,
+    caller: Caller,
+    body: Request,
 ) -> Result<Json<BatchResponse>, ApiError> {
-    let partner = &caller.partner;
-    if req.requests.len() > MAX_BATCH {
-        return Err(ApiError::PayloadTooLarge(format!(
+    let batch_id = request_id(&id);
+    let req: BatchRequest = admit(&state, &caller, &batch_id, body).await?;
+    let partner = &caller.0;
+    let size_refusal = if req.requests.len() > MAX_BATCH {
+        Some(ApiError::PayloadTooLarge(format!(
             "a batch holds at most {MAX_BATCH} requests, got {}",
             req.requests.len()
-        )));
-    }
-    if req.requests.is_empty() {
-        return Err(ApiError::invalid(
+        )))
+    } else if req.requests.is_empty() {
+        Some(ApiError::invalid(
             "requests: is empty",
             serde_json::json!({ "field": "requests" }),
-        ));
+        ))
+    } else {
+        None
+    };
+    if let Some(refusal) = size_refusal {
+        return Err(scoring::refuse_unread(&state, partner, &batch_id, refusal, None).await);
     }
-    let batch_id = request_id(&id);
     // Items run concurrently so their audit records share group commits.
     let futures = req.requests.iter().enumerate().map(|(i, item)| {
         let state = &state;

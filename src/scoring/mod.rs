@@ -129,6 +129,31 @@ pub async fn score(
     outcome
 }
 
+/// Audits a scoring request refused before it could be read as one — a caller without a lender
+/// role, a body that is not a valid request, a batch too large or empty — and returns the refusal.
+/// `message` replaces the error's own text in the record where that text may quote the body.
+/// Should the record fail, so does the request (500), as for every other score.
+pub async fn refuse_unread(
+    state: &AppState,
+    partner: &Partner,
+    request_id: &str,
+    refusal: ApiError,
+    message: Option<&str>,
+) -> ApiError {
+    let mut event = AuditEvent::new(request_id, "score");
+    event.partner_id = Some(partner.id.clone());
+    event.partner_name = Some(partner.name.clone());
+    event.outcome = "refused".into();
+    event.refusal = Some(Refusal {
+        code: refusal.code().to_owned(),
+        message: message.map_or_else(|| refusal.to_string(), str::to_owned),
+    });
+    match state.audit.record(event).await {
+        Ok(_) => refusal,
+        Err(e) => ApiError::Internal(e.into()),
+    }
+}
+
 async fn decide(
     state: &AppState,
     partner: &Partner,
