@@ -438,3 +438,46 @@ async fn rate_limits_answer_429_with_retry_after() {
     assert_eq!(resp.headers()["retry-after"], "30");
     let _ = RESIDENT_OTHER;
 }
+
+#[tokio::test]
+async fn a_pilot_credit_code_is_accepted_with_a_warning() {
+    // Arrange: a second enterprise, fed like the first, under a code that fails its check
+    // character yet is legal (an early pilot code, domain.md §5).
+    let app = ready_app(Backend::Sqlite).await;
+    for (kind, csv) in fixtures::subject_feeds() {
+        if ["enterprises", "tax-grades", "tax-payments"].contains(&kind) {
+            let kind = creditbridge::feeds::FeedKind::ALL
+                .into_iter()
+                .find(|k| k.as_str() == kind)
+                .unwrap();
+            fixtures::feed(&app.state, kind, &csv.replace(USCC, USCC_UNKNOWN)).await;
+        }
+    }
+    let bank = app.partner_key("bank").await;
+    let consent_body = |subject: &str| {
+        json!({ "subject": subject, "purpose": "loan_application", "valid_until": "2099-12-31",
+                "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z" })
+    };
+
+    for (subject, warnings) in [
+        (USCC_UNKNOWN, json!(["pilot_credit_code"])),
+        (USCC, json!([])),
+    ] {
+        // Act
+        let (status, consent) = post(&app, &bank, "/v1/consents", consent_body(subject)).await;
+        assert_eq!(status, 201, "{consent}");
+        let consent_id = consent["consent_id"].as_str().unwrap();
+        let (status, score) = post(
+            &app,
+            &bank,
+            "/v1/scores",
+            score_body("sme", subject, "loan_application", consent_id),
+        )
+        .await;
+
+        // Assert
+        assert_eq!(consent["warnings"], warnings, "{consent}");
+        assert_eq!(status, 200, "{score}");
+        assert_eq!(score["warnings"], warnings, "{score}");
+    }
+}

@@ -47,6 +47,18 @@ impl SubjectId {
         ResidentId::parse(s).map(SubjectId::Person)
     }
 
+    /// What a partner should know about the identifier itself, as stable codes: today only
+    /// [`PILOT_CREDIT_CODE`], a credit code that fails a check yet is accepted as a possible
+    /// early pilot code (domain.md §5: "accept with a warning flag rather than reject").
+    pub fn warnings(&self) -> Vec<String> {
+        match self {
+            SubjectId::Enterprise(code) if code.pilot_warning() => {
+                vec![PILOT_CREDIT_CODE.to_owned()]
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// `enterprise` or `person`, as in the public-records feed.
     pub fn subject_type(&self) -> &'static str {
         match self {
@@ -64,6 +76,9 @@ impl SubjectId {
         }
     }
 }
+
+/// The warning for a credit code accepted although it fails its check character.
+pub const PILOT_CREDIT_CODE: &str = "pilot_credit_code";
 
 /// Masks unparsed input for error messages: it may be a mistyped identity number.
 fn mask_raw(s: &str) -> String {

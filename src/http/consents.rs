@@ -42,6 +42,9 @@ pub struct ConsentCreated {
     pub subject: String,
     pub purpose: String,
     pub valid_until: NaiveDate,
+    /// About the subject's identifier: `pilot_credit_code` for a credit code accepted although
+    /// it fails its check character (a possible early pilot code: worth a second look).
+    pub warnings: Vec<String>,
 }
 
 /// The checks a consent must pass before it is stored, each with a message naming the field.
@@ -106,6 +109,7 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<ConsentCreated>), ApiError> {
     let partner = &caller.partner;
     let (subject, purpose) = validate(&req, partner.role, Utc::now().date_naive())?;
+    let warnings = subject.warnings();
     let subject = state.pii.subject_ref(&subject);
     let evidence = req.evidence_sha256.to_ascii_lowercase();
     let consent_id = state
@@ -126,6 +130,7 @@ pub async fn register(
         subject: subject.masked,
         purpose: purpose.as_str().to_owned(),
         valid_until: req.valid_until,
+        warnings,
     };
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -86,7 +86,7 @@ pub struct BatchResponse {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(untagged)]
 pub enum BatchItem {
-    Score(ScoreResponse),
+    Score(Box<ScoreResponse>),
     Error { error: ItemError },
 }
 
@@ -132,7 +132,7 @@ pub async fn batch(
         let item_id = format!("{batch_id}-{i:04}");
         async move {
             match scoring::score(state, partner, item, &item_id).await {
-                Ok(s) => BatchItem::Score(s),
+                Ok(s) => BatchItem::Score(Box::new(s)),
                 Err(e) => BatchItem::Error {
                     error: ItemError {
                         status: e.status().as_u16(),

@@ -47,6 +47,9 @@ pub struct ScoreResponse {
     pub reasons: Vec<ReasonOut>,
     /// Knock-out policy facts a bank must see whatever the score says.
     pub flags: Vec<String>,
+    /// About the subject's identifier, not its credit: `pilot_credit_code` for a credit code
+    /// accepted although it fails its check character.
+    pub warnings: Vec<String>,
     pub model: ModelRef,
     #[schema(value_type = Object)]
     pub data_as_of: serde_json::Value,
@@ -242,7 +245,7 @@ async fn decide(
         )));
     }
     let shadow = state.champions.shadow(product);
-    build_response(
+    let mut scored = build_response(
         &champion,
         shadow.as_deref(),
         product,
@@ -250,7 +253,9 @@ async fn decide(
         &features,
         request_id,
         now,
-    )
+    )?;
+    scored.0.warnings = subject.warnings();
+    Ok(scored)
 }
 
 async fn check_consent(
@@ -346,6 +351,7 @@ fn build_response(
             })
             .collect(),
         flags: features.flags.iter().map(|f| (*f).to_owned()).collect(),
+        warnings: Vec::new(),
         model: ModelRef {
             id: champion.id.clone(),
             trained_at: champion.trained_at,
