@@ -329,12 +329,8 @@ async fn an_admin_reads_who_queried_a_subject_without_its_lookup_key() {
 
         // Act
         let resp = app
-            .client
-            .get(app.url(&format!("/v1/audit/subjects/{RESIDENT}")))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap();
+            .get(&admin, &format!("/v1/audit/subjects/{RESIDENT}"))
+            .await;
 
         // Assert
         assert_eq!(resp.status(), 200);

@@ -131,15 +131,7 @@ async fn a_body_over_the_limit_is_a_json_413() {
     let app = TestApp::spawn_with(common::Backend::Sqlite, |s| s.body_limit_bytes = 1024).await;
     let key = app.partner_key("bank").await;
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(4096));
-    let resp = app
-        .client
-        .post(app.url("/v1/consents"))
-        .bearer_auth(&key)
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_raw(&key, "/v1/consents", big).await;
     let (status, err) = error_of(resp).await;
     assert_eq!(status, 413);
     assert_eq!(err["code"], "payload_too_large");

@@ -49,19 +49,11 @@ async fn identity_numbers_stay_out_of_the_logs_at_debug_level() {
     // Act: the subject history route (an identity number in the path), a path that matches no
     // route, and a consent and a score refused for the bad birth date.
     let history = app
-        .client
-        .get(app.url(&format!("/v1/audit/subjects/{RESIDENT}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .get(&admin, &format!("/v1/audit/subjects/{RESIDENT}"))
+        .await;
     let unmatched = app
-        .client
-        .get(app.url(&format!("/v1/audit/subject/{RESIDENT}")))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap();
+        .get(&admin, &format!("/v1/audit/subject/{RESIDENT}"))
+        .await;
     let (consent_status, consent) = app
         .post(
             &bank,

@@ -242,15 +242,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         (r#"{"product": "sme", "subject": 914408000000000007}"#, 422),
         (r#"{"product": "sme",, }"#, 400),
     ] {
-        let resp = app
-            .client
-            .post(app.url("/v1/scores"))
-            .bearer_auth(&bank)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .unwrap();
+        let resp = app.post_raw(&bank, "/v1/scores", body).await;
         assert_eq!(resp.status(), status, "{body}");
     }
     let bureau = app.partner_key("tax_bureau").await;

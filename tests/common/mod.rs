@@ -161,6 +161,33 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// GETs `path` with `key`.
+    pub async fn get(&self, key: &str, path: &str) -> reqwest::Response {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// POSTs `body` as it is, labelled JSON, with `key` (for bodies `post` cannot make).
+    pub async fn post_raw(
+        &self,
+        key: &str,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// Registers a consent valid until 2099 and returns its id.
     pub async fn consent(&self, key: &str, subject: &str, purpose: &str) -> String {
         let body = serde_json::json!({
