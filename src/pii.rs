@@ -61,12 +61,14 @@ impl PiiKey {
 }
 
 /// How a subject is held in the database: enterprises by their (public) credit code, persons by
-/// the keyed hash of their identity number. `masked` is the only form shown to people.
+/// the keyed hash of their identity number. `masked` is the only form shown to people;
+/// `warnings` are what partners are told about the identifier itself ([`SubjectId::warnings`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubjectRef {
     pub subject_type: &'static str,
     pub key: String,
     pub masked: String,
+    pub warnings: Vec<String>,
 }
 
 impl PiiKey {
@@ -76,11 +78,13 @@ impl PiiKey {
                 subject_type: "enterprise",
                 key: uscc.as_str().to_owned(),
                 masked: subject.masked(),
+                warnings: subject.warnings(),
             },
             SubjectId::Person(id) => SubjectRef {
                 subject_type: "person",
                 key: self.subject_key(id.as_str()),
                 masked: subject.masked(),
+                warnings: subject.warnings(),
             },
         }
     }

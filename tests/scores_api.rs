@@ -438,11 +438,7 @@ async fn a_pilot_credit_code_is_accepted_with_a_warning() {
     let app = ready_app(Backend::Sqlite).await;
     for (kind, csv) in fixtures::subject_feeds() {
         if ["enterprises", "tax-grades", "tax-payments"].contains(&kind) {
-            let kind = creditbridge::feeds::FeedKind::ALL
-                .into_iter()
-                .find(|k| k.as_str() == kind)
-                .unwrap();
-            fixtures::feed(&app.state, kind, &csv.replace(USCC, USCC_UNKNOWN)).await;
+            fixtures::feed_named(&app.state, kind, &csv.replace(USCC, USCC_UNKNOWN)).await;
         }
     }
     let bank = app.partner_key("bank").await;

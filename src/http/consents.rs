@@ -109,7 +109,6 @@ pub async fn register(
 ) -> Result<(StatusCode, Json<ConsentCreated>), ApiError> {
     let partner = &caller.partner;
     let (subject, purpose) = validate(&req, partner.role, Utc::now().date_naive())?;
-    let warnings = subject.warnings();
     let subject = state.pii.subject_ref(&subject);
     let evidence = req.evidence_sha256.to_ascii_lowercase();
     let consent_id = state
@@ -130,7 +129,7 @@ pub async fn register(
         subject: subject.masked,
         purpose: purpose.as_str().to_owned(),
         valid_until: req.valid_until,
-        warnings,
+        warnings: subject.warnings,
     };
     Ok((StatusCode::CREATED, Json(created)))
 }

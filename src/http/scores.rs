@@ -110,18 +110,15 @@ pub async fn batch(
     let batch_id = request_id(&id);
     let req: BatchRequest = admit(&state, &caller, &batch_id, body).await?;
     let partner = &caller.0;
-    let size_refusal = if req.requests.len() > MAX_BATCH {
-        Some(ApiError::PayloadTooLarge(format!(
-            "a batch holds at most {MAX_BATCH} requests, got {}",
-            req.requests.len()
-        )))
-    } else if req.requests.is_empty() {
-        Some(ApiError::invalid(
+    let size_refusal = match req.requests.len() {
+        0 => Some(ApiError::invalid(
             "requests: is empty",
             serde_json::json!({ "field": "requests" }),
-        ))
-    } else {
-        None
+        )),
+        n if n > MAX_BATCH => Some(ApiError::PayloadTooLarge(format!(
+            "a batch holds at most {MAX_BATCH} requests, got {n}"
+        ))),
+        _ => None,
     };
     if let Some(refusal) = size_refusal {
         return Err(scoring::refuse_unread(&state, partner, &batch_id, refusal, None).await);

@@ -92,9 +92,7 @@ pub async fn score(
         Ok((response, observation)) => (Ok(response), Some(observation)),
         Err(e) => (Err(e), None),
     };
-    let mut event = AuditEvent::new(request_id, "score");
-    event.partner_id = Some(partner.id.clone());
-    event.partner_name = Some(partner.name.clone());
+    let mut event = score_event(partner, request_id);
     event.subject_key = ctx.subject.as_ref().map(|s| s.key.clone());
     event.subject_masked = ctx.subject.as_ref().map(|s| s.masked.clone());
     event.product = ctx.product.map(|p| p.as_str().to_owned());
@@ -111,20 +109,9 @@ pub async fn score(
             event.reasons = r.reasons.iter().map(|x| x.code.clone()).collect();
             event.flags = r.flags.clone();
         }
-        Err(e) => {
-            event.outcome = "refused".into();
-            event.refusal = Some(Refusal {
-                code: e.code().to_owned(),
-                message: e.to_string(),
-            });
-        }
+        Err(e) => refuse(&mut event, e, None),
     }
-    // No answer leaves without its record: if the audit cannot be committed, neither can the score.
-    state
-        .audit
-        .record_with(event, observation)
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    commit(state, event, observation).await?;
     if let Ok(r) = &outcome {
         metrics::counter!("creditbridge_scores_total", "product" => r.product.clone(), "grade" => r.grade.clone())
             .increment(1);
@@ -143,18 +130,44 @@ pub async fn refuse_unread(
     refusal: ApiError,
     message: Option<&str>,
 ) -> ApiError {
+    let mut event = score_event(partner, request_id);
+    refuse(&mut event, &refusal, message);
+    match commit(state, event, None).await {
+        Ok(()) => refusal,
+        Err(e) => e,
+    }
+}
+
+/// A score request's record, with what is known before anything is checked: who asked.
+fn score_event(partner: &Partner, request_id: &str) -> AuditEvent {
     let mut event = AuditEvent::new(request_id, "score");
     event.partner_id = Some(partner.id.clone());
     event.partner_name = Some(partner.name.clone());
+    event
+}
+
+/// Marks `event` refused with `refusal`'s code and `message` (else the refusal's own text).
+fn refuse(event: &mut AuditEvent, refusal: &ApiError, message: Option<&str>) {
     event.outcome = "refused".into();
     event.refusal = Some(Refusal {
         code: refusal.code().to_owned(),
         message: message.map_or_else(|| refusal.to_string(), str::to_owned),
     });
-    match state.audit.record(event).await {
-        Ok(_) => refusal,
-        Err(e) => ApiError::Internal(e.into()),
-    }
+}
+
+/// Commits a score request's record. No answer leaves without its record: if the record cannot
+/// be committed, the request fails (500) whatever its outcome.
+async fn commit(
+    state: &AppState,
+    event: AuditEvent,
+    observation: Option<Observation>,
+) -> Result<(), ApiError> {
+    state
+        .audit
+        .record_with(event, observation)
+        .await
+        .map(|_| ())
+        .map_err(|e| ApiError::Internal(e.into()))
 }
 
 async fn decide(
@@ -245,7 +258,7 @@ async fn decide(
         )));
     }
     let shadow = state.champions.shadow(product);
-    let mut scored = build_response(
+    build_response(
         &champion,
         shadow.as_deref(),
         product,
@@ -253,9 +266,7 @@ async fn decide(
         &features,
         request_id,
         now,
-    )?;
-    scored.0.warnings = subject.warnings();
-    Ok(scored)
+    )
 }
 
 async fn check_consent(
@@ -351,7 +362,7 @@ fn build_response(
             })
             .collect(),
         flags: features.flags.iter().map(|f| (*f).to_owned()).collect(),
-        warnings: Vec::new(),
+        warnings: subject.warnings.clone(),
         model: ModelRef {
             id: champion.id.clone(),
             trained_at: champion.trained_at,
