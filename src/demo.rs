@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::{Datelike, Months, NaiveDate};
+use chrono::{Datelike, Months};
 use serde::Serialize;
 
 use crate::domain::{Product, Role};
@@ -60,14 +60,14 @@ const ORDER: [(FeedKind, &str); 7] = [
     (FeedKind::LoanOutcomes, "loan-outcomes.csv"),
 ];
 
-/// Runs the pipeline once; a data directory that already holds a prepared city is reused (only
-/// new demo partner keys are issued, the old ones revoked).
+/// Runs the pipeline once as of the state's clock; a data directory that already holds a prepared
+/// city is reused (only new demo partner keys are issued, the old ones revoked).
 pub async fn prepare(
     state: &AppState,
     data_dir: &Path,
     size: &DemoSize,
-    today: NaiveDate,
 ) -> anyhow::Result<Prepared> {
+    let today = state.clock.today();
     let city_dir = data_dir.join("city");
     let marker = data_dir.join("demo-ready");
     if !marker.exists() {
@@ -92,6 +92,7 @@ pub async fn prepare(
                 idempotency_key: None,
                 path: city_dir.join(file),
                 format: None,
+                received_at: state.clock.now(),
             };
             let accepted = feeds::import(&state.db, &state.pii, req, None)
                 .await

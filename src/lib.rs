@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod cli;
+pub mod clock;
 pub mod demo;
 pub mod domain;
 pub mod features;

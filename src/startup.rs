@@ -8,6 +8,7 @@ use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::audit::AuditWriter;
+use crate::clock::SharedClock;
 use crate::http::rate_limit::RateLimiter;
 use crate::http::{self, AppState};
 use crate::lifecycle::schedule;
@@ -17,8 +18,13 @@ use crate::scoring::{champions, Champions};
 use crate::settings::{self, Settings};
 use crate::storage::{Db, Dialect};
 
-/// Opens the database (migrating it) and resolves the PII key.
+/// Opens the database (migrating it) and resolves the PII key; time from the system clock.
 pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
+    build_state_with(settings, crate::clock::system()).await
+}
+
+/// `build_state` with the clock given: tests pin it.
+pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow::Result<AppState> {
     let db = Db::connect(settings.database_url.expose(), settings.max_connections)
         .await
         .with_context(|| format!("cannot open database {}", settings.database_url))?;
@@ -43,6 +49,7 @@ pub async fn build_state(settings: Settings) -> anyhow::Result<AppState> {
         limiter,
         gates,
         read_model,
+        clock,
     })
 }
 
@@ -101,10 +108,9 @@ pub async fn run(
         ),
     ];
     if state.settings.retrain_schedule {
-        let clock = Arc::new(schedule::SystemClock);
         background.push(schedule::spawn_quarterly(
             state.clone(),
-            clock,
+            state.clock.clone(),
             std::time::Duration::from_secs(60),
         ));
     }

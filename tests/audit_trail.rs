@@ -36,7 +36,7 @@ async fn app_with_trail(backend: Backend) -> (TestApp, String) {
     let app = TestApp::spawn(backend).await;
     let admin = app.partner_key("admin").await;
     for i in 1..=ROWS {
-        let mut event = AuditEvent::new(format!("tamper-test-{i}"), "score");
+        let mut event = AuditEvent::new(format!("tamper-test-{i}"), "score", common::test_now());
         event.partner_id = Some("partner-x".into());
         event.subject_key = Some(USCC.into());
         event.outcome = "delivered".into();
@@ -232,7 +232,11 @@ async fn concurrent_records_share_group_commits_and_form_one_chain() {
                 let writer = app.state.audit.clone();
                 tokio::spawn(async move {
                     writer
-                        .record(AuditEvent::new(format!("concurrent-{i}"), "score"))
+                        .record(AuditEvent::new(
+                            format!("concurrent-{i}"),
+                            "score",
+                            common::test_now(),
+                        ))
                         .await
                         .unwrap()
                 })

@@ -13,13 +13,12 @@ use serde_json::{json, Value};
 async fn the_demo_pipeline_serves_scores_for_both_products() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     let data_dir = app.test_db.dir.path().join("demo");
-    let today = chrono::Utc::now().date_naive();
     let size = DemoSize {
         enterprises: 1200,
         households: 1200,
         seed: 11,
     };
-    let prepared = demo::prepare(&app.state, &data_dir, &size, today)
+    let prepared = demo::prepare(&app.state, &data_dir, &size)
         .await
         .expect("demo pipeline");
 
@@ -87,9 +86,7 @@ async fn the_demo_pipeline_serves_scores_for_both_products() {
     }
 
     // Run again on the same data directory: the city is reused, old demo keys are revoked.
-    let again = demo::prepare(&app.state, &data_dir, &size, today)
-        .await
-        .unwrap();
+    let again = demo::prepare(&app.state, &data_dir, &size).await.unwrap();
     let old_bank = key(Role::Bank);
     assert!(app
         .state

@@ -47,6 +47,7 @@ async fn load_path(
         idempotency_key: key.map(str::to_owned),
         path: path.to_owned(),
         format: None,
+        received_at: common::test_now(),
     };
     import(&t.db, &pii(), req, None).await
 }

@@ -60,7 +60,7 @@ async fn a_feed_imported_elsewhere_reaches_the_next_scores() {
 
         // Act: the public credit platform's repair arrives by the import path (as from the CLI),
         // not through this server.
-        let today = chrono::Utc::now().date_naive();
+        let today = common::test_now().date_naive();
         let listed = today - chrono::Days::new(30);
         let until = today + chrono::Days::new(700);
         fixtures::feed(&app.state, FeedKind::ALL.into_iter().find(|k| k.as_str() == "public-records").unwrap(),
@@ -89,7 +89,7 @@ async fn a_consent_or_key_revoked_on_another_replica_stops_scores() {
         // Act / Assert: revoked in the database directly, as another replica or the CLI would.
         app.state
             .db
-            .revoke_consent(&consent, chrono::Utc::now())
+            .revoke_consent(&consent, common::test_now())
             .await
             .unwrap();
         eventually(&app, &bank, &consent, |status, body| {
@@ -130,7 +130,7 @@ async fn triggers_count_every_change_the_cache_holds() {
         assert_eq!(at(fed, Revised::Consents), at(before, Revised::Consents));
         assert_eq!(at(fed, Revised::Partners), at(before, Revised::Partners));
 
-        db.revoke_consent(&consent, chrono::Utc::now())
+        db.revoke_consent(&consent, common::test_now())
             .await
             .unwrap();
         let revoked = db.data_revisions().await.unwrap();

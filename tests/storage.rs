@@ -3,7 +3,6 @@
 
 mod common;
 
-use chrono::Utc;
 use common::fixtures::{self, feed, RESIDENT, USCC};
 use common::{backends, test_db, TestApp};
 use creditbridge::audit::AuditEvent;
@@ -69,7 +68,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             ("002X", 1949, 4)
         );
         assert_eq!(db.assessment_history(&key).await.unwrap().len(), 1);
-        let today = Utc::now().date_naive();
+        let today = common::test_now().date_naive();
         let facts = features::load::sme_facts(db, USCC, today).await.unwrap();
         assert_eq!(
             facts.records.iter().filter(|r| r.counts_at(today)).count(),
@@ -99,7 +98,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
                 purpose: Purpose::LoanApplication,
                 valid_until: "2027-12-31".parse().unwrap(),
                 evidence_sha256: &"d".repeat(64),
-                signed_at: Utc::now(),
+                signed_at: common::test_now(),
             })
             .await
             .unwrap();
@@ -108,14 +107,14 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             (c.partner_id.as_str(), c.purpose.as_str()),
             (p.id.as_str(), "loan_application")
         );
-        db.revoke_consent(&cid, Utc::now()).await.unwrap();
+        db.revoke_consent(&cid, common::test_now()).await.unwrap();
         assert!(db.consent(&cid).await.unwrap().revoked_at.is_some());
         assert!(matches!(
-            db.revoke_consent(&cid, Utc::now()).await,
+            db.revoke_consent(&cid, common::test_now()).await,
             Err(creditbridge::storage::StoreError::Conflict(_))
         ));
 
-        let mut ev = AuditEvent::new("evt-1", "score");
+        let mut ev = AuditEvent::new("evt-1", "score", common::test_now());
         ev.subject_key = Some(subject.key.clone());
         state.audit.record(ev).await.unwrap();
         assert_eq!(
@@ -170,7 +169,7 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
         let state = &common::state_over(&t).await;
         let db = &state.db;
         let record = |i: usize| {
-            let mut ev = AuditEvent::new(format!("evt-{i}"), "score");
+            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", common::test_now());
             ev.subject_key = Some(if i % 2 == 0 || i > 9 { "a" } else { "b" }.to_owned());
             ev
         };
@@ -217,7 +216,9 @@ async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_mov
         let db = &t.db;
         let rows = |from: usize, n: usize| -> Vec<_> {
             (from..from + n)
-                .map(|i| AuditEvent::new(format!("evt-{i}"), "score").to_pending())
+                .map(|i| {
+                    AuditEvent::new(format!("evt-{i}"), "score", common::test_now()).to_pending()
+                })
                 .collect()
         };
         let chain_after = |head: &ChainHead, from: usize, n: usize| {
@@ -285,7 +286,7 @@ async fn the_audit_writer_indexes_what_it_wrote_once_it_falls_idle() {
         let t = test_db(backend).await;
         let state = &common::state_over(&t).await;
         for i in 0..5 {
-            let mut ev = AuditEvent::new(format!("evt-{i}"), "score");
+            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", common::test_now());
             ev.subject_key = Some("a".to_owned());
             state.audit.record(ev).await.unwrap();
         }

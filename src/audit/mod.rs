@@ -57,11 +57,11 @@ pub struct Refusal {
 }
 
 impl AuditEvent {
-    pub fn new(event_id: impl Into<String>, kind: &str) -> AuditEvent {
+    pub fn new(event_id: impl Into<String>, kind: &str, at: DateTime<Utc>) -> AuditEvent {
         AuditEvent {
             event_id: event_id.into(),
             // Microseconds: what PostgreSQL keeps, so the column and the hashed body agree.
-            recorded_at: Utc::now().trunc_subsecs(6),
+            recorded_at: at.trunc_subsecs(6),
             kind: kind.to_owned(),
             partner_id: None,
             partner_name: None,

@@ -46,8 +46,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             .with_context(|| format!("creating {}", data_dir.display()))?;
         let state = startup::build_state(settings).await?;
         let started = std::time::Instant::now();
-        let today = chrono::Utc::now().date_naive();
-        let prepared = demo::prepare(&state, &data_dir, &size, today).await?;
+        let prepared = demo::prepare(&state, &data_dir, &size).await?;
         eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
         if args.no_serve {
             println!(

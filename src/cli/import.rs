@@ -48,6 +48,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             idempotency_key: args.key.clone(),
             format: Format::from_extension(&args.file),
             path: args.file.clone(),
+            received_at: state.clock.now(),
         };
         let progress_bar = bar.clone();
         let progress: feeds::Progress = Arc::new(move |n| progress_bar.set_position(n));

@@ -25,9 +25,9 @@ pub enum Command {
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     let settings = Settings::load(&common.overrides())?;
     let Command::Purge { today } = args.command;
-    let today = today.unwrap_or_else(|| chrono::Utc::now().date_naive());
     super::runtime()?.block_on(async move {
         let state = crate::startup::build_state(settings).await?;
+        let today = today.unwrap_or_else(|| state.clock.today());
         let purged = purge_expired(&state.db, today).await?;
         println!("{}", serde_json::to_string(&purged)?);
         Ok(())

@@ -1,7 +1,7 @@
 //! `creditbridge models list|show|promote|rollback` and `creditbridge retrain`.
 
 use anyhow::Context;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 
 use crate::domain::Product;
 use crate::lifecycle::retrain;
@@ -89,7 +89,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                     &state.db,
                     &state.champions,
                     product,
-                    Utc::now(),
+                    state.clock.now(),
                     days,
                 )
                 .await?;
@@ -110,7 +110,7 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
     let settings = Settings::load(&common.overrides())?;
     super::runtime()?.block_on(async move {
         let state = startup::build_state(settings).await?;
-        let as_of = args.as_of.unwrap_or_else(|| Utc::now().date_naive());
+        let as_of = args.as_of.unwrap_or_else(|| state.clock.today());
         let export = match &args.export_dir {
             Some(dir) => Some(retrain::export_samples(&state.db, args.product, as_of, dir).await?),
             None => None,

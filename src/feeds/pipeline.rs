@@ -10,7 +10,7 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use tokio::sync::mpsc;
 
 use super::cells::{Cells, RowBuf};
@@ -35,6 +35,9 @@ pub struct FeedRequest {
     pub path: PathBuf,
     /// From the Content-Type or the file extension; `None` sniffs the content.
     pub format: Option<Format>,
+    /// When the file arrived, from the caller's clock: the batch's timestamp, and the "today"
+    /// that dates in the rows are checked against.
+    pub received_at: DateTime<Utc>,
 }
 
 /// Validates and stores one file, or replays the batch stored earlier under the same key.
@@ -73,7 +76,7 @@ pub async fn import(
     let ctx = Arc::new(Ctx {
         pii: pii.clone(),
         source: req.source.clone(),
-        today: Utc::now().date_naive(),
+        today: req.received_at.date_naive(),
         known_subjects,
     });
     let batch = BatchRecord {
@@ -85,7 +88,7 @@ pub async fn import(
         format: format.as_str().to_owned(),
         rows_stored: 0,
         result_json: "{}".into(),
-        received_at: Utc::now(),
+        received_at: req.received_at,
     };
     let mut tx = db.begin().await?;
     match store::insert_batch(&mut tx, &batch).await {

@@ -51,8 +51,9 @@ pub struct ConsentCreated {
 pub(crate) fn validate(
     req: &ConsentRequest,
     role: Role,
-    today: NaiveDate,
+    now: DateTime<Utc>,
 ) -> Result<(SubjectId, Purpose), ApiError> {
+    let today = now.date_naive();
     let subject = SubjectId::parse(&req.subject)
         .map_err(|e| ApiError::invalid(format!("subject: {e}"), json!({ "field": "subject" })))?;
     let purpose: Purpose = req
@@ -89,7 +90,7 @@ pub(crate) fn validate(
             json!({ "field": "valid_until" }),
         ));
     }
-    if req.signed_at > Utc::now() + chrono::Duration::minutes(5) {
+    if req.signed_at > now + chrono::Duration::minutes(5) {
         return Err(ApiError::invalid(
             "signed_at: is in the future",
             json!({ "field": "signed_at" }),
@@ -108,7 +109,7 @@ pub async fn register(
     AppJson(req): AppJson<ConsentRequest>,
 ) -> Result<(StatusCode, Json<ConsentCreated>), ApiError> {
     let partner = &caller.partner;
-    let (subject, purpose) = validate(&req, partner.role, Utc::now().date_naive())?;
+    let (subject, purpose) = validate(&req, partner.role, state.clock.now())?;
     let subject = state.pii.subject_ref(&subject);
     let evidence = req.evidence_sha256.to_ascii_lowercase();
     let consent_id = state
@@ -151,7 +152,7 @@ pub async fn revoke(
             "only the partner that registered a consent may revoke it",
         ));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     state.db.revoke_consent(&id, now).await?;
     state.read_model.invalidate(Revised::Consents);
     Ok(Json(json!({ "consent_id": id, "revoked_at": now })))

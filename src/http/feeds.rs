@@ -66,6 +66,7 @@ pub async fn upload(
         idempotency_key,
         path: spooled.path().to_owned(),
         format,
+        received_at: state.clock.now(),
     };
     let accepted = feeds::import(&state.db, &state.pii, req, None).await?;
     if !accepted.replayed {

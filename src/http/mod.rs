@@ -16,6 +16,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::audit::AuditWriter;
+use crate::clock::SharedClock;
 use crate::lifecycle::Gates;
 use crate::pii::PiiKey;
 use crate::scoring::read_model::ReadModel;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub gates: Arc<Gates>,
     /// Partners, consents and facts in memory for scoring.
     pub read_model: Arc<ReadModel>,
+    /// "Now" for every request and job: the system clock in service, a pinned one in tests.
+    pub clock: SharedClock,
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");

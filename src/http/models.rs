@@ -170,7 +170,7 @@ pub async fn retrain(
         .product
         .parse()
         .map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
-    let as_of = req.as_of.unwrap_or_else(|| Utc::now().date_naive());
+    let as_of = req.as_of.unwrap_or_else(|| state.clock.today());
     let outcome = state
         .retrain(product, as_of)
         .await
@@ -201,7 +201,13 @@ pub async fn monitoring(
         .map_err(|e| ApiError::NotFound(format!("{e}")))?;
     let days = q.days.unwrap_or(30).clamp(1, 3660);
     Ok(Json(
-        lifecycle::monitoring::report(&state.db, &state.champions, product, Utc::now(), days)
-            .await?,
+        lifecycle::monitoring::report(
+            &state.db,
+            &state.champions,
+            product,
+            state.clock.now(),
+            days,
+        )
+        .await?,
     ))
 }

@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::audit::{AuditEvent, AuditWriter};
+use crate::clock::Clock;
 use crate::domain::Product;
 use crate::scoring::Champions;
 use crate::storage::{Db, StoreError};
@@ -40,6 +41,7 @@ impl crate::http::AppState {
             audit: &self.audit,
             champions: &self.champions,
             gates: &self.gates,
+            clock: &*self.clock,
         }
     }
 
@@ -69,6 +71,7 @@ pub struct Registry<'a> {
     pub audit: &'a AuditWriter,
     pub champions: &'a Champions,
     pub gates: &'a Gates,
+    pub clock: &'a dyn Clock,
 }
 
 impl Registry<'_> {
@@ -86,6 +89,7 @@ impl Registry<'_> {
             audit,
             champions,
             gates,
+            clock,
         } = self;
         let model = db.model(id).await?;
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
@@ -106,8 +110,11 @@ impl Registry<'_> {
             });
         }
         let previous = db.promote_model(id, by, force, reason).await?;
-        let mut event =
-            AuditEvent::new(format!("promote-{}", ulid::Ulid::new()), "model_promotion");
+        let mut event = AuditEvent::new(
+            format!("promote-{}", ulid::Ulid::new()),
+            "model_promotion",
+            clock.now(),
+        );
         event.product = Some(model.product.clone());
         event.model_id = Some(id.to_owned());
         event.detail = Some(json!({

@@ -6,21 +6,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 
+pub use crate::clock::{Clock, SystemClock};
 use crate::domain::Product;
 use crate::http::AppState;
-
-/// Where "now" comes from, so tests can drive the schedule.
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-}
-
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> DateTime<Utc> {
-        Utc::now()
-    }
-}
 
 /// Decides when the quarterly retraining is due: once per quarter, on its first day from
 /// `hour` (UTC) on — or later that quarter if the service was down on the day.

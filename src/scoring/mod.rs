@@ -92,7 +92,7 @@ pub async fn score(
         Ok((response, observation)) => (Ok(response), Some(observation)),
         Err(e) => (Err(e), None),
     };
-    let mut event = score_event(partner, request_id);
+    let mut event = score_event(partner, request_id, state.clock.now());
     event.subject_key = ctx.subject.as_ref().map(|s| s.key.clone());
     event.subject_masked = ctx.subject.as_ref().map(|s| s.masked.clone());
     event.product = ctx.product.map(|p| p.as_str().to_owned());
@@ -130,7 +130,7 @@ pub async fn refuse_unread(
     refusal: ApiError,
     message: Option<&str>,
 ) -> ApiError {
-    let mut event = score_event(partner, request_id);
+    let mut event = score_event(partner, request_id, state.clock.now());
     refuse(&mut event, &refusal, message);
     match commit(state, event, None).await {
         Ok(()) => refusal,
@@ -139,8 +139,8 @@ pub async fn refuse_unread(
 }
 
 /// A score request's record, with what is known before anything is checked: who asked.
-fn score_event(partner: &Partner, request_id: &str) -> AuditEvent {
-    let mut event = AuditEvent::new(request_id, "score");
+fn score_event(partner: &Partner, request_id: &str, at: DateTime<Utc>) -> AuditEvent {
+    let mut event = AuditEvent::new(request_id, "score", at);
     event.partner_id = Some(partner.id.clone());
     event.partner_name = Some(partner.name.clone());
     event
@@ -219,7 +219,7 @@ async fn decide(
             ),
         ));
     }
-    let now = Utc::now();
+    let now = state.clock.now();
     check_consent(
         state,
         partner,

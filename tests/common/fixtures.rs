@@ -23,6 +23,7 @@ pub async fn feed(state: &AppState, kind: FeedKind, csv: &str) {
         idempotency_key: None,
         path: f.path().to_path_buf(),
         format: None,
+        received_at: state.clock.now(),
     };
     import(&state.db, &state.pii, req, None)
         .await
@@ -32,7 +33,7 @@ pub async fn feed(state: &AppState, kind: FeedKind, csv: &str) {
 /// One enterprise with a B grade, two years of payments (three filed late) and an active
 /// dishonest-debtor listing; one household graded AA — as (feed kind, CSV) in feeding order.
 pub fn subject_feeds() -> Vec<(&'static str, String)> {
-    let today = chrono::Utc::now().date_naive();
+    let today = super::test_today();
     let mut payments =
         String::from("uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on\n");
     for back in 1..=24u32 {

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use creditbridge::clock::ManualClock;
 use creditbridge::http::AppState;
 use creditbridge::settings::{DatabaseUrl, Settings};
 use creditbridge::storage::Db;
@@ -12,6 +14,23 @@ use tokio::sync::oneshot;
 pub mod fixtures;
 
 pub const TEST_PII_KEY: &str = "test-pii-key-0123456789abcdef";
+/// The moment every test app starts at. Tests never read the wall clock: what they check must
+/// not depend on the day the suite runs.
+pub const TEST_NOW: &str = "2026-11-28T10:00:00Z";
+
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    TEST_NOW.parse().expect("TEST_NOW")
+}
+
+pub fn test_today() -> chrono::NaiveDate {
+    test_now().date_naive()
+}
+
+/// A clock pinned at `TEST_NOW`, which a test may move.
+pub fn test_clock() -> Arc<ManualClock> {
+    ManualClock::at(test_now())
+}
+
 /// SHA-256 of a signed authorization document, as partners send it.
 pub const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
 
@@ -33,7 +52,7 @@ pub fn backends() -> Vec<Backend> {
 /// The application state (pools, audit writer, read model) over `t`, with the test settings, and
 /// no server around it.
 pub async fn state_over(t: &TestDb) -> creditbridge::http::AppState {
-    creditbridge::startup::build_state(test_settings(&t.url, t.dir.path()))
+    creditbridge::startup::build_state_with(test_settings(&t.url, t.dir.path()), test_clock())
         .await
         .expect("build state")
 }
@@ -95,6 +114,8 @@ pub struct TestApp {
     pub state: AppState,
     pub client: reqwest::Client,
     pub test_db: TestDb,
+    /// The app's clock, pinned at `TEST_NOW`: move it to step through time.
+    pub clock: Arc<ManualClock>,
     shutdown: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -108,7 +129,8 @@ impl TestApp {
         let test_db = test_db(backend).await;
         let mut settings = test_settings(&test_db.url, test_db.dir.path());
         tweak(&mut settings);
-        let state = creditbridge::startup::build_state(settings)
+        let clock = test_clock();
+        let state = creditbridge::startup::build_state_with(settings, clock.clone())
             .await
             .expect("build state");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -122,6 +144,7 @@ impl TestApp {
             state,
             client: reqwest::Client::new(),
             test_db,
+            clock,
             shutdown: Some(tx),
             server: Some(server),
         }
