@@ -67,6 +67,37 @@ pub fn system() -> SharedClock {
 mod tests {
     use super::*;
 
+    /// The suite failed on 2026-12-02 because one test dated its data from the wall clock. Tests
+    /// take the app's clock (`common::test_now()`) or a fixed date instead.
+    #[test]
+    fn no_integration_test_reads_the_wall_clock() {
+        fn rust_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    rust_files(&path, out);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    out.push(path);
+                }
+            }
+        }
+        let mut files = Vec::new();
+        rust_files(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests"),
+            &mut files,
+        );
+        assert!(!files.is_empty());
+        let forbidden = ["Utc::now", "Local::now", "SystemTime::now"];
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if let Some(f) = forbidden.iter().find(|f| line.contains(*f)) {
+                    panic!("{}:{}: reads the wall clock ({f})", file.display(), n + 1);
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_manual_clock_stands_still_until_moved() {
         let t: DateTime<Utc> = "2026-11-28T10:00:00Z".parse().unwrap();

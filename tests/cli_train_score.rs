@@ -4,6 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// The day the CLI runs that depend on a date are run as of: the same day as the test apps'
+/// clock (`common::TEST_NOW`), never the wall clock.
+const AS_OF: &str = "2026-11-28";
+
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_creditbridge"))
 }
@@ -389,6 +393,8 @@ fn retrain_exports_its_samples_and_train_reproduces_the_candidate() {
             "--households",
             "1500",
             "--no-serve",
+            "--as-of",
+            AS_OF,
         ])
         .output()
         .unwrap();
@@ -401,6 +407,8 @@ fn retrain_exports_its_samples_and_train_reproduces_the_candidate() {
             "retrain",
             "--product",
             "sme",
+            "--as-of",
+            AS_OF,
             "--export-dir",
             exp.to_str().unwrap(),
         ])

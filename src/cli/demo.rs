@@ -4,8 +4,10 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context;
+use chrono::{NaiveDate, NaiveTime};
 use tokio::net::TcpListener;
 
+use crate::clock::{self, ManualClock, SharedClock};
 use crate::demo::{self, DemoSize};
 use crate::settings::{Overrides, Settings};
 use crate::{startup, telemetry};
@@ -24,6 +26,10 @@ pub struct Args {
     /// Prepare everything, print the keys, and exit instead of serving
     #[arg(long)]
     pub no_serve: bool,
+    /// Prepare as of this date instead of today (the city runs up to the month before it), to
+    /// reproduce a run; only with --no-serve, since a service must run on the real clock
+    #[arg(long, requires = "no_serve")]
+    pub as_of: Option<NaiveDate>,
 }
 
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
@@ -44,7 +50,11 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
         let listen = settings.listen;
         std::fs::create_dir_all(&data_dir)
             .with_context(|| format!("creating {}", data_dir.display()))?;
-        let state = startup::build_state(settings).await?;
+        let clock = match args.as_of {
+            Some(day) => ManualClock::at(day.and_time(NaiveTime::MIN).and_utc()) as SharedClock,
+            None => clock::system(),
+        };
+        let state = startup::build_state_with(settings, clock).await?;
         let started = std::time::Instant::now();
         let prepared = demo::prepare(&state, &data_dir, &size).await?;
         eprintln!("prepared in {:.1} s", started.elapsed().as_secs_f64());
