@@ -1,9 +1,10 @@
-//! `creditbridge maintenance purge [--today DATE]`: deletes negative information older than the
-//! 5-year retention period (domain.md §6). Prints what it deleted as one JSON object.
+//! `creditbridge maintenance purge [--today DATE] [--dry-run]`: deletes negative information
+//! older than the 5-year retention period (domain.md §6), or with `--dry-run` only counts it.
+//! Prints the counts as one JSON object; every run is in the audit trail.
 
 use chrono::NaiveDate;
 
-use crate::feeds::maintenance::purge_expired;
+use crate::feeds::maintenance::purge;
 use crate::settings::Settings;
 
 #[derive(clap::Args, Debug)]
@@ -16,20 +17,23 @@ pub struct Args {
 pub enum Command {
     /// Delete negative facts whose event ended more than 5 years ago
     Purge {
-        /// The date to measure from [default: today, UTC]
+        /// The date to measure from [default: today, UTC]; a date after today is refused
         #[arg(long)]
         today: Option<NaiveDate>,
+        /// Count what would be deleted, by kind, and delete nothing
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     let settings = Settings::load(&common.overrides())?;
-    let Command::Purge { today } = args.command;
+    let Command::Purge { today, dry_run } = args.command;
     super::runtime()?.block_on(async move {
         let state = crate::startup::build_state(settings).await?;
-        let today = today.unwrap_or_else(|| state.clock.today());
-        let purged = purge_expired(&state.db, today).await?;
-        println!("{}", serde_json::to_string(&purged)?);
+        let outcome = purge(&state.db, &state.audit, state.clock.now(), today, dry_run).await;
+        state.db.close().await;
+        println!("{}", serde_json::to_string(&outcome?)?);
         Ok(())
     })
 }

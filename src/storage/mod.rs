@@ -142,6 +142,15 @@ impl Tx {
         }
         Ok(())
     }
+
+    /// Undoes everything the transaction did (a dry run's way out).
+    pub async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Tx::Sqlite(t) => t.rollback().await?,
+            Tx::Postgres(t) => t.rollback().await?,
+        }
+        Ok(())
+    }
 }
 
 /// WAL size (in 4 KiB frames, so 16 MiB) past which the log is started over (`Db::checkpoint`).
