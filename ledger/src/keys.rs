@@ -78,9 +78,9 @@ pub fn from_text(text: &str, source_name: &str) -> Result<LogSigner, KeyError> {
         .trim_end_matches('\n')
         .strip_prefix(PREFIX)
         .ok_or(bad("it does not start with PRIVATE+KEY+"))?;
-    let mut parts = rest.split('+');
-    let (Some(name), Some(id_hex), Some(key_b64), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
+    // splitn: the base64 key may itself contain '+'.
+    let mut parts = rest.splitn(3, '+');
+    let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
     else {
         return Err(bad("expected PRIVATE+KEY+<name>+<hex key id>+<base64 key>"));
     };

@@ -34,7 +34,7 @@ pub const MAX_SIGNATURES: usize = 32;
 const TIME_EXTENSION: &str = "time ";
 
 /// What is wrong with a note, key or checkpoint text. Line numbers count from 1.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 pub enum NoteError {
     #[error("the note is {0} bytes, more than the {MAX_NOTE_BYTES} accepted")]
     TooLarge(usize),
@@ -321,16 +321,28 @@ impl LogSigner {
             });
         }
         let body = checkpoint.body();
-        // Round-trip: never sign a body this crate would refuse to read back.
+        // Never sign a body this crate would refuse to read back.
         Checkpoint::parse_body(&body)?;
-        let signature = self.key.sign(body.as_bytes());
+        self.sign_note(&body)
+    }
+
+    /// Signs any note text (lines ending in newline, no control characters, no trailing blank
+    /// line) and returns the signed note.
+    pub fn sign_note(&self, text: &str) -> Result<String, NoteError> {
+        if !text.ends_with('\n') || text.ends_with("\n\n") || text == "\n" {
+            return Err(NoteError::NoFinalNewline);
+        }
+        let signature = self.key.sign(text.as_bytes());
         let mut blob = self.key_id.to_vec();
         blob.extend_from_slice(&signature.to_bytes());
-        Ok(format!(
-            "{body}\n{SIGNATURE_PREFIX}{} {}\n",
+        let note = format!(
+            "{text}\n{SIGNATURE_PREFIX}{} {}\n",
             self.name,
             STANDARD.encode(blob)
-        ))
+        );
+        // Checks the characters and the shape the way a reader will.
+        SignedNote::parse(&note)?;
+        Ok(note)
     }
 }
 
@@ -367,9 +379,9 @@ impl LogVerifier {
     /// Reads a verifier key; the key id in the text must match the one computed from the key.
     pub fn from_vkey(text: &str) -> Result<LogVerifier, NoteError> {
         let text = text.trim_end_matches('\n');
-        let mut parts = text.split('+');
-        let (Some(name), Some(id_hex), Some(key_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        // splitn: the base64 key may itself contain '+'.
+        let mut parts = text.splitn(3, '+');
+        let (Some(name), Some(id_hex), Some(key_b64)) = (parts.next(), parts.next(), parts.next())
         else {
             return Err(NoteError::BadVerifierKey(
                 "expected <name>+<hex key id>+<base64 key>",
@@ -418,12 +430,11 @@ impl LogVerifier {
         })
     }
 
-    /// Verifies a signed checkpoint and returns it. Signatures by other keys (witnesses, a
-    /// rotated-out key) are ignored, as the signed-note spec requires; the checkpoint must carry a
-    /// valid signature by this key and its origin must be this key's name.
-    pub fn verify_checkpoint(&self, note: &str) -> Result<Checkpoint, NoteError> {
+    /// Verifies a signed note and returns its text. Signatures by other keys (witnesses, a
+    /// rotated-out key) are ignored, as the signed-note spec requires; the note must carry a
+    /// valid signature by this key.
+    pub fn verify_note(&self, note: &str) -> Result<String, NoteError> {
         let parsed = SignedNote::parse(note)?;
-        let checkpoint = Checkpoint::parse_body(&parsed.text)?;
         let mine = parsed
             .signatures
             .iter()
@@ -448,6 +459,14 @@ impl LogVerifier {
         self.key
             .verify_strict(parsed.text.as_bytes(), &Signature::from_bytes(&signature))
             .map_err(|_| bad())?;
+        Ok(parsed.text)
+    }
+
+    /// Verifies a signed checkpoint and returns it: a valid signature by this key (see
+    /// [`LogVerifier::verify_note`]), a well-formed body, and an origin equal to the key's name.
+    pub fn verify_checkpoint(&self, note: &str) -> Result<Checkpoint, NoteError> {
+        let text = self.verify_note(note)?;
+        let checkpoint = Checkpoint::parse_body(&text)?;
         if checkpoint.origin != self.name {
             return Err(NoteError::OriginMismatch {
                 origin: checkpoint.origin,

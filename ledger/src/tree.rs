@@ -162,7 +162,7 @@ impl ProofPlan {
     /// nodes a [`Frontier`] of that size holds.
     pub fn root(size: u64) -> Result<ProofPlan, TreeError> {
         check_size(size)?;
-        Ok(ProofPlan::from_ranges([0..size]))
+        Ok(ProofPlan::from_ranges(std::iter::once(0..size)))
     }
 
     /// The perfect nodes to fetch, in the order [`ProofPlan::assemble`] expects their hashes.
