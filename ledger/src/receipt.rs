@@ -17,8 +17,9 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::Checkpoint;
 use crate::hash::Hash;
-use crate::note::{Checkpoint, LogVerifier, NoteError, MAX_NOTE_BYTES};
+use crate::note::{LogVerifier, NoteError, MAX_NOTE_BYTES};
 use crate::tree::{verify_inclusion, InclusionError};
 
 const HEADER: &str = "c2sp.org/tlog-proof@v1";
