@@ -54,7 +54,7 @@ impl ProofPlan {
     }
 
     /// The perfect subtrees whose fold is the root of the tree of `size` leaves: also exactly the
-    /// nodes a [`Frontier`] of that size holds.
+    /// nodes a [`Frontier`](super::Frontier) of that size holds.
     pub fn root(size: u64) -> Result<ProofPlan, TreeError> {
         check_size(size)?;
         Ok(ProofPlan::from_ranges(std::iter::once(0..size)))
