@@ -8,7 +8,7 @@
 //! the file or the variable and never contain key material.
 
 use std::fs::OpenOptions;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use base64::engine::general_purpose::STANDARD;
@@ -127,8 +127,15 @@ pub fn generate_file(path: &Path, name: &str) -> Result<LogSigner, KeyError> {
             io(e)
         }
     })?;
-    file.write_all(text.as_bytes()).map_err(io)?;
-    file.sync_all().map_err(io)?;
+    let written = file
+        .write_all(text.as_bytes())
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        // Leave no half-written key behind for a later start to trip on.
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(io(e));
+    }
     Ok(signer)
 }
 
@@ -138,7 +145,9 @@ pub fn load_file(path: &Path) -> Result<LogSigner, KeyError> {
         path: path.to_owned(),
         source,
     };
-    let metadata = std::fs::metadata(path).map_err(io)?;
+    // The mode is checked on the opened file, so it is the file that is then read.
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let metadata = file.metadata().map_err(io)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -156,7 +165,8 @@ pub fn load_file(path: &Path) -> Result<LogSigner, KeyError> {
             reason: "the file is larger than any key",
         });
     }
-    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(io)?);
+    let mut text = Zeroizing::new(String::new());
+    file.read_to_string(&mut text).map_err(io)?;
     from_text(&text, &path.display().to_string())
 }
 
