@@ -8,11 +8,13 @@
 //! - [`note`]: C2SP signed notes with Ed25519 (checkpoints are signed notes), and the public key
 //!   text (`vkey`).
 //! - [`keys`]: the signing key in a 0600 file or an environment variable.
+//! - [`auditor`]: checks a stored log, fed in order, against signed checkpoints.
 //! - [`receipt`]: receipts, the C2SP tlog-proof format and their offline verification.
 //!
 //! docs/audit.md describes the formats with a worked example (`cargo run -p ledger --example
 //! worked_example`).
 
+pub mod auditor;
 pub mod checkpoint;
 pub mod entry;
 pub mod hash;
