@@ -48,8 +48,15 @@ impl PiiKey {
             rand::rngs::OsRng.fill_bytes(&mut bytes);
             write_private(path, hex::encode(bytes).as_bytes()).map_err(err)?;
         }
+        warn_if_shared(path);
         let text = std::fs::read_to_string(path).map_err(err)?;
         PiiKey::new(text.trim().as_bytes())
+    }
+
+    /// What identifies this key without revealing it: the HMAC of a fixed label, lowercase hex.
+    /// Stored at first start; a process holding another key refuses to start.
+    pub fn fingerprint(&self) -> String {
+        self.subject_key("creditbridge/pii-key-fingerprint/v1")
     }
 
     /// The look-up key of an identity number: lowercase hex HMAC-SHA256.
@@ -96,6 +103,22 @@ impl fmt::Debug for PiiKey {
     }
 }
 
+/// A secret or a database readable by other users of the machine is one `cat` from the
+/// identity numbers it protects; said at start, not changed behind the operator's back.
+#[cfg(unix)]
+pub fn warn_if_shared(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            tracing::warn!(path = %path.display(), mode = format!("{mode:o}"), "readable by other users: chmod 600 it");
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub fn warn_if_shared(_path: &Path) {}
+
 #[cfg(unix)]
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -116,6 +139,15 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fingerprint_tells_keys_apart_without_being_a_subject_key_of_the_key() {
+        let a = PiiKey::new(b"0123456789abcdef-a").unwrap();
+        let b = PiiKey::new(b"0123456789abcdef-b").unwrap();
+        assert_eq!(a.fingerprint(), a.fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert!(!a.fingerprint().contains("0123456789abcdef"));
+    }
 
     #[test]
     fn the_same_number_under_the_same_key_gives_the_same_subject_key() {

@@ -26,7 +26,7 @@ pub struct Settings {
     /// Where the embedded database, the generated PII key and demo files live.
     pub data_dir: PathBuf,
     /// Key for HMAC-SHA256 of resident identity numbers. Required with PostgreSQL (all replicas
-    /// must share it); with SQLite it defaults to a key generated once in `data_dir/pii.key`.
+    /// must share it); with SQLite it defaults to a key generated once in `data_dir/secrets/pii.key`.
     pub pii_key: Option<SecretString>,
     /// Largest request body accepted, in bytes (413 beyond it). Feeds are the large ones.
     pub body_limit_bytes: usize,

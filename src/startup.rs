@@ -29,6 +29,7 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
         .await
         .with_context(|| format!("cannot open database {}", settings.database_url))?;
     let pii = resolve_pii_key(&settings, db.dialect())?;
+    guard_pii_key(&db, &pii, &settings).await?;
     // The audit writer gets a connection of its own: under load, requests holding the shared
     // pool's connections must never keep the group commit that releases them waiting.
     let audit = AuditWriter::start(settings.database_url.expose()).await?;
@@ -61,6 +62,66 @@ pub async fn bootstrap_champions(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The stored fingerprint's name in `service_meta`.
+pub const PII_FINGERPRINT: &str = "pii_key_fingerprint";
+
+/// Refuses to start with a PII key other than the one the database was first used with: such a
+/// process would answer "unknown household" for every person and file new consents under hashes
+/// that match nothing. The first start records the key's fingerprint.
+pub async fn guard_pii_key(db: &Db, pii: &PiiKey, settings: &Settings) -> anyhow::Result<()> {
+    let mine = pii.fingerprint();
+    let in_force = db.meta_first_or_existing(PII_FINGERPRINT, &mine).await?;
+    if in_force != mine {
+        let source = match &settings.pii_key {
+            Some(_) => "CREDITBRIDGE_PII_KEY".to_owned(),
+            None => pii_key_path(settings).display().to_string(),
+        };
+        anyhow::bail!(
+            "the PII key from {source} is not the key this database's identity numbers are hashed \
+             with (fingerprint {} here, {} recorded): start with the original key (see \
+             docs/operations.md, \"The PII key\")",
+            &mine[..12],
+            &in_force[..in_force.len().min(12)]
+        );
+    }
+    Ok(())
+}
+
+/// Where the embedded setup keeps its generated PII key: a `secrets/` directory of its own
+/// (mode 0700) inside the data directory, so the database can be copied or backed up apart from
+/// it. A key left at the old place, `data_dir/pii.key`, is moved there.
+pub fn pii_key_path(settings: &Settings) -> std::path::PathBuf {
+    settings.data_dir.join("secrets").join("pii.key")
+}
+
+fn move_legacy_pii_key(settings: &Settings) -> anyhow::Result<()> {
+    let (old, new) = (settings.data_dir.join("pii.key"), pii_key_path(settings));
+    if old.exists() && !new.exists() {
+        create_private_dir(new.parent().expect("a parent"))?;
+        std::fs::rename(&old, &new)
+            .with_context(|| format!("moving {} to {}", old.display(), new.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&new, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private", new.display()))?;
+        }
+        tracing::info!(from = %old.display(), to = %new.display(), "moved the PII key into secrets/");
+    }
+    Ok(())
+}
+
+/// Creates `dir` (and its parents) readable by its owner only.
+pub fn create_private_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
 /// An explicit key wins. Without one, the embedded single-node setup keeps a generated key in
 /// its data directory; PostgreSQL replicas must share one, so there it is required.
 pub fn resolve_pii_key(settings: &Settings, dialect: Dialect) -> anyhow::Result<PiiKey> {
@@ -68,7 +129,12 @@ pub fn resolve_pii_key(settings: &Settings, dialect: Dialect) -> anyhow::Result<
         return Ok(PiiKey::new(settings::expose(secret).as_bytes())?);
     }
     match dialect {
-        Dialect::Sqlite => Ok(PiiKey::load_or_create(&settings.data_dir.join("pii.key"))?),
+        Dialect::Sqlite => {
+            move_legacy_pii_key(settings)?;
+            let path = pii_key_path(settings);
+            create_private_dir(path.parent().expect("a parent"))?;
+            Ok(PiiKey::load_or_create(&path)?)
+        }
         Dialect::Postgres => {
             anyhow::bail!("CREDITBRIDGE_PII_KEY must be set when the database is PostgreSQL")
         }
@@ -82,6 +148,14 @@ pub async fn run(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    match crate::feeds::spool::sweep(&state.settings.data_dir) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            removed = n,
+            "removed feed spools left by an earlier process"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not sweep the feed spool directory"),
+    }
     let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
     let (db, audit) = (state.db.clone(), state.audit.clone());
     let mut background = vec![

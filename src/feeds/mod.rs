@@ -18,6 +18,7 @@ mod kinds;
 pub mod maintenance;
 mod pipeline;
 mod reader;
+pub mod spool;
 mod values;
 
 pub use format::Format;

@@ -59,7 +59,12 @@ pub async fn upload(
                 .to_owned(),
         ),
     };
-    let spooled = spool(body, state.settings.body_limit_bytes).await?;
+    let spooled = spool(
+        body,
+        &state.settings.data_dir,
+        state.settings.body_limit_bytes,
+    )
+    .await?;
     let req = FeedRequest {
         kind,
         source: partner.id.clone(),
@@ -89,11 +94,15 @@ pub async fn upload(
 
 /// Writes the body to a temporary file chunk by chunk, refusing it past `limit` bytes (the
 /// limit layer refuses a declared Content-Length up front; this catches chunked bodies).
-async fn spool(body: Body, limit: usize) -> Result<tempfile::NamedTempFile, ApiError> {
+async fn spool(
+    body: Body,
+    data_dir: &std::path::Path,
+    limit: usize,
+) -> Result<tempfile::NamedTempFile, ApiError> {
     let internal = |e: std::io::Error| {
         ApiError::Internal(anyhow::Error::new(e).context("spooling a feed body"))
     };
-    let tmp = tempfile::NamedTempFile::new().map_err(internal)?;
+    let tmp = crate::feeds::spool::create(data_dir).map_err(internal)?;
     let mut file = tokio::fs::File::from_std(tmp.reopen().map_err(internal)?);
     let mut stream = body.into_data_stream();
     let mut total = 0usize;

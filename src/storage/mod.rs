@@ -23,6 +23,7 @@ pub mod models;
 pub mod partners;
 pub mod public_records;
 pub mod revisions;
+pub mod service_meta;
 pub mod tax;
 
 /// A connection pool for the dialect in use.
@@ -153,6 +154,27 @@ impl Tx {
     }
 }
 
+/// Creates the database file empty with mode 0600 before SQLite opens it (SQLite gives its WAL
+/// and shared-memory files the database file's mode), or warns when an existing one is readable
+/// by other users. `:memory:` and friends are left alone.
+fn create_private_file(file: &Path) -> std::io::Result<()> {
+    if file.as_os_str().is_empty() || file.to_string_lossy().starts_with(':') {
+        return Ok(());
+    }
+    let mut open = std::fs::OpenOptions::new();
+    open.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
+    match open.open(file) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            crate::pii::warn_if_shared(file);
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// WAL size (in 4 KiB frames, so 16 MiB) past which the log is started over (`Db::checkpoint`).
 const WAL_RESET_FRAMES: i64 = 4_096;
 
@@ -242,11 +264,13 @@ impl Db {
                 // places, which with the default 2 MB cache meant reading pages back per insert.
                 .pragma("mmap_size", "1073741824")
                 .pragma("cache_size", "-16384");
-            if let Some(dir) = Path::new(opts.get_filename()).parent() {
+            let file = Path::new(opts.get_filename());
+            if let Some(dir) = file.parent() {
                 if !dir.as_os_str().is_empty() {
                     std::fs::create_dir_all(dir).map_err(sqlx::Error::Io)?;
                 }
             }
+            create_private_file(file).map_err(sqlx::Error::Io)?;
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.max(1))
                 // An embedded file does not drop connections: a ping before each use would only

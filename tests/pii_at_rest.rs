@@ -1,0 +1,190 @@
+//! Personal data at rest: a process started with another PII key refuses to start; the SQLite
+//! files, the generated key and the feed spools are readable by their owner only; a spool left by
+//! a process killed mid-upload is gone after the next start.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{backends, test_clock, test_db, test_settings};
+use creditbridge::startup::build_state_with;
+
+#[tokio::test]
+async fn a_process_with_another_pii_key_refuses_to_start_naming_the_setting() {
+    for backend in backends() {
+        // Arrange: the database is first used with the test key.
+        let t = test_db(backend).await;
+        let first = build_state_with(test_settings(&t.url, t.dir.path()), test_clock()).await;
+        first.expect("first start records the key's fingerprint");
+
+        // Act: a replica configured with another key.
+        let mut other = test_settings(&t.url, t.dir.path());
+        other.pii_key = Some("another-pii-key-fedcba9876543210".to_owned().into());
+        let refused = build_state_with(other, test_clock()).await;
+
+        // Assert
+        let message = format!("{:#}", refused.err().expect("refused"));
+        assert!(message.contains("CREDITBRIDGE_PII_KEY"), "{message}");
+        assert!(message.contains("original key"), "{message}");
+        assert!(
+            !message.contains("another-pii-key"),
+            "never the key itself: {message}"
+        );
+        // The right key still starts.
+        build_state_with(test_settings(&t.url, t.dir.path()), test_clock())
+            .await
+            .expect("the original key starts");
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_database_files_and_the_generated_key_are_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // Arrange: an embedded setup that keeps its key where earlier versions put it.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cb.db").display());
+    let legacy = dir.path().join("pii.key");
+    std::fs::write(&legacy, "00112233445566778899aabbccddeeff").unwrap();
+    let mut settings = test_settings(&url, dir.path());
+    settings.pii_key = None;
+
+    // Act
+    let state = build_state_with(settings, test_clock()).await.unwrap();
+    common::fixtures::seed_subjects(&state).await;
+
+    // Assert
+    let key = dir.path().join("secrets/pii.key");
+    assert!(
+        !legacy.exists() && key.exists(),
+        "the key moved into secrets/"
+    );
+    assert_eq!(mode(&key), 0o600);
+    assert_eq!(mode(&dir.path().join("secrets")), 0o700);
+    assert_eq!(mode(&dir.path().join("cb.db")), 0o600);
+    assert_eq!(
+        mode(&dir.path().join("cb.db-wal")),
+        0o600,
+        "SQLite copies the mode"
+    );
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_creditbridge"))
+}
+
+fn in_dir(c: &mut Command, d: &std::path::Path) {
+    c.current_dir(d)
+        .env("CREDITBRIDGE_DATA_DIR", d.join("data"))
+        .env("CREDITBRIDGE_MODELS_DIR", d.join("models"))
+        .env_remove("CREDITBRIDGE_DATABASE_URL")
+        .env_remove("CREDITBRIDGE_PII_KEY")
+        .env("CREDITBRIDGE_LOG", "warn");
+}
+
+fn serve(d: &std::path::Path, port: u16) -> Child {
+    let mut c = bin();
+    in_dir(&mut c, d);
+    let child = c
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Ready when it answers; bounded so a broken start fails the test instead of hanging it.
+    for _ in 0..600 {
+        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            let mut answer = String::new();
+            let _ = s.read_to_string(&mut answer);
+            if answer.starts_with("HTTP/1.1 200") {
+                return child;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("serve did not start on port {port}");
+}
+
+fn spools(d: &std::path::Path) -> Vec<std::path::PathBuf> {
+    match std::fs::read_dir(d.join("data/spool")) {
+        Ok(e) => e.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+#[test]
+fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
+    // Arrange: a server and an assessor's key.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut server = serve(d, port);
+    let mut add = bin();
+    in_dir(&mut add, d);
+    let out = add
+        .args([
+            "partners", "add", "--name", "assessor", "--role", "assessor",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Act: half of a household feed is on its way when the server is killed.
+    let mut half = String::from("head_id,region_code,village_code,village_name,members,labourers,education,land_mu,main_activity\n");
+    for _ in 0..200 {
+        half.push_str("11010519491231002X,440825,440825100201,下桥村,4,2,junior,12.5,pineapple\n");
+    }
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "POST /v1/feeds/households HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {key}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",
+        half.len() * 4
+    )
+    .unwrap();
+    s.write_all(half.as_bytes()).unwrap();
+    s.flush().unwrap();
+    let mut waited = 0;
+    while spools(d).is_empty() && waited < 200 {
+        std::thread::sleep(Duration::from_millis(25));
+        waited += 1;
+    }
+    let spooled = spools(d);
+    assert_eq!(
+        spooled.len(),
+        1,
+        "the upload is being spooled under data/spool"
+    );
+    let held = std::fs::read(&spooled[0]).unwrap();
+    assert!(!held.is_empty());
+    server.kill().unwrap(); // SIGKILL: no destructor runs
+    server.wait().unwrap();
+    drop(s);
+    assert_eq!(
+        spools(d).len(),
+        1,
+        "a killed process leaves its spool behind"
+    );
+
+    // Assert: the next start sweeps it.
+    let mut again = serve(d, port);
+    assert!(spools(d).is_empty(), "left: {:?}", spools(d));
+    again.kill().unwrap();
+    again.wait().unwrap();
+}
