@@ -179,7 +179,7 @@ pub fn encode(entry: &AuditEntry) -> Result<Vec<u8>, EntryError> {
     if !valid_actor(&entry.actor) {
         return Err(EntryError::Actor);
     }
-    if entry.time.timestamp_subsec_nanos() % 1000 != 0 {
+    if !entry.time.timestamp_subsec_nanos().is_multiple_of(1000) {
         return Err(EntryError::Time);
     }
     if !entry.body.is_object() {
