@@ -8,9 +8,9 @@ use anyhow::Context;
 use chrono::{Datelike, Months};
 use serde::Serialize;
 
+use crate::app::AppState;
 use crate::domain::{Product, Role};
 use crate::feeds::{self, FeedKind, FeedRequest};
-use crate::http::AppState;
 use crate::simulator::{self, Month};
 
 #[derive(Clone, Debug)]
