@@ -9,7 +9,9 @@ use chrono::NaiveDate;
 
 use crate::audit::AuditWriter;
 use crate::clock::SharedClock;
+use crate::consent::{self, ConsentError, Registered, Registration};
 use crate::domain::Product;
+use crate::feeds::{self, Accepted, FeedError, FeedRequest, Progress};
 use crate::lifecycle::retrain::{self, RetrainError, RetrainOutcome};
 use crate::lifecycle::{Gates, Registry};
 use crate::pii::PiiKey;
@@ -17,6 +19,8 @@ use crate::rate_limit::RateLimiter;
 use crate::scoring::read_model::ReadModel;
 use crate::scoring::{Champions, Scorer};
 use crate::settings::Settings;
+use crate::storage::partners::Partner;
+use crate::storage::revisions::Revised;
 use crate::storage::Db;
 
 pub mod jobs;
@@ -59,6 +63,47 @@ impl AppState {
             gates: &self.gates,
             clock: &*self.clock,
         }
+    }
+
+    /// Validates and stores one feed file (`feeds::import`); a new batch drops this process's
+    /// cached facts so it scores with them at once (other replicas follow within the refresh
+    /// interval). The one entry point for the API, the CLI and the demo.
+    pub async fn import_feed(
+        &self,
+        req: FeedRequest,
+        progress: Option<Progress>,
+    ) -> Result<Accepted, FeedError> {
+        let accepted = feeds::import(&self.db, &self.pii, req, progress).await?;
+        if !accepted.replayed {
+            self.read_model.invalidate(Revised::Facts);
+        }
+        Ok(accepted)
+    }
+
+    /// Registers a consent for `partner` (`consent::register`), effective for scoring on this
+    /// replica at once.
+    pub async fn register_consent(
+        &self,
+        partner: &Partner,
+        registration: &Registration,
+    ) -> Result<Registered, ConsentError> {
+        let registered =
+            consent::register(&self.db, &self.pii, partner, registration, self.clock.now()).await?;
+        self.read_model.invalidate(Revised::Consents);
+        Ok(registered)
+    }
+
+    /// Revokes consent `id` of `partner` as of `at`, effective for scoring on this replica at
+    /// once (others within the refresh interval).
+    pub async fn revoke_consent(
+        &self,
+        partner: &Partner,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ConsentError> {
+        consent::revoke(&self.db, partner, id, at).await?;
+        self.read_model.invalidate(Revised::Consents);
+        Ok(())
     }
 
     /// Retrains `product` as of `as_of` with the default modelling settings and registers a

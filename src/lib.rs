@@ -5,6 +5,7 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod consent;
 pub mod demo;
 pub mod domain;
 pub mod features;

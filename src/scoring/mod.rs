@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditError, AuditEvent, AuditWriter, ConsentRef, Refusal};
 use crate::clock::Clock;
+use crate::consent::{self, ConsentError};
 use crate::domain::{Product, Purpose, SubjectId};
 use crate::features::{self, FeatureVector};
 use crate::pii::{PiiKey, SubjectRef};
@@ -108,14 +109,18 @@ pub enum ScoreError {
     Audit(#[from] AuditError),
 }
 
-impl ScoreError {
-    fn forbidden(code: &'static str, message: &str) -> ScoreError {
-        ScoreError::Forbidden {
-            code,
-            message: message.to_owned(),
+/// The consent rules' refusals are the score's.
+impl From<ConsentError> for ScoreError {
+    fn from(err: ConsentError) -> Self {
+        match err {
+            ConsentError::Invalid { field, message } => ScoreError::Invalid { field, message },
+            ConsentError::Forbidden { code, message } => ScoreError::Forbidden { code, message },
+            ConsentError::Store(e) => ScoreError::Store(e),
         }
     }
+}
 
+impl ScoreError {
     /// The stable machine-readable code the API answers with and the audit record keeps.
     pub fn code(&self) -> &'static str {
         match self {
@@ -267,16 +272,7 @@ async fn decide(
             ))
         }
     }
-    if !partner.role.allowed_purposes().contains(&purpose) {
-        return Err(ScoreError::Forbidden {
-            code: "purpose_not_allowed",
-            message: format!(
-                "a {} may not ask for purpose {}",
-                partner.role.as_str(),
-                purpose.as_str()
-            ),
-        });
-    }
+    consent::purpose_allowed(partner.role, purpose)?;
     let now = state.clock.now();
     check_consent(
         state,
@@ -334,39 +330,24 @@ async fn check_consent(
     now: DateTime<Utc>,
     ctx: &mut Context,
 ) -> Result<(), ScoreError> {
-    let refuse = |code, msg: &str| Err(ScoreError::forbidden(code, msg));
     let consent = match state.read_model.consent(state.db, consent_id).await {
         Ok(c) => c,
-        Err(StoreError::NotFound) => return refuse("no_consent", "no consent with this id"),
+        Err(StoreError::NotFound) => {
+            return Err(ScoreError::Forbidden {
+                code: "no_consent",
+                message: "no consent with this id".into(),
+            })
+        }
         Err(e) => return Err(e.into()),
     };
-    if consent.partner_id != partner.id {
-        return refuse("no_consent", "the consent was given to another partner");
-    }
+    consent::given_to(&consent, partner)?;
     ctx.consent = Some(ConsentRef {
         id: consent.id.clone(),
         purpose: consent.purpose.clone(),
         valid_until: consent.valid_until,
         evidence_sha256: consent.evidence_sha256.clone(),
     });
-    if consent.subject_key != subject.key {
-        return refuse(
-            "consent_subject_mismatch",
-            "the consent is for another subject",
-        );
-    }
-    if consent.purpose != purpose.as_str() {
-        return refuse(
-            "consent_purpose_mismatch",
-            "the consent does not cover this purpose",
-        );
-    }
-    if consent.revoked_at.is_some_and(|r| r <= now) {
-        return refuse("consent_revoked", "the consent has been revoked");
-    }
-    if consent.valid_until < now.date_naive() {
-        return refuse("consent_expired", "the consent has expired");
-    }
+    consent::covers(&consent, &subject.key, purpose, now)?;
     Ok(())
 }
 
