@@ -14,6 +14,7 @@ mod feeds_import;
 mod http_foundation;
 mod lifecycle;
 mod openapi;
+mod purge;
 mod read_model;
 mod reliability;
 mod roles;
