@@ -14,6 +14,7 @@ mod feeds_import;
 mod http_foundation;
 mod lifecycle;
 mod openapi;
+mod pii_at_rest;
 mod purge;
 mod read_model;
 mod reliability;

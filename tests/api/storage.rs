@@ -170,7 +170,14 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
         let db = &state.db;
         let record = |i: usize| {
             let mut ev = AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now());
-            ev.subject_key = Some(if i % 2 == 0 || i > 9 { "a" } else { "b" }.to_owned());
+            ev.subject_key = Some(
+                if i.is_multiple_of(2) || i > 9 {
+                    "a"
+                } else {
+                    "b"
+                }
+                .to_owned(),
+            );
             ev
         };
         for i in 0..6 {
