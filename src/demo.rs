@@ -8,9 +8,9 @@ use anyhow::Context;
 use chrono::{Datelike, Months};
 use serde::Serialize;
 
+use crate::app::AppState;
 use crate::domain::{Product, Role};
-use crate::feeds::{self, FeedKind, FeedRequest};
-use crate::http::AppState;
+use crate::feeds::{FeedKind, FeedRequest};
 use crate::simulator::{self, Month};
 
 #[derive(Clone, Debug)]
@@ -94,7 +94,8 @@ pub async fn prepare(
                 format: None,
                 received_at: state.clock.now(),
             };
-            let accepted = feeds::import(&state.db, &state.pii, req, None)
+            let accepted = state
+                .import_feed(req, None)
                 .await
                 .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
             eprintln!("imported {file}: {} rows", accepted.result.rows);

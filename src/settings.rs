@@ -15,11 +15,13 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/creditbridge.db";
 pub const CONFIG_FILE: &str = "creditbridge.toml";
 pub const ENV_PREFIX: &str = "CREDITBRIDGE_";
 
-#[derive(Clone, Deserialize)]
+// Serialize only feeds the built-in defaults to figment as its first layer; the two secrets are
+// never serialised (and their own Debug redacts them), so both traits are derived.
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct Settings {
     /// `sqlite://path` (created on first start) or `postgres://…`. Unset: the SQLite file
     /// `creditbridge.db` in `data_dir`.
-    #[serde(default)]
+    #[serde(default, skip_serializing)]
     pub database_url: DatabaseUrl,
     /// Address `serve` listens on.
     pub listen: SocketAddr,
@@ -27,6 +29,7 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Key for HMAC-SHA256 of resident identity numbers. Required with PostgreSQL (all replicas
     /// must share it); with SQLite it defaults to a key generated once in `data_dir/secrets/pii.key`.
+    #[serde(skip_serializing)]
     pub pii_key: Option<SecretString>,
     /// Largest request body accepted, in bytes (413 beyond it). Feeds are the large ones.
     pub body_limit_bytes: usize,
@@ -39,7 +42,7 @@ pub struct Settings {
     /// Committed model artifacts (`models/<product>/<id>/model.json`) and new candidates.
     pub models_dir: PathBuf,
     /// Promotion gates (`[gates]` in creditbridge.toml).
-    pub gates: crate::lifecycle::Gates,
+    pub gates: GateThresholds,
     /// Run quarterly retraining inside `serve` (first day of each quarter).
     pub retrain_schedule: bool,
     /// Hour (UTC) of the quarterly retraining.
@@ -74,13 +77,36 @@ impl Default for Settings {
             rate_limit_per_minute: 6_000,
             max_connections: 16,
             models_dir: PathBuf::from("models"),
-            gates: crate::lifecycle::Gates::default(),
+            gates: GateThresholds::default(),
             retrain_schedule: true,
             retrain_hour_utc: 3,
             auto_promote: false,
             reload_interval_secs: 10,
             read_model_refresh_ms: 500,
             read_model_cache_mb: 512,
+        }
+    }
+}
+
+/// The promotion gates' thresholds (`[gates]`): plain numbers here, checked by
+/// `lifecycle::Gates`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct GateThresholds {
+    /// Out-of-time KS at least this (domain.md §7: < 0.2 do not use).
+    pub min_oot_ks: f64,
+    /// Out-of-time AUC no worse than the champion's on the same sample by more than this.
+    pub max_auc_drop: f64,
+    /// Score PSI between the training and out-of-time samples below this.
+    pub max_psi: f64,
+}
+
+impl Default for GateThresholds {
+    fn default() -> Self {
+        GateThresholds {
+            min_oot_ks: 0.2,
+            max_auc_drop: 0.01,
+            max_psi: 0.25,
         }
     }
 }
@@ -103,7 +129,7 @@ pub struct SettingsError(String);
 impl Settings {
     /// Loads the layers from the working directory and the process environment.
     pub fn load(overrides: &Overrides) -> Result<Settings, SettingsError> {
-        Figment::from(Serialized::defaults(Defaults::default()))
+        Figment::from(Serialized::defaults(Settings::default()))
             .merge(Toml::file(CONFIG_FILE))
             .merge(Env::prefixed(ENV_PREFIX).split("__"))
             .merge(Serialized::defaults(overrides))
@@ -121,71 +147,6 @@ impl Settings {
             ));
         }
         self
-    }
-}
-
-/// The serialisable twin of `Settings::default()`: figment needs the defaults as a provider, and
-/// `Settings` itself must not be `Serialize` (it holds secrets).
-#[derive(Serialize)]
-struct Defaults {
-    listen: SocketAddr,
-    data_dir: PathBuf,
-    body_limit_bytes: usize,
-    log_format: LogFormat,
-    rate_limit_per_minute: u32,
-    max_connections: u32,
-    models_dir: PathBuf,
-    gates: crate::lifecycle::Gates,
-    retrain_schedule: bool,
-    retrain_hour_utc: u32,
-    auto_promote: bool,
-    reload_interval_secs: u64,
-    read_model_refresh_ms: u64,
-    read_model_cache_mb: u64,
-}
-
-impl Default for Defaults {
-    fn default() -> Self {
-        let s = Settings::default();
-        Defaults {
-            listen: s.listen,
-            data_dir: s.data_dir,
-            body_limit_bytes: s.body_limit_bytes,
-            log_format: s.log_format,
-            rate_limit_per_minute: s.rate_limit_per_minute,
-            max_connections: s.max_connections,
-            models_dir: s.models_dir,
-            gates: s.gates,
-            retrain_schedule: s.retrain_schedule,
-            retrain_hour_utc: s.retrain_hour_utc,
-            auto_promote: s.auto_promote,
-            reload_interval_secs: s.reload_interval_secs,
-            read_model_refresh_ms: s.read_model_refresh_ms,
-            read_model_cache_mb: s.read_model_cache_mb,
-        }
-    }
-}
-
-impl fmt::Debug for Settings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Settings")
-            .field("database_url", &self.database_url)
-            .field("listen", &self.listen)
-            .field("data_dir", &self.data_dir)
-            .field("pii_key", &self.pii_key.as_ref().map(|_| "[redacted]"))
-            .field("body_limit_bytes", &self.body_limit_bytes)
-            .field("log_format", &self.log_format)
-            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
-            .field("max_connections", &self.max_connections)
-            .field("models_dir", &self.models_dir)
-            .field("gates", &self.gates)
-            .field("retrain_schedule", &self.retrain_schedule)
-            .field("retrain_hour_utc", &self.retrain_hour_utc)
-            .field("auto_promote", &self.auto_promote)
-            .field("reload_interval_secs", &self.reload_interval_secs)
-            .field("read_model_refresh_ms", &self.read_model_refresh_ms)
-            .field("read_model_cache_mb", &self.read_model_cache_mb)
-            .finish()
     }
 }
 

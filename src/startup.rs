@@ -7,12 +7,13 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::app::{jobs, AppState};
 use crate::audit::AuditWriter;
 use crate::clock::SharedClock;
-use crate::http::rate_limit::RateLimiter;
-use crate::http::{self, AppState};
-use crate::lifecycle::schedule;
+use crate::http;
+use crate::lifecycle::Gates;
 use crate::pii::PiiKey;
+use crate::rate_limit::RateLimiter;
 use crate::scoring::read_model::{self, ReadModel};
 use crate::scoring::{champions, Champions};
 use crate::settings::{self, Settings};
@@ -37,7 +38,7 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
     let champions = Arc::new(Champions::default());
     champions.refresh(&db).await?;
     let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
-    let gates = Arc::new(settings.gates.clone());
+    let gates = Arc::new(Gates::from(settings.gates.clone()));
     // Read the change counters before anything is cached, so no change can fall between.
     let read_model = Arc::new(ReadModel::new(settings.read_model_cache_mb));
     read_model.refresh(&db).await?;
@@ -159,7 +160,7 @@ pub async fn run(
     let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
     let (db, audit) = (state.db.clone(), state.audit.clone());
     let mut background = vec![
-        schedule::spawn_reload(state.clone(), every),
+        jobs::spawn_reload(state.clone(), every),
         // Housekeeping beside the audit writer: the WAL checkpoints it leaves to others (see
         // `Db::connect_writer`). The subject index is the writer's own business, between its
         // groups and when it falls idle: a second writer there would take the write lock the
@@ -182,7 +183,7 @@ pub async fn run(
         ),
     ];
     if state.settings.retrain_schedule {
-        background.push(schedule::spawn_quarterly(
+        background.push(jobs::spawn_quarterly(
             state.clone(),
             state.clock.clone(),
             std::time::Duration::from_secs(60),

@@ -1,6 +1,7 @@
 //! Identity numbers never reach the logs in clear (domain.md §5), even where a route takes one in
 //! its path and at the most verbose level: spans name the route template, not the path.
 
+#[path = "api/common/mod.rs"]
 mod common;
 
 use std::io::Write;

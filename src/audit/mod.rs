@@ -11,7 +11,7 @@ use crate::storage::{Db, StoreError};
 
 pub mod writer;
 
-pub use writer::AuditWriter;
+pub use writer::{AuditError, AuditWriter};
 
 /// Everything recorded about one event. Serialised as the row's canonical body (field order is
 /// the struct's, so the bytes are stable).

@@ -53,7 +53,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
         let progress_bar = bar.clone();
         let progress: feeds::Progress = Arc::new(move |n| progress_bar.set_position(n));
         let started = Instant::now();
-        let outcome = feeds::import(&state.db, &state.pii, req, Some(progress)).await;
+        let outcome = state.import_feed(req, Some(progress)).await;
         bar.finish_and_clear();
         state.db.close().await;
         let seconds = started.elapsed().as_secs_f64();

@@ -121,7 +121,7 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
             out["export"] = export;
         }
         if let Some(truth) = &args.truth {
-            let oracle = retrain::oracle_auc(&outcome, truth)?;
+            let oracle = oracle_auc(&outcome, truth)?;
             out["oracle_oot_auc"] = oracle.into();
             out["auc_vs_oracle"] = (outcome.oot_auc / oracle).into();
         }
@@ -129,4 +129,33 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
         state.db.close().await;
         Ok(())
     })
+}
+
+/// AUC of ranking the out-of-time loans by their true default probability (`truth.csv` of a
+/// generated city: `loan_id,true_pd`) — the best any model could do on the same loans.
+fn oracle_auc(
+    outcome: &retrain::RetrainOutcome,
+    truth_csv: &std::path::Path,
+) -> anyhow::Result<f64> {
+    let mut truth = std::collections::HashMap::new();
+    let mut reader = csv::Reader::from_path(truth_csv)
+        .with_context(|| format!("reading {}", truth_csv.display()))?;
+    for row in reader.records() {
+        let row = row?;
+        let pd: f64 = row
+            .get(1)
+            .unwrap_or_default()
+            .parse()
+            .with_context(|| format!("{}: true_pd", truth_csv.display()))?;
+        truth.insert(row.get(0).unwrap_or_default().to_owned(), pd);
+    }
+    let (mut pd, mut bad) = (Vec::new(), Vec::new());
+    for (id, b) in &outcome.oot_loans {
+        let p = truth
+            .get(id)
+            .with_context(|| format!("loan {id} is not in {}", truth_csv.display()))?;
+        pd.push(*p);
+        bad.push(*b);
+    }
+    Ok(training::metrics::auc(&pd, &bad))
 }

@@ -78,6 +78,43 @@ pub fn meta_of(c: &Characteristic) -> CharacteristicMeta {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::Product;
+
+    /// What a product's feature code emits, name by name, for a subject of whom nothing is held
+    /// (the names and their order do not depend on the facts).
+    fn emitted(product: Product) -> Vec<(&'static str, Value)> {
+        let at: NaiveDate = "2026-06-30".parse().unwrap();
+        match product {
+            Product::Sme => sme::characteristics(&sme::SmeFacts::default(), at).values,
+            Product::Farmer => farmer::characteristics(&farmer::FarmerFacts::default(), at).values,
+        }
+    }
+
+    #[test]
+    fn feature_code_emits_exactly_the_catalogue_in_its_order() {
+        // A name typed differently in the two places would train on an all-missing column and
+        // score every subject as unknown there: the catalogue is what models and reasons read.
+        for product in [Product::Sme, Product::Farmer] {
+            let emitted: Vec<&str> = emitted(product).iter().map(|(n, _)| *n).collect();
+            let catalogue: Vec<&str> = catalogue::of(product).iter().map(|c| c.name).collect();
+            assert_eq!(emitted, catalogue, "{}", product.as_str());
+        }
+    }
+
+    #[test]
+    fn every_value_present_has_its_catalogue_kind() {
+        for product in [Product::Sme, Product::Farmer] {
+            for ((name, value), c) in emitted(product).iter().zip(catalogue::of(product)) {
+                let fits = match value {
+                    Value::Missing => true,
+                    Value::Number(_) => c.kind == Kind::Numeric,
+                    Value::Category(_) => c.kind == Kind::Categorical,
+                };
+                assert!(fits, "{name} is {value:?} but catalogued {:?}", c.kind);
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -11,9 +11,8 @@ use serde_json::json;
 
 use super::auth::Lender;
 use super::{ApiError, AppJson, AppState};
-use crate::domain::{Purpose, Role, SubjectId};
-use crate::storage::consents::NewConsent;
-use crate::storage::revisions::Revised;
+use crate::consent::{ConsentError, Registration};
+use crate::domain::SubjectId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -47,56 +46,35 @@ pub struct ConsentCreated {
     pub warnings: Vec<String>,
 }
 
-/// The checks a consent must pass before it is stored, each with a message naming the field.
-pub(crate) fn validate(
-    req: &ConsentRequest,
-    role: Role,
-    now: DateTime<Utc>,
-) -> Result<(SubjectId, Purpose), ApiError> {
-    let today = now.date_naive();
-    let subject = SubjectId::parse(&req.subject)
-        .map_err(|e| ApiError::invalid(format!("subject: {e}"), json!({ "field": "subject" })))?;
-    let purpose: Purpose = req
-        .purpose
-        .parse()
-        .map_err(|e| ApiError::invalid(format!("purpose: {e}"), json!({ "field": "purpose" })))?;
-    if !role.allowed_purposes().contains(&purpose) {
-        return Err(ApiError::forbidden(
-            "purpose_not_allowed",
-            format!(
-                "a {} may not ask for purpose {}",
-                role.as_str(),
-                purpose.as_str()
-            ),
-        ));
+/// Parsing the request's identifiers into domain types; the rules follow in `consent`.
+impl TryFrom<&ConsentRequest> for Registration {
+    type Error = ConsentError;
+
+    fn try_from(req: &ConsentRequest) -> Result<Self, ConsentError> {
+        let invalid = |field, e: &dyn std::fmt::Display| ConsentError::Invalid {
+            field,
+            message: e.to_string(),
+        };
+        Ok(Registration {
+            subject: SubjectId::parse(&req.subject).map_err(|e| invalid("subject", &e))?,
+            purpose: req.purpose.parse().map_err(|e| invalid("purpose", &e))?,
+            valid_until: req.valid_until,
+            evidence_sha256: req.evidence_sha256.clone(),
+            signed_at: req.signed_at,
+        })
     }
-    let hex_ok = req.evidence_sha256.len() == 64
-        && req.evidence_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex_ok {
-        return Err(ApiError::invalid(
-            "evidence_sha256: must be 64 hexadecimal characters",
-            json!({ "field": "evidence_sha256" }),
-        ));
+}
+
+impl From<ConsentError> for ApiError {
+    fn from(err: ConsentError) -> Self {
+        match err {
+            ConsentError::Invalid { field, message } => {
+                ApiError::invalid(format!("{field}: {message}"), json!({ "field": field }))
+            }
+            ConsentError::Forbidden { code, message } => ApiError::forbidden(code, message),
+            ConsentError::Store(e) => e.into(),
+        }
     }
-    if req.valid_until < today {
-        return Err(ApiError::invalid(
-            "valid_until: is in the past",
-            json!({ "field": "valid_until" }),
-        ));
-    }
-    if req.valid_until < req.signed_at.date_naive() {
-        return Err(ApiError::invalid(
-            "valid_until: is before signed_at",
-            json!({ "field": "valid_until" }),
-        ));
-    }
-    if req.signed_at > now + chrono::Duration::minutes(5) {
-        return Err(ApiError::invalid(
-            "signed_at: is in the future",
-            json!({ "field": "signed_at" }),
-        ));
-    }
-    Ok((subject, purpose))
 }
 
 #[utoipa::path(post, path = "/v1/consents", request_body = ConsentRequest,
@@ -108,29 +86,16 @@ pub async fn register(
     caller: Lender,
     AppJson(req): AppJson<ConsentRequest>,
 ) -> Result<(StatusCode, Json<ConsentCreated>), ApiError> {
-    let partner = &caller.partner;
-    let (subject, purpose) = validate(&req, partner.role, state.clock.now())?;
-    let subject = state.pii.subject_ref(&subject);
-    let evidence = req.evidence_sha256.to_ascii_lowercase();
-    let consent_id = state
-        .db
-        .add_consent(&NewConsent {
-            partner_id: &partner.id,
-            subject_type: subject.subject_type,
-            subject_key: &subject.key,
-            subject_masked: &subject.masked,
-            purpose,
-            valid_until: req.valid_until,
-            evidence_sha256: &evidence,
-            signed_at: req.signed_at,
-        })
+    let registration = Registration::try_from(&req)?;
+    let registered = state
+        .register_consent(&caller.partner, &registration)
         .await?;
     let created = ConsentCreated {
-        consent_id,
-        subject: subject.masked,
-        purpose: purpose.as_str().to_owned(),
+        consent_id: registered.consent_id,
+        subject: registered.subject.masked,
+        purpose: registration.purpose.as_str().to_owned(),
         valid_until: req.valid_until,
-        warnings: subject.warnings,
+        warnings: registered.subject.warnings,
     };
     Ok((StatusCode::CREATED, Json(created)))
 }
@@ -144,16 +109,7 @@ pub async fn revoke(
     caller: Lender,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let partner = &caller.partner;
-    let consent = state.db.consent(&id).await?;
-    if consent.partner_id != partner.id {
-        return Err(ApiError::forbidden(
-            "not_your_consent",
-            "only the partner that registered a consent may revoke it",
-        ));
-    }
     let now = state.clock.now();
-    state.db.revoke_consent(&id, now).await?;
-    state.read_model.invalidate(Revised::Consents);
+    state.revoke_consent(&caller.partner, &id, now).await?;
     Ok(Json(json!({ "consent_id": id, "revoked_at": now })))
 }

@@ -14,8 +14,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
-use crate::feeds::{self, FeedError, FeedKind, FeedRequest, Format};
-use crate::storage::revisions::Revised;
+use crate::feeds::{FeedError, FeedKind, FeedRequest, Format};
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/feeds/{kind}", post(upload))
@@ -73,11 +72,7 @@ pub async fn upload(
         format,
         received_at: state.clock.now(),
     };
-    let accepted = feeds::import(&state.db, &state.pii, req, None).await?;
-    if !accepted.replayed {
-        // This replica scores with the new facts at once; others within the refresh interval.
-        state.read_model.invalidate(Revised::Facts);
-    }
+    let accepted = state.import_feed(req, None).await?;
     tracing::info!(batch = %accepted.result.batch_id, rows = accepted.result.rows, replayed = accepted.replayed, "feed batch");
     let status = if accepted.replayed {
         StatusCode::OK

@@ -1,7 +1,6 @@
 //! The HTTP API. Each resource is a module that owns its request/response types and exposes
 //! `router() -> Router<AppState>`; this module nests them and adds the cross-cutting layers.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
@@ -15,16 +14,6 @@ use tower_http::request_id::{
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::audit::AuditWriter;
-use crate::clock::SharedClock;
-use crate::lifecycle::Gates;
-use crate::pii::PiiKey;
-use crate::scoring::read_model::ReadModel;
-use crate::scoring::Champions;
-use crate::settings::Settings;
-use crate::storage::Db;
-use rate_limit::RateLimiter;
-
 pub mod audit;
 pub mod auth;
 pub mod consents;
@@ -35,27 +24,13 @@ pub mod feeds;
 pub mod health;
 pub mod metrics;
 pub mod models;
-pub mod rate_limit;
 pub mod scores;
 
+pub use crate::app::AppState;
+// Handlers and tests name the limiter through the API that enforces it.
+pub use crate::rate_limit;
 pub use error::ApiError;
 pub use extract::AppJson;
-
-/// What every handler can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Db,
-    pub pii: PiiKey,
-    pub settings: Arc<Settings>,
-    pub audit: AuditWriter,
-    pub champions: Arc<Champions>,
-    pub limiter: Arc<RateLimiter>,
-    pub gates: Arc<Gates>,
-    /// Partners, consents and facts in memory for scoring.
-    pub read_model: Arc<ReadModel>,
-    /// "Now" for every request and job: the system clock in service, a pinned one in tests.
-    pub clock: SharedClock,
-}
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

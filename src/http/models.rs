@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 use super::auth::Admin;
 use super::{ApiError, AppJson, AppState};
 use crate::domain::Product;
+use crate::lifecycle::retrain::RetrainError;
 use crate::lifecycle::{self, PromotionError};
 use crate::storage::models::ModelRow;
 
@@ -171,14 +172,23 @@ pub async fn retrain(
         .parse()
         .map_err(|e| ApiError::invalid(format!("product: {e}"), Value::Null))?;
     let as_of = req.as_of.unwrap_or_else(|| state.clock.today());
-    let outcome = state
-        .retrain(product, as_of)
-        .await
-        .map_err(|e| ApiError::invalid(format!("{e:#}"), Value::Null))?;
+    let outcome = state.retrain(product, as_of).await.map_err(retrain_error)?;
     Ok((
         axum::http::StatusCode::CREATED,
         Json(serde_json::to_value(outcome).unwrap_or_default()),
     ))
+}
+
+/// What the data held cannot give is the caller's 422, with the whole chain (it names the
+/// sample or the fitting step); everything else is this service's failure: logged, opaque 500.
+fn retrain_error(e: RetrainError) -> ApiError {
+    match e {
+        RetrainError::Sample(_) | RetrainError::Fit(_) => {
+            ApiError::invalid(format!("{:#}", anyhow::Error::from(e)), Value::Null)
+        }
+        RetrainError::Store(s) => s.into(),
+        other => ApiError::Internal(other.into()),
+    }
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

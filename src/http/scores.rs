@@ -9,10 +9,28 @@ use tower_http::request_id::RequestId;
 
 use super::auth::{Caller, LenderRoles, RoleSet};
 use super::{ApiError, AppJson, AppState};
-use crate::scoring::{self, ScoreRequest, ScoreResponse};
+use crate::audit::Refusal;
+use crate::scoring::{self, ScoreError, ScoreRequest, ScoreResponse};
+use crate::storage::partners::Partner;
 
 /// Largest batch accepted.
 pub const MAX_BATCH: usize = 1000;
+
+impl From<ScoreError> for ApiError {
+    fn from(err: ScoreError) -> Self {
+        match err {
+            ScoreError::Invalid { field, message } => ApiError::invalid(
+                format!("{field}: {message}"),
+                serde_json::json!({ "field": field }),
+            ),
+            ScoreError::Forbidden { code, message } => ApiError::forbidden(code, message),
+            e @ ScoreError::NoData(_) => ApiError::NotFound(e.to_string()),
+            e @ ScoreError::NoChampion(_) => ApiError::Unavailable(e.to_string()),
+            ScoreError::Store(e) => e.into(),
+            e @ (ScoreError::Model { .. } | ScoreError::Audit(_)) => ApiError::Internal(e.into()),
+        }
+    }
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -38,7 +56,7 @@ pub async fn score(
     let request_id = request_id(&id);
     let req: ScoreRequest = admit(&state, &caller, &request_id, body).await?;
     Ok(Json(
-        scoring::score(&state, &caller.0, &req, &request_id).await?,
+        scoring::score(&state.scorer(), &caller.0, &req, &request_id).await?,
     ))
 }
 
@@ -52,13 +70,13 @@ async fn admit<T: DeserializeOwned>(
     body: Request,
 ) -> Result<T, ApiError> {
     if let Err(refusal) = caller.require(LenderRoles::ROLES) {
-        return Err(scoring::refuse_unread(state, &caller.0, request_id, refusal, None).await);
+        return Err(refuse_unread(state, &caller.0, request_id, refusal, None).await);
     }
     match AppJson::<T>::from_request(body, state).await {
         Ok(AppJson(req)) => Ok(req),
         // serde's messages can quote the body (an identity number sent as a bare number), so
         // the record keeps the code and a fixed text; the caller still gets the details.
-        Err(refusal) => Err(scoring::refuse_unread(
+        Err(refusal) => Err(refuse_unread(
             state,
             &caller.0,
             request_id,
@@ -66,6 +84,25 @@ async fn admit<T: DeserializeOwned>(
             Some("the body is not a valid request"),
         )
         .await),
+    }
+}
+
+/// Records `refusal` as a refused score (with `message` instead of its own text where that text
+/// may quote the body) and returns it, or the failure to record it.
+async fn refuse_unread(
+    state: &AppState,
+    partner: &Partner,
+    request_id: &str,
+    refusal: ApiError,
+    message: Option<&str>,
+) -> ApiError {
+    let record = Refusal {
+        code: refusal.code().to_owned(),
+        message: message.map_or_else(|| refusal.to_string(), str::to_owned),
+    };
+    match scoring::refuse_unread(&state.scorer(), partner, request_id, record).await {
+        Ok(()) => refusal,
+        Err(e) => e.into(),
     }
 }
 
@@ -97,6 +134,25 @@ pub struct ItemError {
     pub message: String,
 }
 
+impl From<ApiError> for ItemError {
+    /// As the error would answer alone: an internal failure is logged and named only
+    /// `internal`, like a single request's 500.
+    fn from(e: ApiError) -> Self {
+        let message = match &e {
+            ApiError::Internal(err) => {
+                tracing::error!(error = %format!("{err:#}"), "internal error in a batch item");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        ItemError {
+            status: e.status().as_u16(),
+            code: e.code().into(),
+            message,
+        }
+    }
+}
+
 #[utoipa::path(post, path = "/v1/scores/batch", request_body = BatchRequest,
     responses((status = 200, body = BatchResponse), (status = 401), (status = 403), (status = 413), (status = 422)),
     security(("partner_key" = [])), tag = "scores")]
@@ -121,21 +177,18 @@ pub async fn batch(
         _ => None,
     };
     if let Some(refusal) = size_refusal {
-        return Err(scoring::refuse_unread(&state, partner, &batch_id, refusal, None).await);
+        return Err(refuse_unread(&state, partner, &batch_id, refusal, None).await);
     }
     // Items run concurrently so their audit records share group commits.
+    let scorer = state.scorer();
     let futures = req.requests.iter().enumerate().map(|(i, item)| {
-        let state = &state;
+        let scorer = &scorer;
         let item_id = format!("{batch_id}-{i:04}");
         async move {
-            match scoring::score(state, partner, item, &item_id).await {
+            match scoring::score(scorer, partner, item, &item_id).await {
                 Ok(s) => BatchItem::Score(Box::new(s)),
                 Err(e) => BatchItem::Error {
-                    error: ItemError {
-                        status: e.status().as_u16(),
-                        code: e.code().into(),
-                        message: e.to_string(),
-                    },
+                    error: ItemError::from(ApiError::from(e)),
                 },
             }
         }

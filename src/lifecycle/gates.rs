@@ -4,24 +4,15 @@
 use serde::{Deserialize, Serialize};
 use training::scorecard::Scorecard;
 
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-#[serde(default)]
-pub struct Gates {
-    /// Out-of-time KS at least this (domain.md §7: < 0.2 do not use).
-    pub min_oot_ks: f64,
-    /// Out-of-time AUC no worse than the champion's on the same sample by more than this.
-    pub max_auc_drop: f64,
-    /// Score PSI between the training and out-of-time samples below this.
-    pub max_psi: f64,
-}
+use crate::settings::GateThresholds;
 
-impl Default for Gates {
-    fn default() -> Self {
-        Gates {
-            min_oot_ks: 0.2,
-            max_auc_drop: 0.01,
-            max_psi: 0.25,
-        }
+/// The promotion gates over their thresholds (plain settings, `[gates]`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Gates(GateThresholds);
+
+impl From<GateThresholds> for Gates {
+    fn from(thresholds: GateThresholds) -> Self {
+        Gates(thresholds)
     }
 }
 
@@ -42,26 +33,27 @@ pub struct GateInputs {
 impl Gates {
     /// Every failed gate, in words; empty when the candidate may be promoted.
     pub fn failures(&self, g: &GateInputs) -> Vec<String> {
+        let t = &self.0;
         let mut out = Vec::new();
         // A NaN metric fails rather than passes.
-        if g.oot_ks.is_nan() || g.oot_ks < self.min_oot_ks {
+        if g.oot_ks.is_nan() || g.oot_ks < t.min_oot_ks {
             out.push(format!(
                 "out-of-time KS {:.3} is below {:.2}",
-                g.oot_ks, self.min_oot_ks
+                g.oot_ks, t.min_oot_ks
             ));
         }
         if let Some(champ) = g.champion_oot_auc {
-            if g.oot_auc < champ - self.max_auc_drop {
+            if g.oot_auc < champ - t.max_auc_drop {
                 out.push(format!(
                     "out-of-time AUC {:.4} is worse than the champion's {:.4} by more than {:.2}",
-                    g.oot_auc, champ, self.max_auc_drop
+                    g.oot_auc, champ, t.max_auc_drop
                 ));
             }
         }
-        if g.psi_train_oot.is_nan() || g.psi_train_oot >= self.max_psi {
+        if g.psi_train_oot.is_nan() || g.psi_train_oot >= t.max_psi {
             out.push(format!(
                 "score PSI between training and out-of-time {:.3} is not below {:.2}",
-                g.psi_train_oot, self.max_psi
+                g.psi_train_oot, t.max_psi
             ));
         }
         if !g.non_monotonic.is_empty() {

@@ -33,38 +33,6 @@ pub enum PromotionError {
     Load(String),
 }
 
-impl crate::http::AppState {
-    /// The registry operations over this service's database, audit trail and champions.
-    pub fn registry(&self) -> Registry<'_> {
-        Registry {
-            db: &self.db,
-            audit: &self.audit,
-            champions: &self.champions,
-            gates: &self.gates,
-            clock: &*self.clock,
-        }
-    }
-
-    /// Retrains `product` as of `as_of` with the default modelling settings and registers a
-    /// candidate (the one entry point for the CLI, the API, the schedule and the demo).
-    pub async fn retrain(
-        &self,
-        product: Product,
-        as_of: chrono::NaiveDate,
-    ) -> anyhow::Result<retrain::RetrainOutcome> {
-        retrain::retrain(
-            &self.db,
-            product,
-            as_of,
-            &self.settings.models_dir,
-            &self.champions,
-            &training::Settings::default(),
-            &self.gates,
-        )
-        .await
-    }
-}
-
 /// What promotion and rollback act on.
 pub struct Registry<'a> {
     pub db: &'a Db,

@@ -5,7 +5,6 @@
 use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
@@ -17,7 +16,56 @@ use super::gates::{self, GateInputs};
 use crate::domain::Product;
 use crate::scoring::Champions;
 use crate::storage::models::NewModel;
-use crate::storage::Db;
+use crate::storage::{Db, StoreError};
+
+/// Why a retraining produced no candidate. `Sample` and `Fit` are about the data held (the
+/// caller asked for something the data cannot give); the rest are failures of this service.
+/// Messages name the step; the cause is the error's source (print with `{:#}` for the chain).
+#[derive(Debug, thiserror::Error)]
+pub enum RetrainError {
+    /// Not enough matured loans of both outcomes.
+    #[error("{0}")]
+    Sample(String),
+    #[error("fitting the scorecard")]
+    Fit(#[source] training::TrainingError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{what}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The fitted model could not be scored, serialised or reported on.
+    #[error("{what}")]
+    Model {
+        what: String,
+        #[source]
+        source: training::TrainingError,
+    },
+}
+
+impl RetrainError {
+    fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> RetrainError {
+        let what = what.into();
+        move |source| RetrainError::Io { what, source }
+    }
+
+    fn model(what: impl Into<String>) -> impl FnOnce(training::TrainingError) -> RetrainError {
+        let what = what.into();
+        move |source| RetrainError::Model { what, source }
+    }
+}
+
+/// What a retraining reads and writes: the data held, where artifacts go, the champions to
+/// compare with, the modelling settings and the gates.
+pub struct Retraining<'a> {
+    pub db: &'a Db,
+    pub models_dir: &'a Path,
+    pub champions: &'a Champions,
+    pub settings: &'a training::Settings,
+    pub gates: &'a gates::Gates,
+}
 
 #[derive(Debug, Serialize)]
 pub struct RetrainOutcome {
@@ -44,14 +92,17 @@ pub struct RetrainOutcome {
 
 /// Retrains `product` as of `as_of` and registers the result as a candidate.
 pub async fn retrain(
-    db: &Db,
+    with: &Retraining<'_>,
     product: Product,
     as_of: NaiveDate,
-    models_dir: &Path,
-    champions: &Champions,
-    settings: &training::Settings,
-    gates: &gates::Gates,
-) -> anyhow::Result<RetrainOutcome> {
+) -> Result<RetrainOutcome, RetrainError> {
+    let Retraining {
+        db,
+        models_dir,
+        champions,
+        settings,
+        gates,
+    } = *with;
     let started = Instant::now();
     let examples = dataset::examples(db, product, as_of).await?;
     let cutoff = dataset::maturity_cutoff(as_of);
@@ -60,7 +111,7 @@ pub async fn retrain(
     let oot_frame = dataset::frame(product, &oot);
     let fitted =
         tokio::task::block_in_place(|| training::fit_with_test(&train_frame, &oot_frame, settings))
-            .context("fitting the scorecard")?;
+            .map_err(RetrainError::Fit)?;
     let model = &fitted.model;
     let eval = &fitted.evaluation;
     let oot_auc = auc(&eval.pd, &eval.target);
@@ -68,7 +119,8 @@ pub async fn retrain(
     let challenger_oot_auc =
         (!eval.challenger_pd.is_empty()).then(|| auc(&eval.challenger_pd, &eval.target));
     let train_scores: Vec<f64> = model
-        .score_frame(&train_frame)?
+        .score_frame(&train_frame)
+        .map_err(RetrainError::model("scoring the training sample"))?
         .into_iter()
         .map(f64::from)
         .collect();
@@ -93,15 +145,23 @@ pub async fn retrain(
 
     let id = next_id(db, product, as_of).await?;
     let dir = models_dir.join(product.as_str()).join(&id);
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(&dir)
+        .map_err(RetrainError::io(format!("creating {}", dir.display())))?;
     let artifact_path = dir.join("model.json");
-    let artifact = model.to_json()?;
-    std::fs::write(&artifact_path, &artifact)
-        .with_context(|| format!("writing {}", artifact_path.display()))?;
+    let artifact = model
+        .to_json()
+        .map_err(RetrainError::model("serialising the model"))?;
+    std::fs::write(&artifact_path, &artifact).map_err(RetrainError::io(format!(
+        "writing {}",
+        artifact_path.display()
+    )))?;
     // The model card: bins and points, ROC/KS, score distributions, the challenger beside it.
     training::report::render(&fitted)
         .and_then(|r| r.write(&dir))
-        .with_context(|| format!("writing the model card in {}", dir.display()))?;
+        .map_err(RetrainError::model(format!(
+            "writing the model card in {}",
+            dir.display()
+        )))?;
     let bad_rate_train = train.iter().filter(|e| e.bad).count() as f64 / train.len() as f64;
     let outcome = RetrainOutcome {
         id: id.clone(),
@@ -154,20 +214,20 @@ fn split_out_of_time(
     examples: &[Example],
     product: Product,
     as_of: NaiveDate,
-) -> anyhow::Result<(Vec<&Example>, Vec<&Example>, NaiveDate)> {
+) -> Result<(Vec<&Example>, Vec<&Example>, NaiveDate), RetrainError> {
     let oot_from = dataset::maturity_cutoff(as_of)
         .checked_sub_months(Months::new(3))
-        .context("date out of range")?;
+        .ok_or_else(|| RetrainError::Sample(format!("as of {as_of}: date out of range")))?;
     let (oot, train): (Vec<&Example>, Vec<&Example>) =
         examples.iter().partition(|e| e.disbursed_on > oot_from);
     for (name, set) in [("training", &train), ("out-of-time", &oot)] {
         let bads = set.iter().filter(|e| e.bad).count();
         if bads == 0 || bads == set.len() {
-            bail!(
+            return Err(RetrainError::Sample(format!(
                 "{} {name} sample as of {as_of} has {} matured loans with {bads} defaults: need both goods and bads",
                 product.as_str(),
                 set.len()
-            );
+            )));
         }
     }
     Ok((train, oot, oot_from))
@@ -183,15 +243,16 @@ pub async fn export_samples(
     product: Product,
     as_of: NaiveDate,
     dir: &Path,
-) -> anyhow::Result<serde_json::Value> {
+) -> Result<serde_json::Value, RetrainError> {
     let examples = dataset::examples(db, product, as_of).await?;
     let (train, oot, _) = split_out_of_time(&examples, product, as_of)?;
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir)
+        .map_err(RetrainError::io(format!("creating {}", dir.display())))?;
     let mut out = json!({});
     for (name, set) in [("train", &train), ("oot", &oot)] {
         let path = dir.join(format!("{name}.csv"));
-        let file =
-            std::fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+        let file = std::fs::File::create(&path)
+            .map_err(RetrainError::io(format!("creating {}", path.display())))?;
         let ids: Vec<String> = set.iter().map(|e| e.loan_id.clone()).collect();
         training::csv_input::write_training_csv(
             &dataset::frame(product, set),
@@ -199,7 +260,7 @@ pub async fn export_samples(
             "bad",
             file,
         )
-        .with_context(|| format!("writing {}", path.display()))?;
+        .map_err(RetrainError::model(format!("writing {}", path.display())))?;
         out[name] = json!({ "path": path, "rows": set.len() });
     }
     out["categorical"] = crate::features::catalogue::of(product)
@@ -211,44 +272,25 @@ pub async fn export_samples(
     Ok(out)
 }
 
-/// AUC of ranking the out-of-time loans by their true default probability (`truth.csv` of a
-/// generated city: `loan_id,true_pd`) — the best any model could do on the same loans.
-pub fn oracle_auc(outcome: &RetrainOutcome, truth_csv: &Path) -> anyhow::Result<f64> {
-    let mut truth = std::collections::HashMap::new();
-    let mut reader = csv::Reader::from_path(truth_csv)
-        .with_context(|| format!("reading {}", truth_csv.display()))?;
-    for row in reader.records() {
-        let row = row?;
-        let pd: f64 = row
-            .get(1)
-            .unwrap_or_default()
-            .parse()
-            .with_context(|| format!("{}: true_pd", truth_csv.display()))?;
-        truth.insert(row.get(0).unwrap_or_default().to_owned(), pd);
-    }
-    let (mut pd, mut bad) = (Vec::new(), Vec::new());
-    for (id, b) in &outcome.oot_loans {
-        let p = truth
-            .get(id)
-            .with_context(|| format!("loan {id} is not in {}", truth_csv.display()))?;
-        pd.push(*p);
-        bad.push(*b);
-    }
-    Ok(auc(&pd, &bad))
-}
-
-fn champion_auc(model: &training::Model, oot: &[&Example]) -> anyhow::Result<f64> {
+fn champion_auc(model: &training::Model, oot: &[&Example]) -> Result<f64, RetrainError> {
     let mut pd = Vec::with_capacity(oot.len());
     for e in oot {
         let lookup = |name: &str| e.features.get(name).or(Some(Value::Missing));
-        pd.push(model.score(&lookup)?.pd);
+        pd.push(
+            model
+                .score(&lookup)
+                .map_err(RetrainError::model(
+                    "scoring the out-of-time sample with the champion",
+                ))?
+                .pd,
+        );
     }
     let bad: Vec<bool> = oot.iter().map(|e| e.bad).collect();
     Ok(auc(&pd, &bad))
 }
 
 /// `<product>-<year>Q<quarter>-<n>`, n counting the models already registered for that quarter.
-async fn next_id(db: &Db, product: Product, as_of: NaiveDate) -> anyhow::Result<String> {
+async fn next_id(db: &Db, product: Product, as_of: NaiveDate) -> Result<String, StoreError> {
     let prefix = format!(
         "{}-{}Q{}-",
         product.as_str(),

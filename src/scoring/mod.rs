@@ -6,16 +6,17 @@ use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use crate::audit::{AuditEvent, ConsentRef, Refusal};
+use crate::audit::{AuditError, AuditEvent, AuditWriter, ConsentRef, Refusal};
+use crate::clock::Clock;
+use crate::consent::{self, ConsentError};
 use crate::domain::{Product, Purpose, SubjectId};
 use crate::features::{self, FeatureVector};
-use crate::http::{ApiError, AppState};
-use crate::pii::SubjectRef;
+use crate::pii::{PiiKey, SubjectRef};
 use crate::storage::audit::Observation;
 use crate::storage::partners::Partner;
-use crate::storage::StoreError;
+use crate::storage::{Db, StoreError};
+use read_model::ReadModel;
 
 pub mod champions;
 pub mod read_model;
@@ -71,6 +72,78 @@ pub struct ModelRef {
     pub trained_at: DateTime<Utc>,
 }
 
+/// What scoring reads and writes: `AppState::scorer` lends it.
+pub struct Scorer<'a> {
+    pub db: &'a Db,
+    pub pii: &'a PiiKey,
+    pub audit: &'a AuditWriter,
+    pub champions: &'a Champions,
+    pub read_model: &'a ReadModel,
+    pub clock: &'a dyn Clock,
+}
+
+/// Why a score was not delivered. The first four are answers to the caller (and go into the
+/// refusal's record with their code); the rest are this service's failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ScoreError {
+    /// A field of the request is not valid (`field` names it).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The caller may not have this score (role, consent).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    /// Nothing is held about the subject for the product.
+    #[error("no {} data held for this subject", .0.as_str())]
+    NoData(Product),
+    #[error("no champion model for {} yet", .0.as_str())]
+    NoChampion(Product),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("model {model} could not score: {message}")]
+    Model { model: String, message: String },
+    /// The score's record could not be committed, so no answer may leave.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+}
+
+/// The consent rules' refusals are the score's.
+impl From<ConsentError> for ScoreError {
+    fn from(err: ConsentError) -> Self {
+        match err {
+            ConsentError::Invalid { field, message } => ScoreError::Invalid { field, message },
+            ConsentError::Forbidden { code, message } => ScoreError::Forbidden { code, message },
+            ConsentError::Store(e) => ScoreError::Store(e),
+        }
+    }
+}
+
+impl ScoreError {
+    /// The stable machine-readable code the API answers with and the audit record keeps.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ScoreError::Invalid { .. } => "invalid_content",
+            ScoreError::Forbidden { code, .. } => code,
+            ScoreError::NoData(_) => "not_found",
+            ScoreError::NoChampion(_) => "unavailable",
+            ScoreError::Store(StoreError::NotFound) => "not_found",
+            ScoreError::Store(StoreError::Conflict(_)) => "conflict",
+            ScoreError::Store(_) | ScoreError::Model { .. } | ScoreError::Audit(_) => "internal",
+        }
+    }
+
+    /// The text a refusal's record keeps: what the caller is told, and for this service's own
+    /// failures the failure itself (the caller gets an opaque 500).
+    fn record_text(&self) -> String {
+        match self {
+            ScoreError::Store(StoreError::Conflict(m)) => m.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
 /// What was established before a score could be refused or delivered, for the audit record.
 #[derive(Default)]
 struct Context {
@@ -82,11 +155,11 @@ struct Context {
 
 /// Scores `req` for `partner`; every outcome is audited before it is returned.
 pub async fn score(
-    state: &AppState,
+    state: &Scorer<'_>,
     partner: &Partner,
     req: &ScoreRequest,
     request_id: &str,
-) -> Result<ScoreResponse, ApiError> {
+) -> Result<ScoreResponse, ScoreError> {
     let mut ctx = Context::default();
     let (outcome, observation) = match decide(state, partner, req, request_id, &mut ctx).await {
         Ok((response, observation)) => (Ok(response), Some(observation)),
@@ -109,7 +182,7 @@ pub async fn score(
             event.reasons = r.reasons.iter().map(|x| x.code.clone()).collect();
             event.flags = r.flags.clone();
         }
-        Err(e) => refuse(&mut event, e, None),
+        Err(e) => refuse(&mut event, e.code(), e.record_text()),
     }
     commit(state, event, observation).await?;
     if let Ok(r) = &outcome {
@@ -120,22 +193,18 @@ pub async fn score(
 }
 
 /// Audits a scoring request refused before it could be read as one — a caller without a lender
-/// role, a body that is not a valid request, a batch too large or empty — and returns the refusal.
-/// `message` replaces the error's own text in the record where that text may quote the body.
-/// Should the record fail, so does the request (500), as for every other score.
+/// role, a body that is not a valid request, a batch too large or empty — under the refusal's
+/// code and text (the caller decides both: a text that may quote the body stays out). Should
+/// the record fail, so does the request (500), as for every other score.
 pub async fn refuse_unread(
-    state: &AppState,
+    state: &Scorer<'_>,
     partner: &Partner,
     request_id: &str,
-    refusal: ApiError,
-    message: Option<&str>,
-) -> ApiError {
+    refusal: Refusal,
+) -> Result<(), ScoreError> {
     let mut event = score_event(partner, request_id, state.clock.now());
-    refuse(&mut event, &refusal, message);
-    match commit(state, event, None).await {
-        Ok(()) => refusal,
-        Err(e) => e,
-    }
+    refuse(&mut event, &refusal.code, refusal.message);
+    commit(state, event, None).await
 }
 
 /// A score request's record, with what is known before anything is checked: who asked.
@@ -146,40 +215,34 @@ fn score_event(partner: &Partner, request_id: &str, at: DateTime<Utc>) -> AuditE
     event
 }
 
-/// Marks `event` refused with `refusal`'s code and `message` (else the refusal's own text).
-fn refuse(event: &mut AuditEvent, refusal: &ApiError, message: Option<&str>) {
+/// Marks `event` refused with `code` and `message`.
+fn refuse(event: &mut AuditEvent, code: &str, message: String) {
     event.outcome = "refused".into();
     event.refusal = Some(Refusal {
-        code: refusal.code().to_owned(),
-        message: message.map_or_else(|| refusal.to_string(), str::to_owned),
+        code: code.to_owned(),
+        message,
     });
 }
 
 /// Commits a score request's record. No answer leaves without its record: if the record cannot
 /// be committed, the request fails (500) whatever its outcome.
 async fn commit(
-    state: &AppState,
+    state: &Scorer<'_>,
     event: AuditEvent,
     observation: Option<Observation>,
-) -> Result<(), ApiError> {
-    state
-        .audit
-        .record_with(event, observation)
-        .await
-        .map(|_| ())
-        .map_err(|e| ApiError::Internal(e.into()))
+) -> Result<(), ScoreError> {
+    state.audit.record_with(event, observation).await?;
+    Ok(())
 }
 
 async fn decide(
-    state: &AppState,
+    state: &Scorer<'_>,
     partner: &Partner,
     req: &ScoreRequest,
     request_id: &str,
     ctx: &mut Context,
-) -> Result<(ScoreResponse, Observation), ApiError> {
-    let invalid = |field: &str, msg: String| {
-        ApiError::invalid(format!("{field}: {msg}"), json!({ "field": field }))
-    };
+) -> Result<(ScoreResponse, Observation), ScoreError> {
+    let invalid = |field: &'static str, message: String| ScoreError::Invalid { field, message };
     let product: Product = req
         .product
         .parse()
@@ -209,16 +272,7 @@ async fn decide(
             ))
         }
     }
-    if !partner.role.allowed_purposes().contains(&purpose) {
-        return Err(ApiError::forbidden(
-            "purpose_not_allowed",
-            format!(
-                "a {} may not ask for purpose {}",
-                partner.role.as_str(),
-                purpose.as_str()
-            ),
-        ));
-    }
+    consent::purpose_allowed(partner.role, purpose)?;
     let now = state.clock.now();
     check_consent(
         state,
@@ -231,31 +285,29 @@ async fn decide(
     )
     .await?;
 
-    let champion = state.champions.get(product).ok_or_else(|| {
-        ApiError::Unavailable(format!("no champion model for {} yet", product.as_str()))
-    })?;
+    let champion = state
+        .champions
+        .get(product)
+        .ok_or(ScoreError::NoChampion(product))?;
     let today = now.date_naive();
     let features = match product {
         Product::Sme => features::sme::characteristics(
             &*state
                 .read_model
-                .sme_facts(&state.db, &subject_ref.key, today)
+                .sme_facts(state.db, &subject_ref.key, today)
                 .await?,
             today,
         ),
         Product::Farmer => features::farmer::characteristics(
             &*state
                 .read_model
-                .farmer_facts(&state.db, &subject_ref.key)
+                .farmer_facts(state.db, &subject_ref.key)
                 .await?,
             today,
         ),
     };
     if features.flags.iter().any(|f| f.starts_with("unknown_")) {
-        return Err(ApiError::NotFound(format!(
-            "no {} data held for this subject",
-            product.as_str()
-        )));
+        return Err(ScoreError::NoData(product));
     }
     let shadow = state.champions.shadow(product);
     build_response(
@@ -270,47 +322,32 @@ async fn decide(
 }
 
 async fn check_consent(
-    state: &AppState,
+    state: &Scorer<'_>,
     partner: &Partner,
     subject: &SubjectRef,
     purpose: Purpose,
     consent_id: &str,
     now: DateTime<Utc>,
     ctx: &mut Context,
-) -> Result<(), ApiError> {
-    let refuse = |code, msg: &str| Err(ApiError::forbidden(code, msg.to_owned()));
-    let consent = match state.read_model.consent(&state.db, consent_id).await {
+) -> Result<(), ScoreError> {
+    let consent = match state.read_model.consent(state.db, consent_id).await {
         Ok(c) => c,
-        Err(StoreError::NotFound) => return refuse("no_consent", "no consent with this id"),
+        Err(StoreError::NotFound) => {
+            return Err(ScoreError::Forbidden {
+                code: "no_consent",
+                message: "no consent with this id".into(),
+            })
+        }
         Err(e) => return Err(e.into()),
     };
-    if consent.partner_id != partner.id {
-        return refuse("no_consent", "the consent was given to another partner");
-    }
+    consent::given_to(&consent, partner)?;
     ctx.consent = Some(ConsentRef {
         id: consent.id.clone(),
         purpose: consent.purpose.clone(),
         valid_until: consent.valid_until,
         evidence_sha256: consent.evidence_sha256.clone(),
     });
-    if consent.subject_key != subject.key {
-        return refuse(
-            "consent_subject_mismatch",
-            "the consent is for another subject",
-        );
-    }
-    if consent.purpose != purpose.as_str() {
-        return refuse(
-            "consent_purpose_mismatch",
-            "the consent does not cover this purpose",
-        );
-    }
-    if consent.revoked_at.is_some_and(|r| r <= now) {
-        return refuse("consent_revoked", "the consent has been revoked");
-    }
-    if consent.valid_until < now.date_naive() {
-        return refuse("consent_expired", "the consent has expired");
-    }
+    consent::covers(&consent, &subject.key, purpose, now)?;
     Ok(())
 }
 
@@ -322,14 +359,15 @@ fn build_response(
     features: &FeatureVector,
     request_id: &str,
     now: DateTime<Utc>,
-) -> Result<(ScoreResponse, Observation), ApiError> {
+) -> Result<(ScoreResponse, Observation), ScoreError> {
     let lookup = |name: &str| features.get(name).or(Some(training::Value::Missing));
-    let bins = champion.model.locate(&lookup).map_err(|e| {
-        ApiError::Internal(anyhow::anyhow!(
-            "model {} could not score: {e}",
-            champion.id
-        ))
-    })?;
+    let bins = champion
+        .model
+        .locate(&lookup)
+        .map_err(|e| ScoreError::Model {
+            model: champion.id.clone(),
+            message: e.to_string(),
+        })?;
     let out = champion.model.outcome(&bins);
     // The newest candidate scores the same subject in the shadows; its score is never delivered.
     let shadow_score =

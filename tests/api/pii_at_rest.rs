@@ -2,14 +2,12 @@
 //! files, the generated key and the feed spools are readable by their owner only; a spool left by
 //! a process killed mid-upload is gone after the next start.
 
-mod common;
-
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{backends, test_clock, test_db, test_settings};
+use crate::common::{backends, test_clock, test_db, test_settings};
 use creditbridge::startup::build_state_with;
 
 #[tokio::test]
@@ -55,7 +53,7 @@ async fn the_database_files_and_the_generated_key_are_private() {
 
     // Act
     let state = build_state_with(settings, test_clock()).await.unwrap();
-    common::fixtures::seed_subjects(&state).await;
+    crate::common::fixtures::seed_subjects(&state).await;
 
     // Assert
     let key = dir.path().join("secrets/pii.key");
@@ -89,7 +87,7 @@ fn in_dir(c: &mut Command, d: &std::path::Path) {
 fn serve(d: &std::path::Path, port: u16) -> Child {
     let mut c = bin();
     in_dir(&mut c, d);
-    let child = c
+    let mut child = c
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -107,6 +105,9 @@ fn serve(d: &std::path::Path, port: u16) -> Child {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Not left running (or a zombie) behind the failure.
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("serve did not start on port {port}");
 }
 

@@ -3,12 +3,10 @@
 //! `creditbridge audit verify`; concurrent records share group commits and still form one chain;
 //! an admin can read who queried a subject.
 
-mod common;
-
 use std::process::Command;
 
-use common::fixtures::{self, RESIDENT, USCC};
-use common::{backends, Backend, TestApp, TEST_PII_KEY};
+use crate::common::fixtures::{self, RESIDENT, USCC};
+use crate::common::{backends, Backend, TestApp, TEST_PII_KEY};
 use creditbridge::audit::{self, AuditEvent, Verification};
 use creditbridge::storage::Db;
 use serde_json::{json, Value};
@@ -36,7 +34,11 @@ async fn app_with_trail(backend: Backend) -> (TestApp, String) {
     let app = TestApp::spawn(backend).await;
     let admin = app.partner_key("admin").await;
     for i in 1..=ROWS {
-        let mut event = AuditEvent::new(format!("tamper-test-{i}"), "score", common::test_now());
+        let mut event = AuditEvent::new(
+            format!("tamper-test-{i}"),
+            "score",
+            crate::common::test_now(),
+        );
         event.partner_id = Some("partner-x".into());
         event.subject_key = Some(USCC.into());
         event.outcome = "delivered".into();
@@ -235,7 +237,7 @@ async fn concurrent_records_share_group_commits_and_form_one_chain() {
                         .record(AuditEvent::new(
                             format!("concurrent-{i}"),
                             "score",
-                            common::test_now(),
+                            crate::common::test_now(),
                         ))
                         .await
                         .unwrap()

@@ -1,10 +1,8 @@
 //! End to end over HTTP: consents, scores with reasons and flags, every refusal, the batch,
 //! and the audit trail each of them leaves.
 
-mod common;
-
-use common::fixtures::{self, RESIDENT, RESIDENT_OTHER, USCC, USCC_UNKNOWN};
-use common::{backends, Backend, TestApp, EVIDENCE};
+use crate::common::fixtures::{self, RESIDENT, RESIDENT_OTHER, USCC, USCC_UNKNOWN};
+use crate::common::{backends, Backend, TestApp, EVIDENCE};
 use serde_json::{json, Value};
 
 async fn ready_app(backend: Backend) -> TestApp {

@@ -3,15 +3,13 @@
 //! `CB_RELIABILITY_REQUESTS` (default 2,000 so CI stays quick; docs/benchmarks.md records a
 //! 100,000-request run in release mode).
 
-mod common;
-
 use std::collections::HashSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::fixtures::{self, USCC};
-use common::{Backend, TestApp};
+use crate::common::fixtures::{self, USCC};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 async fn consent(client: &reqwest::Client, base: &str, key: &str) -> String {
@@ -112,7 +110,7 @@ fn creditbridge(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditbridge"));
     cmd.current_dir(dir)
         .env("CREDITBRIDGE_DATA_DIR", dir.join("data"))
-        .env("CREDITBRIDGE_PII_KEY", common::TEST_PII_KEY)
+        .env("CREDITBRIDGE_PII_KEY", crate::common::TEST_PII_KEY)
         .env(
             "CREDITBRIDGE_MODELS_DIR",
             concat!(env!("CARGO_MANIFEST_DIR"), "/models"),

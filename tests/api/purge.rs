@@ -2,9 +2,7 @@
 //! an applied run deletes and deletes nothing; a date after today is refused; every run, dry or
 //! applied, is in the audit trail with its counts.
 
-mod common;
-
-use common::{backends, fixtures, TestApp};
+use crate::common::{backends, fixtures, TestApp};
 use creditbridge::clock::Clock;
 use creditbridge::feeds::maintenance::{purge, PurgeError};
 use creditbridge::storage::tax::FeedTable;

@@ -2,9 +2,7 @@
 //! retrain and promote both products, issue keys, then score one enterprise and one household
 //! over HTTP.
 
-mod common;
-
-use common::{Backend, TestApp};
+use crate::common::{Backend, TestApp};
 use creditbridge::demo::{self, DemoSize};
 use creditbridge::domain::Role;
 use serde_json::{json, Value};

@@ -1,20 +1,17 @@
 //! The feed pipeline without HTTP: encodings, Chinese headers, large and hostile files, history,
 //! retention and personal data. SQLite always; PostgreSQL too when TEST_DATABASE_URL is set.
 
-mod common;
-mod feeds_support;
-
 use std::path::Path;
 
+use crate::common::{backends, test_db, TestDb, TEST_PII_KEY};
+use crate::feeds_support::{city, resident_id, s, uscc, Table, GRADE_COLUMNS};
 use chrono::NaiveDate;
-use common::{backends, test_db, TestDb, TEST_PII_KEY};
 use creditbridge::domain::Product;
 use creditbridge::features;
 use creditbridge::feeds::{import, FeedError, FeedKind, FeedRequest};
 use creditbridge::lifecycle::dataset::examples;
 use creditbridge::pii::PiiKey;
 use creditbridge::storage::tax::FeedTable;
-use feeds_support::{city, resident_id, s, uscc, Table, GRADE_COLUMNS};
 
 fn pii() -> PiiKey {
     PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap()
@@ -47,7 +44,7 @@ async fn load_path(
         idempotency_key: key.map(str::to_owned),
         path: path.to_owned(),
         format: None,
-        received_at: common::test_now(),
+        received_at: crate::common::test_now(),
     };
     import(&t.db, &pii(), req, None).await
 }
@@ -112,7 +109,7 @@ async fn a_gbk_file_with_chinese_headers_is_read_as_the_same_text() {
 
 #[tokio::test]
 async fn a_utf8_bom_does_not_spoil_the_first_header() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend(table("enterprises").with_header(ENTERPRISES_ZH).csv());
     let done = load(&t, "enterprises", "bom.csv", &bytes).await.unwrap();
@@ -159,7 +156,7 @@ async fn a_broken_row_in_the_middle_of_a_large_file_stores_nothing() {
 
 #[tokio::test]
 async fn a_large_xlsx_sheet_is_streamed_with_sheet_row_numbers() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     let rows: Vec<Vec<String>> = (0..20_000u32)
         .map(|i| {
             let (y, m) = (2015 + i / 12 % 10, i % 12 + 1);
@@ -223,7 +220,7 @@ async fn a_large_xlsx_sheet_is_streamed_with_sheet_row_numbers() {
 
 #[tokio::test]
 async fn errors_are_capped_at_a_hundred_but_all_counted() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     let mut e = table("enterprises");
     let row = e.rows[0].clone();
     e.rows = (0..250)
@@ -291,7 +288,7 @@ async fn hostile_cells_are_stored_verbatim_or_refused_clearly() {
 
 #[tokio::test]
 async fn the_clear_resident_id_is_nowhere_in_the_sqlite_file() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     load(&t, "households", "h.csv", &table("households").csv())
         .await
         .unwrap();
@@ -546,7 +543,7 @@ async fn d_grades_are_purged_five_years_after_their_event_ended() {
 
 #[tokio::test]
 async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     load(&t, "households", "h.csv", &table("households").csv())
         .await
         .unwrap();
@@ -579,7 +576,7 @@ async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
 
 #[tokio::test]
 async fn loan_outcomes_must_name_a_known_subject() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     let (total, errors) =
         invalid(load(&t, "loan-outcomes", "l.csv", &table("loan-outcomes").csv()).await);
     assert_eq!(total, 2);
@@ -701,7 +698,7 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
 
 #[tokio::test]
 async fn an_unknown_column_is_a_warning_and_a_missing_one_an_error() {
-    let t = test_db(common::Backend::Sqlite).await;
+    let t = test_db(crate::common::Backend::Sqlite).await;
     let mut e = table("enterprises");
     e.header.push(s("colour"));
     for r in &mut e.rows {

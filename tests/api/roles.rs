@@ -2,12 +2,10 @@
 //! it, tried with a key of each role; every operation refuses a request without a valid key; the
 //! operational endpoints need none.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures::{self, USCC};
-use common::{backends, Backend, TestApp};
+use crate::common::fixtures::{self, USCC};
+use crate::common::{backends, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 

@@ -1,8 +1,6 @@
 //! The HTTP skeleton: health, readiness, request ids, the error shape, the body limit, shutdown.
 
-mod common;
-
-use common::{backends, TestApp};
+use crate::common::{backends, TestApp};
 use serde_json::Value;
 
 async fn error_of(resp: reqwest::Response) -> (u16, Value) {
@@ -22,8 +20,8 @@ async fn error_of(resp: reqwest::Response) -> (u16, Value) {
 async fn health_and_readiness_answer_200_on_every_backend() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
-        common::fixtures::install_champion(&app.state, "sme", "sme-ready-1", 1).await;
-        common::fixtures::install_champion(&app.state, "farmer", "farmer-ready-1", 2).await;
+        crate::common::fixtures::install_champion(&app.state, "sme", "sme-ready-1", 1).await;
+        crate::common::fixtures::install_champion(&app.state, "farmer", "farmer-ready-1", 2).await;
         let health = app.client.get(app.url("/healthz")).send().await.unwrap();
         assert_eq!(health.status(), 200, "{backend:?}");
         let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
@@ -36,8 +34,8 @@ async fn health_and_readiness_answer_200_on_every_backend() {
 
 #[tokio::test]
 async fn readiness_is_503_until_every_product_has_a_champion() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
-    common::fixtures::install_champion(&app.state, "sme", "sme-ready-2", 1).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
+    crate::common::fixtures::install_champion(&app.state, "sme", "sme-ready-2", 1).await;
     let (status, err) = error_of(app.client.get(app.url("/readyz")).send().await.unwrap()).await;
     assert_eq!(status, 503);
     assert!(err["message"].as_str().unwrap().contains("farmer"), "{err}");
@@ -45,7 +43,7 @@ async fn readiness_is_503_until_every_product_has_a_champion() {
 
 #[tokio::test]
 async fn readiness_is_503_when_the_database_is_gone() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     app.state.db.close().await;
     let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
     let (status, err) = error_of(resp).await;
@@ -55,7 +53,7 @@ async fn readiness_is_503_when_the_database_is_gone() {
 
 #[tokio::test]
 async fn every_response_carries_a_request_id_and_a_given_one_is_echoed() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let resp = app.client.get(app.url("/healthz")).send().await.unwrap();
     let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
     assert_eq!(id.len(), 26, "a ULID: {id}");
@@ -77,7 +75,7 @@ async fn every_response_carries_a_request_id_and_a_given_one_is_echoed() {
 
 #[tokio::test]
 async fn unknown_route_is_a_json_404() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let (status, err) = error_of(
         app.client
             .get(app.url("/v1/nothing-here"))
@@ -93,7 +91,7 @@ async fn unknown_route_is_a_json_404() {
 
 #[tokio::test]
 async fn wrong_method_is_a_json_405() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let (status, err) =
         error_of(app.client.delete(app.url("/healthz")).send().await.unwrap()).await;
     assert_eq!(status, 405);
@@ -102,7 +100,7 @@ async fn wrong_method_is_a_json_405() {
 
 #[tokio::test]
 async fn malformed_json_is_a_json_400_naming_the_problem() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let key = app.partner_key("bank").await;
     let resp = app
         .client
@@ -128,7 +126,10 @@ async fn malformed_json_is_a_json_400_naming_the_problem() {
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_a_json_413() {
-    let app = TestApp::spawn_with(common::Backend::Sqlite, |s| s.body_limit_bytes = 1024).await;
+    let app = TestApp::spawn_with(crate::common::Backend::Sqlite, |s| {
+        s.body_limit_bytes = 1024
+    })
+    .await;
     let key = app.partner_key("bank").await;
     let big = format!("{{\"pad\": \"{}\"}}", "x".repeat(4096));
     let resp = app.post_raw(&key, "/v1/consents", big).await;
@@ -139,7 +140,7 @@ async fn a_body_over_the_limit_is_a_json_413() {
 
 #[tokio::test]
 async fn graceful_shutdown_returns_once_the_signal_fires() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let address = app.address.clone();
     tokio::time::timeout(std::time::Duration::from_secs(10), app.stop())
         .await

@@ -1,12 +1,10 @@
 //! The self-description of the service: `/openapi.json` documents every routed `/v1` operation,
 //! `/docs` is served from the binary with no CDN, and `/metrics` counts requests and scores.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::fixtures::{self, USCC};
-use common::{Backend, TestApp};
+use crate::common::fixtures::{self, USCC};
+use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
 /// Every `(METHOD, /v1 path)` the router serves, read from the `.route(...)` calls in

@@ -1,10 +1,8 @@
 //! The storage scenario on every backend: each table's kind of row goes in and comes back,
 //! a grade is superseded with both versions kept, a household is stored under its keyed hash.
 
-mod common;
-
-use common::fixtures::{self, feed, RESIDENT, USCC};
-use common::{backends, test_db, TestApp};
+use crate::common::fixtures::{self, feed, RESIDENT, USCC};
+use crate::common::{backends, test_db, TestApp};
 use creditbridge::audit::AuditEvent;
 use creditbridge::domain::{Product, Purpose, Role, SubjectId};
 use creditbridge::features;
@@ -68,7 +66,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             ("002X", 1949, 4)
         );
         assert_eq!(db.assessment_history(&key).await.unwrap().len(), 1);
-        let today = common::test_now().date_naive();
+        let today = crate::common::test_now().date_naive();
         let facts = features::load::sme_facts(db, USCC, today).await.unwrap();
         assert_eq!(
             facts.records.iter().filter(|r| r.counts_at(today)).count(),
@@ -98,7 +96,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
                 purpose: Purpose::LoanApplication,
                 valid_until: "2027-12-31".parse().unwrap(),
                 evidence_sha256: &"d".repeat(64),
-                signed_at: common::test_now(),
+                signed_at: crate::common::test_now(),
             })
             .await
             .unwrap();
@@ -107,14 +105,16 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             (c.partner_id.as_str(), c.purpose.as_str()),
             (p.id.as_str(), "loan_application")
         );
-        db.revoke_consent(&cid, common::test_now()).await.unwrap();
+        db.revoke_consent(&cid, crate::common::test_now())
+            .await
+            .unwrap();
         assert!(db.consent(&cid).await.unwrap().revoked_at.is_some());
         assert!(matches!(
-            db.revoke_consent(&cid, common::test_now()).await,
+            db.revoke_consent(&cid, crate::common::test_now()).await,
             Err(creditbridge::storage::StoreError::Conflict(_))
         ));
 
-        let mut ev = AuditEvent::new("evt-1", "score", common::test_now());
+        let mut ev = AuditEvent::new("evt-1", "score", crate::common::test_now());
         ev.subject_key = Some(subject.key.clone());
         state.audit.record(ev).await.unwrap();
         assert_eq!(
@@ -166,11 +166,18 @@ async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
         // Arrange: 7 events for subject a, 5 for b, interleaved, appended beside the audit
         // writer (which indexes only what it wrote itself), so no indexer runs but the test's.
         let t = test_db(backend).await;
-        let state = &common::state_over(&t).await;
+        let state = &crate::common::state_over(&t).await;
         let db = &state.db;
         let record = |i: usize| {
-            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", common::test_now());
-            ev.subject_key = Some(if i % 2 == 0 || i > 9 { "a" } else { "b" }.to_owned());
+            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now());
+            ev.subject_key = Some(
+                if i.is_multiple_of(2) || i > 9 {
+                    "a"
+                } else {
+                    "b"
+                }
+                .to_owned(),
+            );
             ev
         };
         for i in 0..6 {
@@ -217,7 +224,8 @@ async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_mov
         let rows = |from: usize, n: usize| -> Vec<_> {
             (from..from + n)
                 .map(|i| {
-                    AuditEvent::new(format!("evt-{i}"), "score", common::test_now()).to_pending()
+                    AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now())
+                        .to_pending()
                 })
                 .collect()
         };
@@ -240,12 +248,12 @@ async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_mov
             .unwrap();
         assert_eq!(seqs, [1, 2, 3]);
         let head = match (backend, chain_after(&head, 3, 2).await) {
-            (common::Backend::Sqlite, Some((seqs, next))) => {
+            (crate::common::Backend::Sqlite, Some((seqs, next))) => {
                 assert_eq!(seqs, [4, 5]);
                 assert_eq!(next.seq, 5);
                 next
             }
-            (common::Backend::Postgres, None) => {
+            (crate::common::Backend::Postgres, None) => {
                 append(db, None, &rows(3, 2), &[], chain_hash)
                     .await
                     .unwrap()
@@ -284,9 +292,9 @@ async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_mov
 async fn the_audit_writer_indexes_what_it_wrote_once_it_falls_idle() {
     for backend in backends() {
         let t = test_db(backend).await;
-        let state = &common::state_over(&t).await;
+        let state = &crate::common::state_over(&t).await;
         for i in 0..5 {
-            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", common::test_now());
+            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now());
             ev.subject_key = Some("a".to_owned());
             state.audit.record(ev).await.unwrap();
         }

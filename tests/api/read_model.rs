@@ -3,12 +3,10 @@
 //! another replica, a purge — reaches the scores within the refresh interval, counted by the
 //! database's triggers.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::fixtures::{self, USCC};
-use common::{backends, Backend, TestApp};
+use crate::common::fixtures::{self, USCC};
+use crate::common::{backends, Backend, TestApp};
 use creditbridge::feeds::FeedKind;
 use creditbridge::storage::revisions::Revised;
 use serde_json::{json, Value};
@@ -60,7 +58,7 @@ async fn a_feed_imported_elsewhere_reaches_the_next_scores() {
 
         // Act: the public credit platform's repair arrives by the import path (as from the CLI),
         // not through this server.
-        let today = common::test_now().date_naive();
+        let today = crate::common::test_now().date_naive();
         let listed = today - chrono::Days::new(30);
         let until = today + chrono::Days::new(700);
         fixtures::feed(&app.state, FeedKind::ALL.into_iter().find(|k| k.as_str() == "public-records").unwrap(),
@@ -89,7 +87,7 @@ async fn a_consent_or_key_revoked_on_another_replica_stops_scores() {
         // Act / Assert: revoked in the database directly, as another replica or the CLI would.
         app.state
             .db
-            .revoke_consent(&consent, common::test_now())
+            .revoke_consent(&consent, crate::common::test_now())
             .await
             .unwrap();
         eventually(&app, &bank, &consent, |status, body| {
@@ -130,7 +128,7 @@ async fn triggers_count_every_change_the_cache_holds() {
         assert_eq!(at(fed, Revised::Consents), at(before, Revised::Consents));
         assert_eq!(at(fed, Revised::Partners), at(before, Revised::Partners));
 
-        db.revoke_consent(&consent, common::test_now())
+        db.revoke_consent(&consent, crate::common::test_now())
             .await
             .unwrap();
         let revoked = db.data_revisions().await.unwrap();

@@ -1,11 +1,8 @@
 //! `POST /v1/feeds/{kind}` end to end on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
 
-mod common;
-mod feeds_support;
-
-use common::{backends, TestApp};
+use crate::common::{backends, TestApp};
+use crate::feeds_support::{city, table_of, uscc, Table};
 use creditbridge::storage::tax::FeedTable;
-use feeds_support::{city, table_of, uscc, Table};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -83,7 +80,7 @@ async fn every_kind_is_accepted_in_every_format() {
 
 #[tokio::test]
 async fn the_format_is_sniffed_when_no_content_type_is_given() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let admin = app.partner_key("admin").await;
     let (_, t) = city().remove(0);
     for body in [t.csv(), t.jsonl(), t.xlsx()] {
@@ -95,7 +92,7 @@ async fn the_format_is_sniffed_when_no_content_type_is_given() {
 
 #[tokio::test]
 async fn each_role_may_send_only_its_own_feeds() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let bank = app.partner_key("bank").await;
     let tax = app.partner_key("tax_bureau").await;
     let (_, t) = city().remove(0);
@@ -197,7 +194,10 @@ async fn a_replay_returns_the_original_result_and_a_changed_body_under_the_same_
 
 #[tokio::test]
 async fn a_body_over_the_limit_is_refused_with_413() {
-    let app = TestApp::spawn_with(common::Backend::Sqlite, |s| s.body_limit_bytes = 4096).await;
+    let app = TestApp::spawn_with(crate::common::Backend::Sqlite, |s| {
+        s.body_limit_bytes = 4096
+    })
+    .await;
     let tax = app.partner_key("tax_bureau").await;
     let (_, mut t) = city().remove(0);
     let row = t.rows[0].clone();
@@ -215,7 +215,7 @@ async fn a_body_over_the_limit_is_refused_with_413() {
 
 #[tokio::test]
 async fn invalid_rows_are_listed_with_line_and_column_and_nothing_is_stored() {
-    let app = TestApp::spawn(common::Backend::Sqlite).await;
+    let app = TestApp::spawn(crate::common::Backend::Sqlite).await;
     let tax = app.partner_key("tax_bureau").await;
     let t = Table::new(
         &["uscc", "year", "grade", "score", "effective_from"],

@@ -1,12 +1,10 @@
 //! The model lifecycle: point-in-time training sets, promotion gates, hot reload across
 //! replicas, rollback and monitoring.
 
-mod common;
-
 use std::time::Duration;
 
-use common::fixtures::{self, feed, USCC};
-use common::{backends, Backend, TestApp};
+use crate::common::fixtures::{self, feed, USCC};
+use crate::common::{backends, Backend, TestApp};
 use creditbridge::domain::Product;
 use creditbridge::feeds::FeedKind;
 use creditbridge::lifecycle::dataset;
@@ -170,7 +168,7 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         fixtures::seed_subjects(&a.state).await;
         fixtures::install_champion(&a.state, "sme", "sme-old", 5).await;
         // Replica B shares A's database.
-        let settings = common::test_settings(&a.test_db.url, a.test_db.dir.path());
+        let settings = crate::common::test_settings(&a.test_db.url, a.test_db.dir.path());
         let b = creditbridge::startup::build_state(settings).await.unwrap();
         register(&a, "sme-new", 6, inputs(0.8, 0.4, None)).await;
         // `register` installs helper models too; make sure A currently serves something else.

@@ -1,0 +1,129 @@
+//! The application's state: what the service holds while it runs (database, keys, audit writer,
+//! champions, caches, clock) and the use cases over it. Owned by no layer above it: `http`,
+//! `startup`, `cli` and `demo` reach the use cases through here, and the use cases take the
+//! parts they need, never the whole state.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::audit::AuditWriter;
+use crate::clock::SharedClock;
+use crate::consent::{self, ConsentError, Registered, Registration};
+use crate::domain::Product;
+use crate::feeds::{self, Accepted, FeedError, FeedRequest, Progress};
+use crate::lifecycle::retrain::{self, RetrainError, RetrainOutcome};
+use crate::lifecycle::{Gates, Registry};
+use crate::pii::PiiKey;
+use crate::rate_limit::RateLimiter;
+use crate::scoring::read_model::ReadModel;
+use crate::scoring::{Champions, Scorer};
+use crate::settings::Settings;
+use crate::storage::partners::Partner;
+use crate::storage::revisions::Revised;
+use crate::storage::Db;
+
+pub mod jobs;
+
+/// What every handler and job can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub pii: PiiKey,
+    pub settings: Arc<Settings>,
+    pub audit: AuditWriter,
+    pub champions: Arc<Champions>,
+    pub limiter: Arc<RateLimiter>,
+    pub gates: Arc<Gates>,
+    /// Partners, consents and facts in memory for scoring.
+    pub read_model: Arc<ReadModel>,
+    /// "Now" for every request and job: the system clock in service, a pinned one in tests.
+    pub clock: SharedClock,
+}
+
+impl AppState {
+    /// Scoring over this service's database, caches, champions and audit trail.
+    pub fn scorer(&self) -> Scorer<'_> {
+        Scorer {
+            db: &self.db,
+            pii: &self.pii,
+            audit: &self.audit,
+            champions: &self.champions,
+            read_model: &self.read_model,
+            clock: &*self.clock,
+        }
+    }
+
+    /// The registry operations over this service's database, audit trail and champions.
+    pub fn registry(&self) -> Registry<'_> {
+        Registry {
+            db: &self.db,
+            audit: &self.audit,
+            champions: &self.champions,
+            gates: &self.gates,
+            clock: &*self.clock,
+        }
+    }
+
+    /// Validates and stores one feed file (`feeds::import`); a new batch drops this process's
+    /// cached facts so it scores with them at once (other replicas follow within the refresh
+    /// interval). The one entry point for the API, the CLI and the demo.
+    pub async fn import_feed(
+        &self,
+        req: FeedRequest,
+        progress: Option<Progress>,
+    ) -> Result<Accepted, FeedError> {
+        let accepted = feeds::import(&self.db, &self.pii, req, progress).await?;
+        if !accepted.replayed {
+            self.read_model.invalidate(Revised::Facts);
+        }
+        Ok(accepted)
+    }
+
+    /// Registers a consent for `partner` (`consent::register`), effective for scoring on this
+    /// replica at once.
+    pub async fn register_consent(
+        &self,
+        partner: &Partner,
+        registration: &Registration,
+    ) -> Result<Registered, ConsentError> {
+        let registered =
+            consent::register(&self.db, &self.pii, partner, registration, self.clock.now()).await?;
+        self.read_model.invalidate(Revised::Consents);
+        Ok(registered)
+    }
+
+    /// Revokes consent `id` of `partner` as of `at`, effective for scoring on this replica at
+    /// once (others within the refresh interval).
+    pub async fn revoke_consent(
+        &self,
+        partner: &Partner,
+        id: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), ConsentError> {
+        consent::revoke(&self.db, partner, id, at).await?;
+        self.read_model.invalidate(Revised::Consents);
+        Ok(())
+    }
+
+    /// Retrains `product` as of `as_of` with the default modelling settings and registers a
+    /// candidate (the one entry point for the CLI, the API, the schedule and the demo).
+    pub async fn retrain(
+        &self,
+        product: Product,
+        as_of: NaiveDate,
+    ) -> Result<RetrainOutcome, RetrainError> {
+        retrain::retrain(
+            &retrain::Retraining {
+                db: &self.db,
+                models_dir: &self.settings.models_dir,
+                champions: &self.champions,
+                settings: &training::Settings::default(),
+                gates: &self.gates,
+            },
+            product,
+            as_of,
+        )
+        .await
+    }
+}

@@ -1,0 +1,194 @@
+//! Consent: a subject's recorded authorization for one partner and one purpose, without which no
+//! score is given (domain.md). Every rule about it lives here — which purposes a role may ask
+//! for, what a registration must satisfy, what a consent must cover when a score is asked — so
+//! the API, the scorer and any other caller apply the same ones.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::domain::{Purpose, Role, SubjectId};
+use crate::pii::{PiiKey, SubjectRef};
+use crate::storage::consents::{Consent, NewConsent};
+use crate::storage::partners::Partner;
+use crate::storage::{Db, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConsentError {
+    /// A field of the registration is not valid (`field` names it).
+    #[error("{field}: {message}")]
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    /// The caller may not do this (purpose for its role, someone else's consent), or the consent
+    /// does not cover the score asked for; `code` is the API's.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ConsentError {
+    fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        ConsentError::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    fn forbidden(code: &'static str, message: impl Into<String>) -> Self {
+        ConsentError::Forbidden {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// A registration parsed into domain types (from the API's `ConsentRequest`); the rules that
+/// involve the caller or the date are checked by [`register`].
+#[derive(Clone, Debug)]
+pub struct Registration {
+    pub subject: SubjectId,
+    pub purpose: Purpose,
+    pub valid_until: NaiveDate,
+    pub evidence_sha256: String,
+    pub signed_at: DateTime<Utc>,
+}
+
+/// What a registration stored: the new consent's id and how its subject is shown.
+#[derive(Debug)]
+pub struct Registered {
+    pub consent_id: String,
+    pub subject: SubjectRef,
+}
+
+/// Banks ask for loan applications and post-loan reviews, insurers for underwriting
+/// (`Role::allowed_purposes`); checked at registration and again at every score.
+pub fn purpose_allowed(role: Role, purpose: Purpose) -> Result<(), ConsentError> {
+    if role.allowed_purposes().contains(&purpose) {
+        return Ok(());
+    }
+    Err(ConsentError::forbidden(
+        "purpose_not_allowed",
+        format!(
+            "a {} may not ask for purpose {}",
+            role.as_str(),
+            purpose.as_str()
+        ),
+    ))
+}
+
+/// The checks a registration must pass before it is stored, each naming its field.
+pub fn check_registration(
+    reg: &Registration,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<(), ConsentError> {
+    purpose_allowed(role, reg.purpose)?;
+    let hex_ok = reg.evidence_sha256.len() == 64
+        && reg.evidence_sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !hex_ok {
+        return Err(ConsentError::invalid(
+            "evidence_sha256",
+            "must be 64 hexadecimal characters",
+        ));
+    }
+    if reg.valid_until < now.date_naive() {
+        return Err(ConsentError::invalid("valid_until", "is in the past"));
+    }
+    if reg.valid_until < reg.signed_at.date_naive() {
+        return Err(ConsentError::invalid("valid_until", "is before signed_at"));
+    }
+    // A few minutes' grace for the partner's clock.
+    if reg.signed_at > now + chrono::Duration::minutes(5) {
+        return Err(ConsentError::invalid("signed_at", "is in the future"));
+    }
+    Ok(())
+}
+
+/// Checks and stores `reg` for `partner`; the subject is stored as its keyed hash and mask only.
+pub async fn register(
+    db: &Db,
+    pii: &PiiKey,
+    partner: &Partner,
+    reg: &Registration,
+    now: DateTime<Utc>,
+) -> Result<Registered, ConsentError> {
+    check_registration(reg, partner.role, now)?;
+    let subject = pii.subject_ref(&reg.subject);
+    let evidence = reg.evidence_sha256.to_ascii_lowercase();
+    let consent_id = db
+        .add_consent(&NewConsent {
+            partner_id: &partner.id,
+            subject_type: subject.subject_type,
+            subject_key: &subject.key,
+            subject_masked: &subject.masked,
+            purpose: reg.purpose,
+            valid_until: reg.valid_until,
+            evidence_sha256: &evidence,
+            signed_at: reg.signed_at,
+        })
+        .await?;
+    Ok(Registered {
+        consent_id,
+        subject,
+    })
+}
+
+/// Revokes consent `id` as of `now`; only the partner that registered it may.
+pub async fn revoke(
+    db: &Db,
+    partner: &Partner,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ConsentError> {
+    let consent = db.consent(id).await?;
+    if consent.partner_id != partner.id {
+        return Err(ConsentError::forbidden(
+            "not_your_consent",
+            "only the partner that registered a consent may revoke it",
+        ));
+    }
+    db.revoke_consent(id, now).await?;
+    Ok(())
+}
+
+/// At score time: the consent must be the asking partner's. (Checked before anything about it is
+/// recorded with the score, so another partner's consent is never described in its record.)
+pub fn given_to(consent: &Consent, partner: &Partner) -> Result<(), ConsentError> {
+    if consent.partner_id != partner.id {
+        return Err(ConsentError::forbidden(
+            "no_consent",
+            "the consent was given to another partner",
+        ));
+    }
+    Ok(())
+}
+
+/// At score time: the consent must cover this subject and purpose, and be in force at `now`.
+pub fn covers(
+    consent: &Consent,
+    subject_key: &str,
+    purpose: Purpose,
+    now: DateTime<Utc>,
+) -> Result<(), ConsentError> {
+    let refuse = |code, message: &str| Err(ConsentError::forbidden(code, message));
+    if consent.subject_key != subject_key {
+        return refuse(
+            "consent_subject_mismatch",
+            "the consent is for another subject",
+        );
+    }
+    if consent.purpose != purpose.as_str() {
+        return refuse(
+            "consent_purpose_mismatch",
+            "the consent does not cover this purpose",
+        );
+    }
+    if consent.revoked_at.is_some_and(|r| r <= now) {
+        return refuse("consent_revoked", "the consent has been revoked");
+    }
+    if consent.valid_until < now.date_naive() {
+        return refuse("consent_expired", "the consent has expired");
+    }
+    Ok(())
+}

@@ -1,0 +1,24 @@
+//! The integration tests, one binary (zero-to-production style): one link instead of one per
+//! file, and the helpers in `common` (a `TestApp` with a method per endpoint) and
+//! `feeds_support` compiled once. `tests/logs.rs` stays a binary of its own: it installs a
+//! global debug-level subscriber, which here would capture every other test's logs.
+
+mod common;
+mod feeds_support;
+
+mod audit_trail;
+mod cli_train_score;
+mod demo;
+mod feeds_http;
+mod feeds_import;
+mod http_foundation;
+mod lifecycle;
+mod openapi;
+mod pii_at_rest;
+mod purge;
+mod read_model;
+mod reliability;
+mod roles;
+mod scores_api;
+mod simulator;
+mod storage;
