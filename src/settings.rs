@@ -53,6 +53,10 @@ pub struct Settings {
     pub read_model_refresh_ms: u64,
     /// Memory for cached subjects' facts, in MiB (estimated).
     pub read_model_cache_mb: u64,
+
+    // Hostile input and shutdown (issue 18).
+    /// How much of a feed file the readers look at (`[feed_limits]`; docs/operations.md, Limits).
+    pub feed_limits: crate::feeds::Limits,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -81,6 +85,8 @@ impl Default for Settings {
             reload_interval_secs: 10,
             read_model_refresh_ms: 500,
             read_model_cache_mb: 512,
+            // Hostile input and shutdown (issue 18).
+            feed_limits: crate::feeds::Limits::default(),
         }
     }
 }
@@ -142,6 +148,8 @@ struct Defaults {
     reload_interval_secs: u64,
     read_model_refresh_ms: u64,
     read_model_cache_mb: u64,
+    // Hostile input and shutdown (issue 18).
+    feed_limits: crate::feeds::Limits,
 }
 
 impl Default for Defaults {
@@ -162,6 +170,8 @@ impl Default for Defaults {
             reload_interval_secs: s.reload_interval_secs,
             read_model_refresh_ms: s.read_model_refresh_ms,
             read_model_cache_mb: s.read_model_cache_mb,
+            // Hostile input and shutdown (issue 18).
+            feed_limits: s.feed_limits,
         }
     }
 }
@@ -185,6 +195,8 @@ impl fmt::Debug for Settings {
             .field("reload_interval_secs", &self.reload_interval_secs)
             .field("read_model_refresh_ms", &self.read_model_refresh_ms)
             .field("read_model_cache_mb", &self.read_model_cache_mb)
+            // Hostile input and shutdown (issue 18).
+            .field("feed_limits", &self.feed_limits)
             .finish()
     }
 }

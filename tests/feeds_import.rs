@@ -48,6 +48,7 @@ async fn load_path(
         path: path.to_owned(),
         format: None,
         received_at: common::test_now(),
+        limits: Default::default(),
     };
     import(&t.db, &pii(), req, None).await
 }
@@ -263,17 +264,25 @@ async fn hostile_cells_are_stored_verbatim_or_refused_clearly() {
         assert!(errors[0].reason.contains("NUL"), "{errors:?}");
 
         let mut long = table("enterprises");
-        long.rows[1][1] = "长".repeat(3_500_000); // a 10 MB line
+        long.rows[1][1] = "长".repeat(10_000); // 30 kB: within the cell limit, too long a name
         let (_, errors) = invalid(load(&t, "enterprises", "long.csv", &long.csv()).await);
         assert_eq!(
             (errors[0].line, errors[0].column.as_deref()),
             (3, Some("name"))
         );
         assert!(
-            errors[0].reason.contains("3500000 characters") && errors[0].reason.len() < 200,
+            errors[0].reason.contains("10000 characters") && errors[0].reason.len() < 200,
             "{}",
             errors[0].reason
         );
+        // A 10 MB cell is not read at all: the cell limit stops the file at its line.
+        long.rows[1][1] = "长".repeat(3_500_000);
+        match load(&t, "enterprises", "huge.csv", &long.csv()).await {
+            Err(FeedError::OverLimit(hit)) => {
+                assert_eq!((hit.limit, hit.line), ("max_cell_bytes", Some(3)))
+            }
+            other => panic!("expected the cell limit, got {other:?}"),
+        }
 
         let jsonl = b"{\"uscc\": \"x\", \"name\": {\"nested\": 1}}\nnot json\n".to_vec();
         let (total, errors) = invalid(load(&t, "enterprises", "bad.jsonl", &jsonl).await);
