@@ -36,6 +36,9 @@ pub struct Limits {
     pub max_sheets: u64,
     /// XLSX: nesting depth of XML elements.
     pub max_xml_depth: u64,
+    /// Plausibility, not size: enterprises founded before this year are refused (1949, the
+    /// founding of the People's Republic; domain.md's registers start there).
+    pub earliest_founding_year: i32,
 }
 
 impl Default for Limits {
@@ -54,6 +57,7 @@ impl Default for Limits {
             max_shared_strings_bytes: 64 * MIB,
             max_sheets: 64,
             max_xml_depth: 32,
+            earliest_founding_year: 1949,
         }
     }
 }

@@ -79,6 +79,7 @@ pub async fn import(
         pii: pii.clone(),
         source: req.source.clone(),
         today: req.received_at.date_naive(),
+        earliest_founding_year: req.limits.earliest_founding_year,
         known_subjects,
     });
     let batch = BatchRecord {
