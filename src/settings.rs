@@ -57,6 +57,11 @@ pub struct Settings {
     // Hostile input and shutdown (issue 18).
     /// How much of a feed file the readers look at (`[feed_limits]`; docs/operations.md, Limits).
     pub feed_limits: crate::feeds::Limits,
+    /// On SIGTERM `/readyz` answers 503 at once; the listener stays open this long more, so that
+    /// load balancers see it and stop sending, then closes.
+    pub shutdown_delay_ms: u64,
+    /// Then requests in flight get this long to finish before the service stops regardless.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -87,6 +92,8 @@ impl Default for Settings {
             read_model_cache_mb: 512,
             // Hostile input and shutdown (issue 18).
             feed_limits: crate::feeds::Limits::default(),
+            shutdown_delay_ms: 5_000,
+            shutdown_grace_secs: 30,
         }
     }
 }
@@ -150,6 +157,8 @@ struct Defaults {
     read_model_cache_mb: u64,
     // Hostile input and shutdown (issue 18).
     feed_limits: crate::feeds::Limits,
+    shutdown_delay_ms: u64,
+    shutdown_grace_secs: u64,
 }
 
 impl Default for Defaults {
@@ -172,6 +181,8 @@ impl Default for Defaults {
             read_model_cache_mb: s.read_model_cache_mb,
             // Hostile input and shutdown (issue 18).
             feed_limits: s.feed_limits,
+            shutdown_delay_ms: s.shutdown_delay_ms,
+            shutdown_grace_secs: s.shutdown_grace_secs,
         }
     }
 }
@@ -197,6 +208,8 @@ impl fmt::Debug for Settings {
             .field("read_model_cache_mb", &self.read_model_cache_mb)
             // Hostile input and shutdown (issue 18).
             .field("feed_limits", &self.feed_limits)
+            .field("shutdown_delay_ms", &self.shutdown_delay_ms)
+            .field("shutdown_grace_secs", &self.shutdown_grace_secs)
             .finish()
     }
 }
