@@ -93,6 +93,7 @@ pub async fn prepare(
                 path: city_dir.join(file),
                 format: None,
                 received_at: state.clock.now(),
+                limits: state.settings.feed_limits.clone(),
             };
             let accepted = state
                 .import_feed(req, None)

@@ -56,6 +56,15 @@ pub struct Settings {
     pub read_model_refresh_ms: u64,
     /// Memory for cached subjects' facts, in MiB (estimated).
     pub read_model_cache_mb: u64,
+
+    // Hostile input and shutdown (issue 18).
+    /// How much of a feed file the readers look at (`[feed_limits]`; docs/operations.md, Limits).
+    pub feed_limits: crate::feeds::Limits,
+    /// On SIGTERM `/readyz` answers 503 at once; the listener stays open this long more, so that
+    /// load balancers see it and stop sending, then closes.
+    pub shutdown_delay_ms: u64,
+    /// Then requests in flight get this long to finish before the service stops regardless.
+    pub shutdown_grace_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -84,6 +93,10 @@ impl Default for Settings {
             reload_interval_secs: 10,
             read_model_refresh_ms: 500,
             read_model_cache_mb: 512,
+            // Hostile input and shutdown (issue 18).
+            feed_limits: crate::feeds::Limits::default(),
+            shutdown_delay_ms: 5_000,
+            shutdown_grace_secs: 30,
         }
     }
 }

@@ -1,16 +1,19 @@
 //! Building and running the service. `main` only parses the command line; the app is built by a
 //! function that takes a listener and a shutdown future, so tests start it on port 0.
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
+use axum::Extension;
 use tokio::net::TcpListener;
 
 use crate::app::{jobs, AppState};
 use crate::audit::AuditWriter;
 use crate::clock::SharedClock;
 use crate::http;
+use crate::http::health::Draining;
 use crate::lifecycle::Gates;
 use crate::pii::PiiKey;
 use crate::rate_limit::RateLimiter;
@@ -142,12 +145,38 @@ pub fn resolve_pii_key(settings: &Settings, dialect: Dialect) -> anyhow::Result<
     }
 }
 
-/// Serves until `shutdown` resolves, then lets requests in flight finish. Alongside, the
-/// champion reload poller and (when enabled) the quarterly retraining run until then.
+/// Serves until `shutdown` resolves, then drains: `/readyz` answers 503 at once, the listener
+/// stays open `shutdown_delay_ms` more (load balancers see the 503 and stop sending), closes, and
+/// requests in flight get `shutdown_grace_secs` to finish. Alongside, the champion reload poller
+/// and (when enabled) the quarterly retraining run until then.
 pub async fn run(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let delay = Duration::from_millis(state.settings.shutdown_delay_ms);
+    let (began, begun) = tokio::sync::oneshot::channel::<()>();
+    let begin = async move {
+        shutdown.await;
+        let _ = began.send(());
+    };
+    let close = async move {
+        if begun.await.is_ok() {
+            tokio::time::sleep(delay).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    run_draining(listener, state, begin, close).await
+}
+
+/// `run` with the two moments of a shutdown given apart: `begin` turns readiness off, `close`
+/// closes the listener (tests drive each).
+pub async fn run_draining(
+    listener: TcpListener,
+    state: AppState,
+    begin: impl Future<Output = ()> + Send + 'static,
+    close: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     match crate::feeds::spool::sweep(&state.settings.data_dir) {
         Ok(0) => {}
@@ -189,14 +218,58 @@ pub async fn run(
             std::time::Duration::from_secs(60),
         ));
     }
-    let app = http::router(state);
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let draining = Draining::default();
+    let app = http::router(state.clone()).layer(Extension(draining.clone()));
+    background.push(tokio::spawn(async move {
+        begin.await;
+        draining.begin();
+        tracing::info!("shutting down: /readyz answers 503");
+    }));
+    let grace = Duration::from_secs(state.settings.shutdown_grace_secs);
+    let (closed, listener_closed) = tokio::sync::oneshot::channel::<()>();
+    let close = async move {
+        close.await;
+        tracing::info!("listener closed; finishing requests in flight");
+        let _ = closed.send(());
+    };
+    let server = axum::serve(listener, app)
+        .with_graceful_shutdown(close)
+        .into_future();
+    let grace_over = async move {
+        if listener_closed.await.is_ok() {
+            tokio::time::sleep(grace).await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    let served = tokio::select! {
+        served = server => served,
+        () = grace_over => {
+            tracing::warn!(grace_secs = grace.as_secs(), "requests still in flight after the grace period; stopping");
+            Ok(())
+        }
+    };
     for task in background {
         task.abort();
     }
+    flush_audit(&state, grace.max(Duration::from_secs(5))).await;
     served
+}
+
+/// Waits (at most `within`) until the audit writer has committed everything queued. Each score is
+/// answered only after its record is committed, so this matters for requests the grace period
+/// cut off after they had queued one: the process must not end under them.
+async fn flush_audit(state: &AppState, within: Duration) {
+    let until = tokio::time::Instant::now() + within;
+    while state.audit.queue_depth() > 0 && tokio::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    if state.audit.queue_depth() > 0 {
+        tracing::error!(
+            queued = state.audit.queue_depth(),
+            "audit records still queued at exit"
+        );
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

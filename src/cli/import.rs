@@ -49,6 +49,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             format: Format::from_extension(&args.file),
             path: args.file.clone(),
             received_at: state.clock.now(),
+            limits: state.settings.feed_limits.clone(),
         };
         let progress_bar = bar.clone();
         let progress: feeds::Progress = Arc::new(move |n| progress_bar.set_position(n));

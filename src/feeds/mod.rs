@@ -13,15 +13,19 @@ use crate::storage::StoreError;
 
 mod cells;
 mod columns;
+mod csv_guard;
 mod format;
 mod kinds;
+mod limits;
 pub mod maintenance;
 mod pipeline;
 mod reader;
 pub mod spool;
 mod values;
+mod workbook;
 
 pub use format::Format;
+pub use limits::{LimitHit, Limits};
 pub use pipeline::{import, FeedRequest, Progress};
 
 /// Errors and warnings listed per batch; the totals say how many there were in all.
@@ -152,6 +156,9 @@ pub enum FeedError {
     Unreadable { what: String, reason: String },
     #[error("{0}")]
     UnsupportedFormat(String),
+    /// The file goes over one of the feed limits; reading stopped there.
+    #[error("{0}; nothing stored")]
+    OverLimit(#[from] LimitHit),
     #[error("idempotency key {key:?} was already used for a different {what}")]
     KeyReused { key: String, what: &'static str },
     #[error("file i/o: {0}")]

@@ -17,7 +17,7 @@ use super::cells::{Cells, RowBuf};
 use super::format::{self, Encoding, FileFacts, Format};
 use super::kinds::{self, Ctx, Kind};
 use super::reader::{self, Next};
-use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, MAX_LISTED};
+use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, Limits, MAX_LISTED};
 use crate::pii::PiiKey;
 use crate::storage::feeds::{self as store, rows_per_chunk, BatchRecord, FeedRow};
 use crate::storage::{households, tax, Db, StoreError, Tx};
@@ -38,6 +38,8 @@ pub struct FeedRequest {
     /// When the file arrived, from the caller's clock: the batch's timestamp, and the "today"
     /// that dates in the rows are checked against.
     pub received_at: DateTime<Utc>,
+    /// How much of the file the readers will look at (the `feed_limits` settings).
+    pub limits: Limits,
 }
 
 /// Validates and stores one file, or replays the batch stored earlier under the same key.
@@ -77,6 +79,7 @@ pub async fn import(
         pii: pii.clone(),
         source: req.source.clone(),
         today: req.received_at.date_naive(),
+        earliest_founding_year: req.limits.earliest_founding_year,
         known_subjects,
     });
     let batch = BatchRecord {
@@ -111,6 +114,7 @@ pub async fn import(
         format,
         ctx,
         progress,
+        limits: &req.limits,
     };
     let loaded = match req.kind {
         FeedKind::Enterprises => load::<kinds::Enterprises>(job).await?,
@@ -193,6 +197,7 @@ struct Job<'a> {
     format: Format,
     ctx: Arc<Ctx>,
     progress: Option<Progress>,
+    limits: &'a Limits,
 }
 
 struct Loaded {
@@ -203,16 +208,17 @@ struct Loaded {
 
 async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
     let (sender, mut receiver) = mpsc::channel::<Vec<K::Row>>(4);
-    let (path, facts, format, ctx, progress) = (
+    let (path, facts, format, ctx, progress, limits) = (
         job.path.to_owned(),
         job.facts.clone(),
         job.format,
         job.ctx,
         job.progress,
+        job.limits.clone(),
     );
     let per = rows_per_chunk(job.tx.dialect(), <K::Row as FeedRow>::COLUMNS.len());
     let parser = tokio::task::spawn_blocking(move || {
-        parse::<K>(&path, &facts, format, &ctx, &sender, per, progress)
+        parse::<K>(&path, &facts, format, &ctx, &sender, per, progress, &limits)
     });
     let mut failed = None;
     while let Some(chunk) = receiver.recv().await {
@@ -305,6 +311,7 @@ impl Hasher for PreHashed {
 
 type SeenKeys = HashMap<u128, u64, BuildHasherDefault<PreHashed>>;
 
+#[allow(clippy::too_many_arguments)]
 fn parse<K: Kind>(
     path: &Path,
     facts: &FileFacts,
@@ -313,6 +320,7 @@ fn parse<K: Kind>(
     sender: &mpsc::Sender<Vec<K::Row>>,
     per: usize,
     progress: Option<Progress>,
+    limits: &Limits,
 ) -> Result<Report, FeedError> {
     let transcoded;
     let (path, skip_bom) = match (format, facts.encoding) {
@@ -323,7 +331,7 @@ fn parse<K: Kind>(
             (transcoded.path(), false)
         }
     };
-    let mut opened = reader::open(format, path, skip_bom, K::COLUMNS)?;
+    let mut opened = reader::open(format, path, skip_bom, K::COLUMNS, limits)?;
     let mut report = Report::default();
     report.errors(opened.errors);
     report.warnings(opened.warnings);

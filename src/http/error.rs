@@ -29,6 +29,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A feed over one of the feed limits: 413 naming the limit in `details`.
+    #[error("{message}")]
+    FeedLimit { message: String, details: Value },
     #[error("{message}")]
     Unprocessable {
         code: &'static str,
@@ -89,6 +92,11 @@ impl ApiError {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "payload_too_large",
                 Value::Null,
+            ),
+            ApiError::FeedLimit { details, .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "feed_limit_exceeded",
+                details.clone(),
             ),
             ApiError::Unprocessable { code, details, .. } => {
                 (StatusCode::UNPROCESSABLE_ENTITY, code, details.clone())

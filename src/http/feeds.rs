@@ -71,6 +71,7 @@ pub async fn upload(
         path: spooled.path().to_owned(),
         format,
         received_at: state.clock.now(),
+        limits: state.settings.feed_limits.clone(),
     };
     let accepted = state.import_feed(req, None).await?;
     tracing::info!(batch = %accepted.result.batch_id, rows = accepted.result.rows, replayed = accepted.replayed, "feed batch");
@@ -143,6 +144,10 @@ impl From<FeedError> for ApiError {
                 code: "unsupported_format",
                 message,
                 details: json!(null),
+            },
+            FeedError::OverLimit(hit) => ApiError::FeedLimit {
+                message,
+                details: json!({ "limit": format!("feed_limits.{}", hit.limit), "max": hit.max, "line": hit.line }),
             },
             FeedError::KeyReused { .. } => ApiError::Conflict(message),
             FeedError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("feed i/o")),

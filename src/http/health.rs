@@ -1,8 +1,11 @@
 //! Liveness and readiness.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use serde_json::{json, Value};
 
 use super::error::ApiError;
@@ -19,9 +22,30 @@ async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Ready when the database answers and every product has a champion loaded; a replica that
-/// cannot serve scores is taken out of rotation.
-async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+/// Set when the service begins to shut down (see `startup::run`): from then on `/readyz` answers
+/// 503 so that load balancers stop sending before the listener closes.
+#[derive(Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    pub fn begin(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Ready when the service is not shutting down, the database answers and every product has a
+/// champion loaded; a replica that cannot serve scores is taken out of rotation.
+async fn readyz(
+    State(state): State<AppState>,
+    draining: Option<Extension<Draining>>,
+) -> Result<Json<Value>, ApiError> {
+    if draining.is_some_and(|Extension(d)| d.is_on()) {
+        return Err(ApiError::Unavailable("shutting down".into()));
+    }
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "database not reachable");
         ApiError::Unavailable("database not reachable".into())

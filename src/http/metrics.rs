@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, Request};
+use axum::http::{header, Method, Request};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -51,16 +51,40 @@ async fn render(State(state): State<AppState>) -> Response {
 }
 
 /// Counts every request by matched route (never the raw path, which could carry ids), method and
-/// status, and observes its latency.
+/// status, and observes its latency. Every label has a bounded set of values: a method outside
+/// the standard ones and a path no route matches are both `other`, so no request can add a series.
 pub async fn track(req: Request<Body>, next: Next) -> Response {
-    let route = super::route_of(&req).to_owned();
-    let method = req.method().to_string();
+    let route = match super::route_of(&req) {
+        "unmatched" => OTHER.to_owned(),
+        matched => matched.to_owned(),
+    };
+    let method = method_label(req.method());
     let started = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [
+        ("route", route),
+        ("method", method.to_owned()),
+        ("status", status),
+    ];
     metrics::counter!("creditbridge_http_requests_total", &labels).increment(1);
     metrics::histogram!("creditbridge_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     resp
+}
+
+/// The label of whatever falls outside a known set.
+pub const OTHER: &str = "other";
+
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        _ => OTHER,
+    }
 }

@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod audit;
 pub mod auth;
+pub mod connection;
 pub mod consents;
 pub mod docs;
 pub mod error;
@@ -78,6 +79,10 @@ pub fn router(state: AppState) -> Router {
         // Outside every layer that can answer by itself (limit, timeout, panic), so that all
         // errors leave in the API's shape.
         .layer(middleware::from_fn(error::json_errors))
+        // Outside the body limit, so that it holds the body as it arrived and can read what a
+        // refusal left unread (and keep the connection); inside the request id, which its 414
+        // carries.
+        .layer(middleware::from_fn(connection::keep_alive))
         .layer(
             // The span carries method, route and request id only: never bodies, query strings or
             // the path itself, all of which may hold identity numbers

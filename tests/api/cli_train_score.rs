@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The day the CLI runs that depend on a date are run as of: the same day as the test apps'
-/// clock (`common::TEST_NOW`), never the wall clock.
+/// clock (`crate::common::TEST_NOW`), never the wall clock.
 const AS_OF: &str = "2026-11-28";
 
 fn bin() -> Command {

@@ -13,6 +13,9 @@ use creditbridge::lifecycle::dataset::examples;
 use creditbridge::pii::PiiKey;
 use creditbridge::storage::tax::FeedTable;
 
+/// The day every batch of these tests is received (`crate::common::test_now()`).
+const TODAY: &str = "2026-11-28";
+
 fn pii() -> PiiKey {
     PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap()
 }
@@ -45,6 +48,7 @@ async fn load_path(
         path: path.to_owned(),
         format: None,
         received_at: crate::common::test_now(),
+        limits: Default::default(),
     };
     import(&t.db, &pii(), req, None).await
 }
@@ -260,17 +264,25 @@ async fn hostile_cells_are_stored_verbatim_or_refused_clearly() {
         assert!(errors[0].reason.contains("NUL"), "{errors:?}");
 
         let mut long = table("enterprises");
-        long.rows[1][1] = "长".repeat(3_500_000); // a 10 MB line
+        long.rows[1][1] = "长".repeat(10_000); // 30 kB: within the cell limit, too long a name
         let (_, errors) = invalid(load(&t, "enterprises", "long.csv", &long.csv()).await);
         assert_eq!(
             (errors[0].line, errors[0].column.as_deref()),
             (3, Some("name"))
         );
         assert!(
-            errors[0].reason.contains("3500000 characters") && errors[0].reason.len() < 200,
+            errors[0].reason.contains("10000 characters") && errors[0].reason.len() < 200,
             "{}",
             errors[0].reason
         );
+        // A 10 MB cell is not read at all: the cell limit stops the file at its line.
+        long.rows[1][1] = "长".repeat(3_500_000);
+        match load(&t, "enterprises", "huge.csv", &long.csv()).await {
+            Err(FeedError::OverLimit(hit)) => {
+                assert_eq!((hit.limit, hit.line), ("max_cell_bytes", Some(3)))
+            }
+            other => panic!("expected the cell limit, got {other:?}"),
+        }
 
         let jsonl = b"{\"uscc\": \"x\", \"name\": {\"nested\": 1}}\nnot json\n".to_vec();
         let (total, errors) = invalid(load(&t, "enterprises", "bad.jsonl", &jsonl).await);
@@ -715,4 +727,124 @@ async fn an_unknown_column_is_a_warning_and_a_missing_one_an_error() {
     assert!(errors[0]
         .reason
         .contains("region_code (行政区划代码) is missing"));
+}
+
+/// Issue 18: a tax grade for year 2100 effective today masked a same-day direct D (the newest
+/// grade of the day won, and the `tax_grade_d` flag vanished). A grade year may be at most the
+/// effective year + 1, so the masking batch is refused, naming the line and the column, and the
+/// direct D stays the enterprise's grade.
+#[tokio::test]
+async fn a_grade_for_year_2100_cannot_mask_a_direct_d() {
+    for backend in backends() {
+        let t = test_db(backend).await;
+        let e = uscc(1);
+        let enterprise = table("enterprises");
+        load(&t, "enterprises", "e.csv", &enterprise.csv())
+            .await
+            .unwrap();
+        let direct_d = Table::new(
+            &GRADE_COLUMNS,
+            vec![vec![
+                e.clone(),
+                s("2025"),
+                s("D"),
+                s(""),
+                s("true"),
+                s("2026-05-20"),
+            ]],
+        );
+        load(&t, "tax-grades", "d.csv", &direct_d.csv())
+            .await
+            .unwrap();
+        let mask = Table::new(
+            &GRADE_COLUMNS,
+            vec![vec![
+                e.clone(),
+                s("2100"),
+                s("A"),
+                s("95"),
+                s("false"),
+                s("2026-05-20"),
+            ]],
+        );
+        let err = load(&t, "tax-grades", "mask.csv", &mask.csv())
+            .await
+            .unwrap_err();
+        let FeedError::Invalid { errors, .. } = err else {
+            panic!("{backend:?}: {err}")
+        };
+        assert_eq!(errors[0].line, 2, "{errors:?}");
+        assert_eq!(errors[0].column.as_deref(), Some("year"), "{errors:?}");
+        assert!(errors[0].reason.contains("2026 + 1"), "{errors:?}");
+        assert_eq!(t.db.count_rows(FeedTable::TaxGrades).await.unwrap(), 1);
+        // Next year's grade is still plausible.
+        let next = Table::new(
+            &GRADE_COLUMNS,
+            vec![vec![
+                e,
+                s("2027"),
+                s("A"),
+                s("95"),
+                s("false"),
+                s("2026-05-21"),
+            ]],
+        );
+        load(&t, "tax-grades", "next.csv", &next.csv())
+            .await
+            .unwrap();
+    }
+}
+
+/// Issue 18: enterprises founded in year 0 or 9999 and a tax period 9999-12 were accepted.
+/// Founding dates before 1949 or after today and periods starting after today are refused with
+/// line and column; the whole batch with them.
+#[tokio::test]
+async fn implausible_founding_dates_and_future_periods_are_refused() {
+    let t = test_db(crate::common::Backend::Sqlite).await;
+    let mut enterprises = table("enterprises");
+    enterprises.rows[0][5] = s("0000-01-01");
+    enterprises.rows[1][5] = s("9999-01-01");
+    let err = load(&t, "enterprises", "e.csv", &enterprises.csv())
+        .await
+        .unwrap_err();
+    let FeedError::Invalid { errors, .. } = err else {
+        panic!("{err}")
+    };
+    let found: Vec<_> = errors
+        .iter()
+        .map(|i| (i.line, i.column.clone().unwrap(), i.reason.clone()))
+        .collect();
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!((found[0].0, found[0].1.as_str()), (2, "founded_on"));
+    assert!(found[0].2.contains("before 1949"), "{found:?}");
+    assert_eq!((found[1].0, found[1].1.as_str()), (3, "founded_on"));
+    assert!(found[1].2.contains("after today (2026-11-28)"), "{found:?}");
+    assert_eq!(t.db.count_rows(FeedTable::Enterprises).await.unwrap(), 0);
+    // The day itself is plausible, the day after is not.
+    enterprises.rows[0][5] = s("1949-01-01");
+    enterprises.rows[1][5] = s(TODAY);
+    load(&t, "enterprises", "e2.csv", &enterprises.csv())
+        .await
+        .unwrap();
+
+    let mut payments = table("tax-payments");
+    payments.rows[1][1] = s("9999-12");
+    payments.rows[1][6] = s("9999-12-20");
+    let err = load(&t, "tax-payments", "p.csv", &payments.csv())
+        .await
+        .unwrap_err();
+    let FeedError::Invalid { errors, .. } = err else {
+        panic!("{err}")
+    };
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(
+        (errors[0].line, errors[0].column.as_deref()),
+        (3, Some("period"))
+    );
+    assert!(errors[0].reason.contains("in the future"), "{errors:?}");
+    payments.rows[1][1] = s("2026-06");
+    payments.rows[1][6] = s("2026-06-01");
+    load(&t, "tax-payments", "p2.csv", &payments.csv())
+        .await
+        .unwrap();
 }

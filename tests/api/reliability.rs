@@ -231,3 +231,46 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
         delivered.len()
     );
 }
+
+/// Issue 18: the real binary on SIGTERM turns readiness off while it still listens, then exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_turns_readiness_off_then_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = {
+        let child = creditbridge(dir.path())
+            .env("CREDITBRIDGE_SHUTDOWN_DELAY_MS", "3000")
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start serve");
+        Server(child)
+    };
+    wait_ready(&base).await;
+    let pid = server.0.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    // Until the listener closes, /readyz answers; it must answer 503.
+    let mut seen = Vec::new();
+    for _ in 0..200 {
+        match reqwest::get(format!("{base}/readyz")).await {
+            Ok(r) => seen.push(r.status().as_u16()),
+            Err(_) => break, // the listener has closed
+        }
+        if seen.last() == Some(&503) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(seen.last(), Some(&503), "{seen:?}");
+    let status = tokio::task::spawn_blocking(move || server.0.wait().unwrap())
+        .await
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+}

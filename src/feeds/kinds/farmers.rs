@@ -109,6 +109,14 @@ impl Kind for Assessments {
         let head = resident(c, 0, ctx);
         let year = c.req(1, |s| values::int_in(s, 2014, 2100));
         let assessed_on = c.req(2, values::date);
+        if let (Some(y), Some(on)) = (year, assessed_on) {
+            if y > i64::from(on.year()) + 1 {
+                c.fail(
+                    1,
+                    format!("year {y} is after the assessment's year {} + 1", on.year()),
+                );
+            }
+        }
         let score = c.req(3, |s| values::real_in(s, 0.0, 100.0));
         let grade = c.req(4, |s| {
             s.trim().parse::<FarmerGrade>().map_err(|e| e.to_string())

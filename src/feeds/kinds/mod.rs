@@ -24,8 +24,10 @@ pub struct Ctx {
     pub pii: PiiKey,
     /// The feeding partner's id, or `cli`.
     pub source: String,
-    /// Birth dates may not be later than this.
+    /// Birth dates, founding dates and tax periods may not be later than this.
     pub today: NaiveDate,
+    /// Founding dates may not be earlier than this year's first day.
+    pub earliest_founding_year: i32,
     /// Credit codes and household subject keys already stored (loan outcomes only).
     pub known_subjects: HashSet<String>,
 }

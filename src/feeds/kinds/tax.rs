@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 
 use super::{uscc, Ctx, Kind};
 use crate::domain::{RegionCode, TaxGrade};
@@ -27,7 +27,7 @@ impl Kind for Enterprises {
         opt("closed_on", "注销日期"),
     ];
 
-    fn validate(c: &mut Cells<'_>, _ctx: &Ctx) -> Option<Enterprise> {
+    fn validate(c: &mut Cells<'_>, ctx: &Ctx) -> Option<Enterprise> {
         let uscc = uscc(c, 0);
         let name = c.req(1, |s| values::text(s, 1, 200));
         let region_code = c.req(2, region);
@@ -45,6 +45,14 @@ impl Kind for Enterprises {
             values::one_of(s, &["micro", "small", "medium", "large"])
         });
         let founded_on = c.req(5, values::date);
+        if let Some(f) = founded_on {
+            if f.year() < ctx.earliest_founding_year {
+                let earliest = ctx.earliest_founding_year;
+                c.fail(5, format!("founded_on {f} is before {earliest}"));
+            } else if f > ctx.today {
+                c.fail(5, format!("founded_on {f} is after today ({})", ctx.today));
+            }
+        }
         let closed_on = c.opt(6, values::date);
         if let (Some(f), Some(Some(closed))) = (founded_on, closed_on) {
             if closed <= f {
@@ -101,6 +109,16 @@ impl Kind for TaxGrades {
         let score = c.opt(3, |s| values::real_in(s, 0.0, 100.0));
         let direct_d = c.opt(4, values::boolean).map(|d| d.unwrap_or(false));
         let effective_from = c.req(5, values::date);
+        // A grade is published the year after the one it rates: a year further ahead than that
+        // is impossible (issue 18: a 2100 grade effective today hid a same-day direct D).
+        if let (Some(y), Some(e)) = (year, effective_from) {
+            if y > i64::from(e.year()) + 1 {
+                c.fail(
+                    1,
+                    format!("year {y} is after the effective year {} + 1", e.year()),
+                );
+            }
+        }
         if let (Some(g), Some(s), Some(d)) = (grade, score, direct_d) {
             if let Err(e) = g.check_agrees(s, d) {
                 c.fail(2, e.to_string());
@@ -141,7 +159,7 @@ impl Kind for TaxPayments {
         opt("paid_on", "缴款日期"),
     ];
 
-    fn validate(c: &mut Cells<'_>, _ctx: &Ctx) -> Option<TaxPayment> {
+    fn validate(c: &mut Cells<'_>, ctx: &Ctx) -> Option<TaxPayment> {
         let uscc = uscc(c, 0);
         let period = c.req(1, values::month);
         let tax_type = c.req(2, |s| values::one_of(s, &["vat", "cit", "other"]));
@@ -151,6 +169,17 @@ impl Kind for TaxPayments {
         let filed_on = c.req(6, values::date);
         let paid_on = c.opt(7, values::date);
         let start = period.and_then(|(y, m)| NaiveDate::from_ymd_opt(y, m, 1));
+        if let (Some(start), Some((y, m))) = (start, period) {
+            if start > ctx.today {
+                c.fail(
+                    1,
+                    format!(
+                        "period {y:04}-{m:02} is in the future (today is {})",
+                        ctx.today
+                    ),
+                );
+            }
+        }
         if let (Some(start), Some(filed)) = (start, filed_on) {
             if filed < start {
                 c.fail(6, format!("filed_on {filed} is before the period's month"));

@@ -24,6 +24,7 @@ pub async fn feed(state: &AppState, kind: FeedKind, csv: &str) {
         path: f.path().to_path_buf(),
         format: None,
         received_at: state.clock.now(),
+        limits: Default::default(),
     };
     import(&state.db, &state.pii, req, None)
         .await

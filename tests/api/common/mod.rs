@@ -105,6 +105,8 @@ pub fn test_settings(url: &str, data_dir: &std::path::Path) -> Settings {
         models_dir: data_dir.join("models"),
         retrain_schedule: false,
         reload_interval_secs: 1,
+        // Tests stop their apps at once (the drain is tested on its own, in http_foundation.rs).
+        shutdown_delay_ms: 0,
         ..Settings::default()
     }
 }
