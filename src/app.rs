@@ -120,6 +120,7 @@ impl AppState {
                 champions: &self.champions,
                 settings: &training::Settings::default(),
                 gates: &self.gates,
+                clock: &*self.clock,
             },
             product,
             as_of,

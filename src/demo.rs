@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use chrono::{Datelike, Months};
 use serde::Serialize;
 
 use crate::app::AppState;
 use crate::domain::{Product, Role};
 use crate::feeds::{FeedKind, FeedRequest};
-use crate::simulator::{self, Month};
+use crate::simulator;
 
 #[derive(Clone, Debug)]
 pub struct DemoSize {
@@ -21,11 +20,13 @@ pub struct DemoSize {
 }
 
 impl Default for DemoSize {
-    /// Sized so the whole pipeline is ready within about half a minute after the build.
+    /// Sized so the promotion gates can judge the models: as of 2026-12-02 the 20,000 + 20,000
+    /// city's out-of-time samples held 43 (sme) and 36 (farmer) defaults, against the 30 the gates
+    /// need, and both candidates passed; at 4,000 they held a handful and nothing may be promoted.
     fn default() -> Self {
         DemoSize {
-            enterprises: 4_000,
-            households: 4_000,
+            enterprises: 20_000,
+            households: 20_000,
             seed: 7,
         }
     }
@@ -43,6 +44,9 @@ pub struct DemoPartner {
 pub struct Prepared {
     pub city_dir: PathBuf,
     pub champions: Vec<(Product, String, f64)>,
+    /// Products whose candidate the gates did not pass, with why: the demo never forces a model
+    /// past them, so these products have no champion and their scores are refused.
+    pub without_champion: Vec<(Product, String)>,
     pub partners: Vec<DemoPartner>,
     /// One enterprise and one household head with matured loans, to try scores on.
     pub sample_enterprise: String,
@@ -71,15 +75,13 @@ pub async fn prepare(
     let city_dir = data_dir.join("city");
     let marker = data_dir.join("demo-ready");
     if !marker.exists() {
-        // The city runs up to last month, so today's scores see a full year of tax history.
-        let last = today.checked_sub_months(Months::new(1)).context("date")?;
-        let first = last.checked_sub_months(Months::new(47)).context("date")?;
+        let (start, end) = simulator::months_up_to_last_month(today);
         let config = simulator::Config {
             enterprises: size.enterprises,
             households: size.households,
             seed: size.seed,
-            start: Month::new(first.year(), first.month()),
-            end: Month::new(last.year(), last.month()),
+            start,
+            end,
             inject_errors: 0.0,
         };
         let dir = city_dir.clone();
@@ -103,20 +105,32 @@ pub async fn prepare(
         }
         let registry = state.registry();
         for product in [Product::Sme, Product::Farmer] {
-            let o = state
-                .retrain(product, today)
-                .await
-                .with_context(|| format!("retraining {}", product.as_str()))?;
+            let o = match state.retrain(product, today).await {
+                Ok(o) => o,
+                Err(e) => {
+                    eprintln!("{}: not trained: {e:#}", product.as_str());
+                    continue;
+                }
+            };
             eprintln!(
-                "trained {}: out-of-time AUC {:.3}, KS {:.3} on {} loans",
-                o.id, o.oot_auc, o.oot_ks, o.rows_oot
+                "trained {}: out-of-time AUC {:.3} (95% CI {:.3}-{:.3}), KS {:.3} on {} loans with {} defaults",
+                o.id, o.oot_auc, o.oot_auc_ci.0, o.oot_auc_ci.1, o.oot_ks, o.rows_oot, o.oot_bads
             );
-            let forced = !o.gate_failures.is_empty();
-            let reason =
-                forced.then(|| format!("demo bootstrap despite: {}", o.gate_failures.join("; ")));
-            registry
-                .promote(&o.id, "demo", forced, reason.as_deref())
-                .await?;
+            // Gates apply to the demo as to anyone: a model that fails them does not serve.
+            match registry
+                .promote(&o.id, "demo", false, None, Some(product))
+                .await
+            {
+                Ok(_) => {}
+                Err(crate::lifecycle::PromotionError::GatesFailed { .. }) => eprintln!(
+                    "{}: {} is not promoted ({:?}): {}",
+                    product.as_str(),
+                    o.id,
+                    o.gate_verdict,
+                    o.gate_failures.join("; ")
+                ),
+                Err(e) => return Err(e.into()),
+            }
         }
         std::fs::write(&marker, today.to_string())?;
     } else {
@@ -155,13 +169,40 @@ pub async fn prepare(
             (p, id, auc)
         })
         .collect();
+    let mut without_champion = Vec::new();
+    for product in [Product::Sme, Product::Farmer] {
+        if state.champions.get(product).is_none() {
+            without_champion.push((product, why_no_champion(state, product).await?));
+        }
+    }
     let (sample_enterprise, sample_household) = samples(&city_dir)?;
     Ok(Prepared {
         city_dir,
         champions,
+        without_champion,
         partners,
         sample_enterprise,
         sample_household,
+    })
+}
+
+/// Why `product` has no champion, from its latest candidate's recorded gate verdict.
+async fn why_no_champion(state: &AppState, product: Product) -> anyhow::Result<String> {
+    let models = state.db.models(Some(product.as_str())).await?;
+    Ok(match models.first() {
+        Some(m) => {
+            let r = crate::lifecycle::gate_result(&state.gates, &m.metrics);
+            format!(
+                "candidate {} did not pass the promotion gates ({}): {}",
+                m.id,
+                serde_json::to_value(r.verdict)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+                r.failures.join("; ")
+            )
+        }
+        None => "no model could be trained from this city".into(),
     })
 }
 
@@ -213,6 +254,14 @@ pub fn instructions(p: &Prepared, base: &str) -> String {
     for (product, id, auc) in &p.champions {
         out.push_str(&format!(
             "  {:<7} {id} (test AUC {auc:.3})\n",
+            product.as_str()
+        ));
+    }
+    for (product, why) in &p.without_champion {
+        out.push_str(&format!(
+            "  {:<7} none: {why}.\n          Scores for {0} are refused until a model passes. A larger city has more \
+             defaults to judge a model on: run `creditbridge demo --data-dir NEW_DIR` with the default \
+             size (20,000 each) or more.\n",
             product.as_str()
         ));
     }

@@ -106,9 +106,17 @@ impl Default for Settings {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct GateThresholds {
-    /// Out-of-time KS at least this (domain.md §7: < 0.2 do not use).
+    /// Signed out-of-time KS at least this (domain.md §7: < 0.2 do not use). A model ranking
+    /// risk backwards has a negative KS and fails however large the gap.
     pub min_oot_ks: f64,
-    /// Out-of-time AUC no worse than the champion's on the same sample by more than this.
+    /// The lower end of the out-of-time AUC's DeLong 95 % interval must exceed 0.5 plus this:
+    /// the candidate must be shown to rank risk the right way, not merely estimated to.
+    pub auc_margin: f64,
+    /// Fewer out-of-time bads than this is too little evidence to judge a model on: the result
+    /// is `insufficient_evidence`, never a pass.
+    pub min_oot_bads: usize,
+    /// Out-of-time AUC no worse than the reference's (the champion, or for a product's first
+    /// champion the transparent baseline) on the same loans by more than this.
     pub max_auc_drop: f64,
     /// Score PSI between the training and out-of-time samples below this.
     pub max_psi: f64,
@@ -118,6 +126,8 @@ impl Default for GateThresholds {
     fn default() -> Self {
         GateThresholds {
             min_oot_ks: 0.2,
+            auc_margin: 0.05,
+            min_oot_bads: 30,
             max_auc_drop: 0.01,
             max_psi: 0.25,
         }

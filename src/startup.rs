@@ -61,7 +61,7 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
 /// For `serve`: a product without a champion in the registry gets the committed one from
 /// `models_dir`, then the champions are loaded. (Other commands leave the registry as it is.)
 pub async fn bootstrap_champions(state: &AppState) -> anyhow::Result<()> {
-    champions::bootstrap_from_dir(&state.db, &state.settings.models_dir).await?;
+    champions::bootstrap_from_dir(&state.db, &state.settings.models_dir, state.clock.now()).await?;
     state.champions.refresh(&state.db).await?;
     Ok(())
 }

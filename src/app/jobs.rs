@@ -57,7 +57,10 @@ pub async fn retrain_all(state: &AppState, as_of: NaiveDate) -> Vec<String> {
                 tracing::info!(product = product.as_str(), model = %o.id, auc = o.oot_auc, "quarterly candidate registered");
                 if state.settings.auto_promote && o.gate_failures.is_empty() {
                     let registry = state.registry();
-                    if let Err(e) = registry.promote(&o.id, "schedule", false, None).await {
+                    if let Err(e) = registry
+                        .promote(&o.id, "schedule", false, None, Some(product))
+                        .await
+                    {
                         tracing::warn!(model = %o.id, error = %e, "auto-promotion refused");
                     }
                 }

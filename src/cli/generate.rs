@@ -21,11 +21,12 @@ pub struct Args {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// First month of tax payments written (YYYY-MM); loans start a year later
-    #[arg(long, default_value = "2022-01", value_parser = parse_month)]
-    pub start: Month,
-    /// Last month simulated (YYYY-MM)
-    #[arg(long, default_value = "2025-12", value_parser = parse_month)]
-    pub end: Month,
+    /// [default: 47 months before --end]
+    #[arg(long, value_parser = parse_month)]
+    pub start: Option<Month>,
+    /// Last month simulated (YYYY-MM) [default: last month, by the clock]
+    #[arg(long, value_parser = parse_month)]
+    pub end: Option<Month>,
     /// Share of rows to break on purpose (0–1), listed in injected-errors.csv
     #[arg(long, default_value_t = 0.0)]
     pub inject_errors: f64,
@@ -36,12 +37,25 @@ fn parse_month(s: &str) -> Result<Month, String> {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    run_at(args, &crate::clock::SystemClock)
+}
+
+/// `generate` as of `clock`: the default months run up to last month, so a `retrain` today finds
+/// matured loans (fixed 2022-2025 defaults left none once 2026 was a year old).
+pub fn run_at(args: Args, clock: &dyn crate::clock::Clock) -> anyhow::Result<()> {
+    let (default_start, default_end) = simulator::months_up_to_last_month(clock.today());
+    let end = args.end.unwrap_or(default_end);
+    let start = args.start.unwrap_or(if args.end.is_some() {
+        end.plus(-47)
+    } else {
+        default_start
+    });
     let config = Config {
         enterprises: args.enterprises,
         households: args.households,
         seed: args.seed,
-        start: args.start,
-        end: args.end,
+        start,
+        end,
         inject_errors: args.inject_errors,
     };
     let started = Instant::now();

@@ -20,16 +20,34 @@ pub enum Action {
     List,
     /// Show one model's metrics and data window
     Show { id: String },
-    /// Make a model its product's champion (gates apply unless --force with --reason)
+    /// Make a model its product's champion. Gates apply; --force with --reason puts a failing
+    /// model up for a second administrator's `models approve`
     Promote {
         id: String,
         #[arg(long)]
         force: bool,
         #[arg(long)]
         reason: Option<String>,
+        /// Refuse unless the model is this product's
+        #[arg(long)]
+        product: Option<Product>,
+        /// Who asks (recorded and audited)
+        #[arg(long, default_value = "cli")]
+        by: String,
     },
-    /// Put the previous champion back
-    Rollback { product: Product },
+    /// Approve a forced promotion requested by another administrator
+    Approve {
+        id: String,
+        /// Who approves: must differ from who asked
+        #[arg(long)]
+        by: String,
+    },
+    /// Put back the champion before the current one (repeat to go further back)
+    Rollback {
+        product: Product,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
     /// Drift report: PSI of live scores, CSI per characteristic, shadow candidate
     Monitor {
         product: Product,
@@ -78,11 +96,19 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                     .with_context(|| format!("model {id}"))?;
                 serde_json::to_string_pretty(&crate::http::models::summary(m))?
             }
-            Action::Promote { id, force, reason } => {
-                let previous = registry
-                    .promote(&id, "cli", force, reason.as_deref())
-                    .await?;
-                serde_json::json!({ "champion": id, "previous": previous }).to_string()
+            Action::Promote {
+                id,
+                force,
+                reason,
+                product,
+                by,
+            } => serde_json::to_string(
+                &registry
+                    .promote(&id, &by, force, reason.as_deref(), product)
+                    .await?,
+            )?,
+            Action::Approve { id, by } => {
+                serde_json::to_string(&registry.approve(&id, &by).await?)?
             }
             Action::Monitor { product, days } => {
                 let r = crate::lifecycle::monitoring::report(
@@ -95,8 +121,8 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                 .await?;
                 serde_json::to_string_pretty(&r)?
             }
-            Action::Rollback { product } => {
-                let champion = registry.rollback(product, "cli").await?;
+            Action::Rollback { product, by } => {
+                let champion = registry.rollback(product, &by).await?;
                 serde_json::json!({ "champion": champion }).to_string()
             }
         };

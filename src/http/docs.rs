@@ -22,6 +22,7 @@ use super::AppState;
         super::models::list,
         super::models::show,
         super::models::promote,
+        super::models::approve,
         super::models::rollback,
         super::models::retrain,
         super::models::monitoring,

@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/models/retrain", post(retrain))
         .route("/v1/models/{id}", get(show))
         .route("/v1/models/{id}/promote", post(promote))
+        .route("/v1/models/{id}/approve", post(approve))
         .route("/v1/models/rollback/{product}", post(rollback))
         .route("/v1/monitoring/{product}", get(monitoring))
 }
@@ -81,19 +82,38 @@ pub async fn show(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
-    /// Promote even if gates fail; needs a reason, and is audited.
+    /// Promote even if gates fail: needs a reason, is audited, and waits for a second
+    /// administrator's approval (`POST /v1/models/{id}/approve`).
     #[serde(default)]
     pub force: bool,
     pub reason: Option<String>,
+    /// The product the caller means to promote for; refused if the model is another product's.
+    pub product: Option<String>,
 }
 
-fn promotion_error(e: PromotionError) -> ApiError {
+fn promotion_error(id: &str, e: PromotionError) -> ApiError {
     match e {
-        PromotionError::GatesFailed { failures, .. } => ApiError::Unprocessable {
-            code: "gates_failed",
+        PromotionError::GatesFailed {
+            verdict, failures, ..
+        } => ApiError::Unprocessable {
+            code: match verdict {
+                lifecycle::gates::Verdict::InsufficientEvidence => "insufficient_evidence",
+                _ => "gates_failed",
+            },
             message: failures.join("; "),
-            details: json!({ "failures": failures }),
+            details: json!({ "verdict": verdict, "failures": failures }),
         },
+        PromotionError::WrongProduct { .. } => {
+            ApiError::invalid(e.to_string(), json!({ "field": "product" }))
+        }
+        PromotionError::SameApprover { .. } => ApiError::Forbidden {
+            code: "same_approver",
+            message: e.to_string(),
+        },
+        PromotionError::NoApprovalPending(_) => ApiError::Conflict(e.to_string()),
+        PromotionError::Store(crate::storage::StoreError::NotFound) => {
+            ApiError::NotFound(format!("model {id} not found"))
+        }
         PromotionError::ReasonRequired => ApiError::invalid(
             "reason: a forced promotion needs a reason",
             json!({ "field": "reason" }),
@@ -107,13 +127,13 @@ fn promotion_error(e: PromotionError) -> ApiError {
 }
 
 #[utoipa::path(post, path = "/v1/models/{id}/promote", params(("id" = String, Path)), request_body = PromoteRequest,
-    responses((status = 200), (status = 404), (status = 409), (status = 422)), security(("partner_key" = [])), tag = "models")]
+    responses((status = 200), (status = 202), (status = 404), (status = 409), (status = 422)), security(("partner_key" = [])), tag = "models")]
 pub async fn promote(
     State(state): State<AppState>,
     admin: Admin,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(axum::http::StatusCode, Json<Value>), ApiError> {
     let admin = &admin.partner;
     // An empty body is a plain promotion; otherwise it must be a PromoteRequest.
     let req: PromoteRequest = if body.iter().all(u8::is_ascii_whitespace) {
@@ -125,12 +145,41 @@ pub async fn promote(
             details: Value::Null,
         })?
     };
-    let previous = state
+    let product = req
+        .product
+        .as_deref()
+        .map(str::parse::<Product>)
+        .transpose()
+        .map_err(|e| ApiError::invalid(format!("product: {e}"), json!({ "field": "product" })))?;
+    let outcome = state
         .registry()
-        .promote(&id, &admin.id, req.force, req.reason.as_deref())
+        .promote(&id, &admin.id, req.force, req.reason.as_deref(), product)
         .await
-        .map_err(promotion_error)?;
-    Ok(Json(json!({ "champion": id, "previous": previous })))
+        .map_err(|e| promotion_error(&id, e))?;
+    let status = match outcome {
+        lifecycle::PromotionOutcome::Promoted { .. } => axum::http::StatusCode::OK,
+        lifecycle::PromotionOutcome::AwaitingApproval { .. } => axum::http::StatusCode::ACCEPTED,
+    };
+    Ok((
+        status,
+        Json(serde_json::to_value(outcome).unwrap_or_default()),
+    ))
+}
+
+/// A second administrator approves a forced promotion; it then serves. The requester cannot.
+#[utoipa::path(post, path = "/v1/models/{id}/approve", params(("id" = String, Path)),
+    responses((status = 200), (status = 403), (status = 404), (status = 409)), security(("partner_key" = [])), tag = "models")]
+pub async fn approve(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let outcome = state
+        .registry()
+        .approve(&id, &admin.partner.id)
+        .await
+        .map_err(|e| promotion_error(&id, e))?;
+    Ok(Json(serde_json::to_value(outcome).unwrap_or_default()))
 }
 
 #[utoipa::path(post, path = "/v1/models/rollback/{product}", params(("product" = String, Path)),
@@ -148,7 +197,7 @@ pub async fn rollback(
         .registry()
         .rollback(product, &admin.id)
         .await
-        .map_err(promotion_error)?;
+        .map_err(|e| promotion_error(product.as_str(), e))?;
     Ok(Json(json!({ "champion": champion })))
 }
 

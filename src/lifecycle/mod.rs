@@ -7,22 +7,38 @@ use crate::audit::{AuditEvent, AuditWriter};
 use crate::clock::Clock;
 use crate::domain::Product;
 use crate::scoring::Champions;
+use crate::storage::models::{ApprovalRequest, Promotion};
 use crate::storage::{Db, StoreError};
 
 pub mod dataset;
+pub mod delong;
 pub mod gates;
 pub mod monitoring;
 pub mod retrain;
 pub mod schedule;
 
-pub use gates::{GateInputs, Gates};
+pub use gates::{GateInputs, GateResult, Gates};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PromotionError {
-    #[error("model {id} fails the promotion gates: {}", failures.join("; "))]
-    GatesFailed { id: String, failures: Vec<String> },
+    #[error("model {id} fails the promotion gates ({verdict:?}): {}", failures.join("; "))]
+    GatesFailed {
+        id: String,
+        verdict: gates::Verdict,
+        failures: Vec<String>,
+    },
     #[error("a forced promotion needs a reason")]
     ReasonRequired,
+    #[error("model {id} is a {actual} model, not {expected}")]
+    WrongProduct {
+        id: String,
+        actual: String,
+        expected: String,
+    },
+    #[error("model {0} has no forced promotion waiting for approval")]
+    NoApprovalPending(String),
+    #[error("a forced promotion of {id} was requested by {by}: a different administrator must approve it")]
+    SameApprover { id: String, by: String },
     #[error("no earlier champion of {0} to roll back to")]
     NothingToRollBack(String),
     #[error(transparent)]
@@ -31,6 +47,23 @@ pub enum PromotionError {
     Audit(String),
     #[error("model could not be loaded: {0}")]
     Load(String),
+}
+
+/// What a promotion request led to.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+pub enum PromotionOutcome {
+    /// The model serves now.
+    Promoted {
+        champion: String,
+        previous: Option<String>,
+    },
+    /// Forced past failed gates: waits for a second administrator's `approve`.
+    AwaitingApproval {
+        model_id: String,
+        requested_by: String,
+        gate_failures: Vec<String>,
+    },
 }
 
 /// What promotion and rollback act on.
@@ -43,70 +76,220 @@ pub struct Registry<'a> {
 }
 
 impl Registry<'_> {
-    /// Promotes `id` if it passes the gates, or regardless when `force` (which needs a reason).
-    /// The promotion is audited, then the serving champion is reloaded.
+    /// Promotes `id` if it passes the gates. With `force` (which needs a reason) a model that
+    /// fails them is not promoted but put up for a second administrator's approval; both steps
+    /// are audited. `product`, when given, must be the model's.
     pub async fn promote(
         &self,
         id: &str,
         by: &str,
         force: bool,
         reason: Option<&str>,
-    ) -> Result<Option<String>, PromotionError> {
-        let Registry {
-            db,
-            audit,
-            champions,
-            gates,
-            clock,
-        } = self;
-        let model = db.model(id).await?;
+        product: Option<Product>,
+    ) -> Result<PromotionOutcome, PromotionError> {
         let reason = reason.map(str::trim).filter(|r| !r.is_empty());
         if force && reason.is_none() {
             return Err(PromotionError::ReasonRequired);
         }
-        let failures = match serde_json::from_str::<serde_json::Value>(&model.metrics)
-            .ok()
-            .and_then(|m| serde_json::from_value::<GateInputs>(m["gate_inputs"].clone()).ok())
-        {
-            Some(inputs) => gates.failures(&inputs),
-            None => vec!["the model has no recorded out-of-time evaluation".into()],
-        };
-        if !force && !failures.is_empty() {
-            return Err(PromotionError::GatesFailed {
+        let model = self.db.model(id).await?;
+        if let Some(p) = product.filter(|p| p.as_str() != model.product) {
+            return Err(PromotionError::WrongProduct {
                 id: id.to_owned(),
-                failures,
+                actual: model.product,
+                expected: p.as_str().to_owned(),
             });
         }
-        let previous = db.promote_model(id, by, force, reason).await?;
-        let mut event = AuditEvent::new(
-            format!("promote-{}", ulid::Ulid::new()),
-            "model_promotion",
-            clock.now(),
-        );
-        event.product = Some(model.product.clone());
-        event.model_id = Some(id.to_owned());
-        event.detail = Some(json!({
-            "by": by, "forced": force, "reason": reason, "previous_champion": previous, "gate_failures": failures,
-        }));
-        audit
-            .record(event)
-            .await
-            .map_err(|e| PromotionError::Audit(e.to_string()))?;
-        champions
-            .refresh(db)
+        if model.status == "champion" {
+            return Err(StoreError::Conflict(format!("model {id} is already the champion")).into());
+        }
+        let result = gate_result(self.gates, &model.metrics);
+        if result.passed() {
+            let previous = self
+                .change_champion(
+                    &model.product,
+                    id,
+                    by,
+                    false,
+                    reason,
+                    None,
+                    "promotion",
+                    &result,
+                )
+                .await?;
+            return Ok(PromotionOutcome::Promoted {
+                champion: id.to_owned(),
+                previous,
+            });
+        }
+        if !force {
+            return Err(PromotionError::GatesFailed {
+                id: id.to_owned(),
+                verdict: result.verdict,
+                failures: result.failures,
+            });
+        }
+        let reason = reason.expect("checked above");
+        self.db
+            .request_approval(&ApprovalRequest {
+                model_id: id.to_owned(),
+                requested_by: by.to_owned(),
+                requested_at: self.clock.now(),
+                reason: reason.to_owned(),
+                gate_failures: serde_json::to_string(&result.failures).unwrap_or_default(),
+            })
+            .await?;
+        self.audit_event(
+            "model_promotion_requested",
+            &model.product,
+            id,
+            json!({ "by": by, "forced": true, "reason": reason, "gate_verdict": result.verdict,
+                    "gate_failures": result.failures }),
+        )
+        .await?;
+        Ok(PromotionOutcome::AwaitingApproval {
+            model_id: id.to_owned(),
+            requested_by: by.to_owned(),
+            gate_failures: result.failures,
+        })
+    }
+
+    /// A second administrator approves the open forced promotion of `id`, which then serves.
+    pub async fn approve(&self, id: &str, by: &str) -> Result<PromotionOutcome, PromotionError> {
+        let model = self.db.model(id).await?;
+        let request = self
+            .db
+            .open_approval(id)
+            .await?
+            .ok_or_else(|| PromotionError::NoApprovalPending(id.to_owned()))?;
+        if request.requested_by == by {
+            return Err(PromotionError::SameApprover {
+                id: id.to_owned(),
+                by: by.to_owned(),
+            });
+        }
+        let result = gate_result(self.gates, &model.metrics);
+        let previous = self
+            .change_champion(
+                &model.product,
+                id,
+                &request.requested_by,
+                true,
+                Some(&request.reason),
+                Some(by),
+                "promotion",
+                &result,
+            )
+            .await?;
+        Ok(PromotionOutcome::Promoted {
+            champion: id.to_owned(),
+            previous,
+        })
+    }
+
+    /// Puts back the champion before the current one in the champion history, without the
+    /// gates (it served before) and audited. Repeating it walks further back.
+    pub async fn rollback(&self, product: Product, by: &str) -> Result<String, PromotionError> {
+        let stack = self.db.champion_stack(product.as_str()).await?;
+        let [.., target, _current] = stack.as_slice() else {
+            return Err(PromotionError::NothingToRollBack(product.as_str().into()));
+        };
+        let result = gate_result(self.gates, &self.db.model(target).await?.metrics);
+        self.change_champion(
+            product.as_str(),
+            target,
+            by,
+            false,
+            Some("rollback"),
+            None,
+            "rollback",
+            &result,
+        )
+        .await?;
+        Ok(target.clone())
+    }
+
+    /// The one place a champion changes: registry, audit record, reload.
+    #[allow(clippy::too_many_arguments)]
+    async fn change_champion(
+        &self,
+        product: &str,
+        id: &str,
+        by: &str,
+        forced: bool,
+        reason: Option<&str>,
+        approved_by: Option<&str>,
+        kind: &str,
+        gates: &GateResult,
+    ) -> Result<Option<String>, PromotionError> {
+        let previous = self
+            .db
+            .promote_model(
+                id,
+                &Promotion {
+                    by,
+                    forced,
+                    reason,
+                    approved_by,
+                    kind,
+                    at: self.clock.now(),
+                },
+            )
+            .await?;
+        let event_kind = if kind == "rollback" {
+            "model_rollback"
+        } else {
+            "model_promotion"
+        };
+        self.audit_event(
+            event_kind,
+            product,
+            id,
+            json!({ "by": by, "forced": forced, "reason": reason, "approved_by": approved_by,
+                    "previous_champion": previous, "gate_verdict": gates.verdict,
+                    "gate_failures": gates.failures }),
+        )
+        .await?;
+        self.champions
+            .refresh(self.db)
             .await
             .map_err(|e| PromotionError::Load(e.to_string()))?;
         Ok(previous)
     }
 
-    /// Puts the previous champion of `product` back (a forced promotion with reason "rollback").
-    pub async fn rollback(&self, product: Product, by: &str) -> Result<String, PromotionError> {
-        let previous = self
-            .db
-            .previous_champion(product.as_str())
-            .await?
-            .ok_or_else(|| PromotionError::NothingToRollBack(product.as_str().into()))?;
-        self.promote(&previous, by, true, Some("rollback")).await?;
-        Ok(previous)
+    async fn audit_event(
+        &self,
+        kind: &str,
+        product: &str,
+        id: &str,
+        detail: serde_json::Value,
+    ) -> Result<(), PromotionError> {
+        let mut event = AuditEvent::new(
+            format!("{kind}-{}", ulid::Ulid::new()),
+            kind,
+            self.clock.now(),
+        );
+        event.product = Some(product.to_owned());
+        event.model_id = Some(id.to_owned());
+        event.detail = Some(detail);
+        self.audit
+            .record(event)
+            .await
+            .map(|_| ())
+            .map_err(|e| PromotionError::Audit(e.to_string()))
+    }
+}
+
+/// The gates' verdict on a registered model's recorded inputs; a model with none (a fixture,
+/// one trained before the gates recorded their inputs) fails.
+pub fn gate_result(gates: &Gates, metrics: &str) -> GateResult {
+    match serde_json::from_str::<serde_json::Value>(metrics)
+        .ok()
+        .and_then(|m| serde_json::from_value::<GateInputs>(m["gate_inputs"].clone()).ok())
+    {
+        Some(inputs) => gates.judge(&inputs),
+        None => GateResult {
+            verdict: gates::Verdict::Fail,
+            failures: vec!["the model has no recorded out-of-time evaluation".into()],
+        },
     }
 }

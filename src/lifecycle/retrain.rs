@@ -8,11 +8,12 @@ use std::time::Instant;
 use chrono::{Datelike, Months, NaiveDate};
 use serde::Serialize;
 use serde_json::json;
-use training::metrics::{auc, ks, psi};
+use training::metrics::{auc, psi};
 use training::Value;
 
 use super::dataset::{self, Example};
-use super::gates::{self, GateInputs};
+use super::delong;
+use super::gates::{self, Comparison, GateInputs, GateResult};
 use crate::domain::Product;
 use crate::scoring::Champions;
 use crate::storage::models::NewModel;
@@ -65,6 +66,8 @@ pub struct Retraining<'a> {
     pub champions: &'a Champions,
     pub settings: &'a training::Settings,
     pub gates: &'a gates::Gates,
+    /// For the registration time and the as-of hint.
+    pub clock: &'a dyn crate::clock::Clock,
 }
 
 #[derive(Debug, Serialize)]
@@ -76,12 +79,20 @@ pub struct RetrainOutcome {
     pub rows_oot: usize,
     pub bad_rate_train: f64,
     pub oot_auc: f64,
+    /// DeLong 95 % interval of the out-of-time AUC.
+    pub oot_auc_ci: (f64, f64),
+    pub oot_bads: usize,
+    /// Signed: negative when the model ranks risk backwards.
     pub oot_ks: f64,
     pub oot_gini: f64,
     pub challenger_oot_auc: Option<f64>,
     pub champion_id: Option<String>,
     pub champion_oot_auc: Option<f64>,
+    /// The transparent baseline's out-of-time AUC on the same loans.
+    pub baseline_oot_auc: Option<f64>,
     pub psi_train_oot: f64,
+    /// `pass`, `fail` or `insufficient_evidence`.
+    pub gate_verdict: gates::Verdict,
     pub gate_failures: Vec<String>,
     pub artifact: String,
     pub seconds: f64,
@@ -102,11 +113,20 @@ pub async fn retrain(
         champions,
         settings,
         gates,
+        clock,
     } = *with;
     let started = Instant::now();
+    let today = clock.today();
     let examples = dataset::examples(db, product, as_of).await?;
     let cutoff = dataset::maturity_cutoff(as_of);
-    let (train, oot, oot_from) = split_out_of_time(&examples, product, as_of)?;
+    let (train, oot, oot_from) = match split_out_of_time(&examples, product, as_of) {
+        Ok(split) => split,
+        Err(e) => {
+            let outcomes = db.loan_outcomes(product.as_str()).await?;
+            let hint = workable_as_of(&outcomes, today, gates.min_oot_bads);
+            return Err(RetrainError::Sample(format!("{e}. {hint}")));
+        }
+    };
     let train_frame = dataset::frame(product, &train);
     let oot_frame = dataset::frame(product, &oot);
     let fitted =
@@ -114,8 +134,11 @@ pub async fn retrain(
             .map_err(RetrainError::Fit)?;
     let model = &fitted.model;
     let eval = &fitted.evaluation;
-    let oot_auc = auc(&eval.pd, &eval.target);
-    let oot_ks = ks(&eval.pd, &eval.target);
+    let oot_estimate = delong::auc(&eval.pd, &eval.target).ok_or_else(|| {
+        RetrainError::Sample("the out-of-time sample needs goods and bads".into())
+    })?;
+    let oot_auc = oot_estimate.auc;
+    let oot_ks = delong::signed_ks(&eval.pd, &eval.target);
     let challenger_oot_auc =
         (!eval.challenger_pd.is_empty()).then(|| auc(&eval.challenger_pd, &eval.target));
     let train_scores: Vec<f64> = model
@@ -129,19 +152,42 @@ pub async fn retrain(
 
     // The champion on the very same loans, so the comparison is like for like.
     let champion = champions.get(product);
-    let champion_oot_auc = match &champion {
-        Some(c) => Some(champion_auc(&c.model, &oot)?),
+    let champion_cmp = match &champion {
+        Some(c) => {
+            let pd = champion_pd(&c.model, &oot)?;
+            delong::paired(&eval.pd, &pd, &eval.target).map(|test| Comparison {
+                against: "champion".into(),
+                id: c.id.clone(),
+                test,
+            })
+        }
         None => None,
     };
+    // The transparent baseline on the same loans: what a lender gets from the grade alone.
+    let characteristic = gates::baseline_characteristic(product);
+    let baseline_pd: Vec<f64> = oot
+        .iter()
+        .map(|e| gates::baseline_risk(product, e.features.get(characteristic).as_ref()))
+        .collect();
+    let baseline_cmp =
+        delong::paired(&eval.pd, &baseline_pd, &eval.target).map(|test| Comparison {
+            against: "baseline".into(),
+            id: characteristic.into(),
+            test,
+        });
     let inputs = GateInputs {
-        oot_auc,
+        oot_auc: oot_estimate,
         oot_ks,
-        champion_oot_auc,
+        champion: champion_cmp.clone(),
+        baseline: baseline_cmp.clone(),
         psi_train_oot,
         non_monotonic: gates::non_monotonic(model.scorecard()),
         wrong_sign: gates::wrong_signs(model.scorecard()),
     };
-    let gate_failures = gates.failures(&inputs);
+    let GateResult {
+        verdict: gate_verdict,
+        failures: gate_failures,
+    } = gates.judge(&inputs);
 
     let id = next_id(db, product, as_of).await?;
     let dir = models_dir.join(product.as_str()).join(&id);
@@ -171,12 +217,16 @@ pub async fn retrain(
         rows_oot: oot.len(),
         bad_rate_train,
         oot_auc,
+        oot_auc_ci: (oot_estimate.lower, oot_estimate.upper),
+        oot_bads: oot_estimate.bads,
         oot_ks,
         oot_gini: 2.0 * oot_auc - 1.0,
         challenger_oot_auc,
         champion_id: champion.as_ref().map(|c| c.id.clone()),
-        champion_oot_auc,
+        champion_oot_auc: champion_cmp.map(|c| c.test.auc_b),
+        baseline_oot_auc: baseline_cmp.map(|c| c.test.auc_b),
         psi_train_oot,
+        gate_verdict,
         gate_failures,
         artifact: artifact_path.display().to_string(),
         seconds: started.elapsed().as_secs_f64(),
@@ -203,6 +253,7 @@ pub async fn retrain(
         artifact: &artifact,
         metrics: &metrics,
         data_window: &window,
+        created_at: clock.now(),
     })
     .await?;
     Ok(outcome)
@@ -272,7 +323,8 @@ pub async fn export_samples(
     Ok(out)
 }
 
-fn champion_auc(model: &training::Model, oot: &[&Example]) -> Result<f64, RetrainError> {
+/// The champion's PD for each out-of-time loan, in the sample's order.
+fn champion_pd(model: &training::Model, oot: &[&Example]) -> Result<Vec<f64>, RetrainError> {
     let mut pd = Vec::with_capacity(oot.len());
     for e in oot {
         let lookup = |name: &str| e.features.get(name).or(Some(Value::Missing));
@@ -285,8 +337,54 @@ fn champion_auc(model: &training::Model, oot: &[&Example]) -> Result<f64, Retrai
                 .pd,
         );
     }
-    let bad: Vec<bool> = oot.iter().map(|e| e.bad).collect();
-    Ok(auc(&pd, &bad))
+    Ok(pd)
+}
+
+/// Says which as-of dates the loans on record would support: the first of each month up to
+/// `today` whose training and out-of-time samples both hold goods and bads, and the latest whose
+/// out-of-time sample holds at least `min_bads` defaults (what the gates need to judge).
+pub fn workable_as_of(outcomes: &[(NaiveDate, bool)], today: NaiveDate, min_bads: usize) -> String {
+    let Some(first) = outcomes.first().map(|o| o.0) else {
+        return "No loan outcomes are on record for this product: import loan-outcomes first."
+            .into();
+    };
+    let counts = |as_of: NaiveDate| {
+        let cutoff = dataset::maturity_cutoff(as_of);
+        let oot_from = cutoff.checked_sub_months(Months::new(3))?;
+        let (mut train, mut oot) = ([0usize; 2], [0usize; 2]);
+        for (d, bad) in outcomes.iter().take_while(|o| o.0 <= cutoff) {
+            let side = if *d > oot_from { &mut oot } else { &mut train };
+            side[usize::from(*bad)] += 1;
+        }
+        Some((train, oot))
+    };
+    let mut month = NaiveDate::from_ymd_opt(first.year(), first.month(), 1)
+        .and_then(|d| d.checked_add_months(Months::new(13)));
+    let (mut workable, mut latest_enough) = (Vec::new(), None);
+    while let Some(as_of) = month.filter(|m| *m <= today) {
+        if let Some((train, oot)) = counts(as_of) {
+            if train.iter().all(|n| *n > 0) && oot.iter().all(|n| *n > 0) {
+                workable.push(as_of);
+                if oot[1] >= min_bads {
+                    latest_enough = Some(as_of);
+                }
+            }
+        }
+        month = as_of.checked_add_months(Months::new(1));
+    }
+    let last_loan = outcomes.last().map_or(first, |o| o.0);
+    match (workable.first(), workable.last()) {
+        (Some(from), Some(to)) => format!(
+            "The loans on record (disbursed {first} to {last_loan}) support --as-of from {from} to {to}{}",
+            match latest_enough {
+                Some(d) => format!("; the latest with at least {min_bads} out-of-time defaults, enough for the promotion gates, is {d}"),
+                None => format!("; none has the {min_bads} out-of-time defaults the promotion gates need"),
+            }
+        ),
+        _ => format!(
+            "No as-of date up to {today} works with the loans on record (disbursed {first} to {last_loan}): a sample needs loans whose 12-month outcome has matured, goods and bads both, before and within the last three matured months"
+        ),
+    }
 }
 
 /// `<product>-<year>Q<quarter>-<n>`, n counting the models already registered for that quarter.
@@ -304,4 +402,56 @@ async fn next_id(db: &Db, product: Product, as_of: NaiveDate) -> Result<String, 
         .filter(|m| m.id.starts_with(&prefix))
         .count();
     Ok(format!("{prefix}{}", taken + 1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// Loans every 10 days from 2023-01-01 to 2025-06-30, every fifth one a default.
+    fn outcomes() -> Vec<(NaiveDate, bool)> {
+        let mut out = Vec::new();
+        let mut day = d("2023-01-01");
+        let mut i = 0;
+        while day <= d("2025-06-30") {
+            out.push((day, i % 5 == 0));
+            day += chrono::Duration::days(10);
+            i += 1;
+        }
+        out
+    }
+
+    #[test]
+    fn a_retrain_without_matured_loans_is_told_which_as_of_dates_work() {
+        let hint = workable_as_of(&outcomes(), d("2026-12-02"), 30);
+        // Earliest: the training sample needs a good and a bad before the out-of-time months;
+        // latest: the last loans (June 2025) must still fall in the out-of-time months.
+        assert!(
+            hint.contains("support --as-of from 2024-05-01 to 2026-09-01"),
+            "{hint}"
+        );
+        // Nine loans a quarter, two defaults: never 30 out-of-time defaults.
+        assert!(
+            hint.contains("none has the 30 out-of-time defaults"),
+            "{hint}"
+        );
+        let hint = workable_as_of(&outcomes(), d("2026-12-02"), 1);
+        assert!(
+            hint.contains("the latest with at least 1 out-of-time defaults"),
+            "{hint}"
+        );
+        // Not beyond today.
+        let hint = workable_as_of(&outcomes(), d("2024-08-15"), 30);
+        assert!(hint.contains("to 2024-08-01"), "{hint}");
+        assert!(workable_as_of(&[], d("2026-12-02"), 30).contains("No loan outcomes"));
+        let hint = workable_as_of(&outcomes(), d("2024-01-01"), 30);
+        assert!(
+            hint.starts_with("No as-of date up to 2024-01-01 works"),
+            "{hint}"
+        );
+    }
 }

@@ -102,7 +102,11 @@ impl Champions {
 
 /// First start: a product without a champion in the registry gets the artifact committed in
 /// `models/<product>/` (named by `models/<product>/CHAMPION`), registered and promoted.
-pub async fn bootstrap_from_dir(db: &Db, models_dir: &Path) -> Result<(), ChampionError> {
+pub async fn bootstrap_from_dir(
+    db: &Db,
+    models_dir: &Path,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ChampionError> {
     for product in [Product::Sme, Product::Farmer] {
         if db.champion(product.as_str()).await?.is_some() {
             continue;
@@ -133,13 +137,24 @@ pub async fn bootstrap_from_dir(db: &Db, models_dir: &Path) -> Result<(), Champi
                     artifact: &artifact,
                     metrics: &metrics,
                     data_window: &window,
+                    created_at: now,
                 })
                 .await?
             }
             Err(e) => return Err(e.into()),
         }
-        db.promote_model(id, "bootstrap", false, Some("committed champion"))
-            .await?;
+        db.promote_model(
+            id,
+            &crate::storage::models::Promotion {
+                by: "bootstrap",
+                forced: false,
+                reason: Some("committed champion"),
+                approved_by: None,
+                kind: "promotion",
+                at: now,
+            },
+        )
+        .await?;
         tracing::info!(
             product = product.as_str(),
             model = id,

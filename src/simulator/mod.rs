@@ -96,3 +96,30 @@ impl Config {
         Ok(())
     }
 }
+
+/// The default months of a city generated on `today`: the 48 months up to last month, so its
+/// scores today see a full year of tax history and a retrain today finds matured loans.
+pub fn months_up_to_last_month(today: chrono::NaiveDate) -> (Month, Month) {
+    let end = Month::of(today).plus(-1);
+    (end.plus(-47), end)
+}
+
+#[cfg(test)]
+mod default_months_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_months_end_last_month_whatever_the_date() {
+        for (today, start, end) in [
+            ("2026-12-02", "2022-12", "2026-11"),
+            ("2027-01-01", "2023-01", "2026-12"),
+            ("2030-03-31", "2026-03", "2030-02"),
+        ] {
+            let (s, e) = months_up_to_last_month(today.parse().unwrap());
+            assert_eq!(
+                (s, e),
+                (Month::parse(start).unwrap(), Month::parse(end).unwrap())
+            );
+        }
+    }
+}

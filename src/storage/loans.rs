@@ -80,3 +80,14 @@ pub async fn delete_defaults_before(tx: &mut Tx, cutoff: NaiveDate) -> Result<u6
         with_tx!(tx, conn => sqlx::query(sql).bind(cutoff).execute(conn).await.map(|r| r.rows_affected()))?,
     )
 }
+
+impl Db {
+    /// Every known outcome of `product`'s loans as (disbursed on, defaulted), oldest first: what
+    /// a retrain that lacks goods or bads reads to say which as-of dates would work.
+    pub async fn loan_outcomes(&self, product: &str) -> Result<Vec<(NaiveDate, bool)>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT disbursed_on, defaulted FROM loans WHERE product = $1 AND defaulted IS NOT NULL \
+             ORDER BY disbursed_on")
+            .bind(product).fetch_all(p).await)?)
+    }
+}

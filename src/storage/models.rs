@@ -27,6 +27,31 @@ pub struct NewModel<'a> {
     pub artifact: &'a str,
     pub metrics: &'a serde_json::Value,
     pub data_window: &'a serde_json::Value,
+    /// When it was registered, from the caller's clock.
+    pub created_at: DateTime<Utc>,
+}
+
+/// One change of champion as the registry records it.
+pub struct Promotion<'a> {
+    pub by: &'a str,
+    pub forced: bool,
+    pub reason: Option<&'a str>,
+    /// The second administrator who approved a forced promotion; their open approval request
+    /// is closed in the same transaction.
+    pub approved_by: Option<&'a str>,
+    /// `promotion` or `rollback`.
+    pub kind: &'a str,
+    pub at: DateTime<Utc>,
+}
+
+/// A forced promotion waiting for a second administrator.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct ApprovalRequest {
+    pub model_id: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub reason: String,
+    pub gate_failures: String,
 }
 
 const COLUMNS: &str =
@@ -40,7 +65,7 @@ impl Db {
         with_db!(self, p => sqlx::query(
             "INSERT INTO models (id, product, status, created_at, artifact_sha256, artifact, metrics, data_window) \
              VALUES ($1, $2, 'candidate', $3, $4, $5, $6, $7)")
-            .bind(m.id).bind(m.product).bind(Utc::now()).bind(&digest).bind(m.artifact)
+            .bind(m.id).bind(m.product).bind(m.created_at).bind(&digest).bind(m.artifact)
             .bind(m.metrics.to_string()).bind(m.data_window.to_string())
             .execute(p).await.map(|_| ()))
         .map_err(|e| StoreError::from_insert(e, &format!("model {}", m.id)))
@@ -71,9 +96,7 @@ impl Db {
     pub async fn promote_model(
         &self,
         id: &str,
-        by: &str,
-        forced: bool,
-        reason: Option<&str>,
+        p: &Promotion<'_>,
     ) -> Result<Option<String>, StoreError> {
         let model = self.model(id).await?;
         if model.status == "champion" {
@@ -81,8 +104,19 @@ impl Db {
                 "model {id} is already the champion"
             )));
         }
-        let now = Utc::now();
         let mut tx = self.begin().await?;
+        if let Some(approver) = p.approved_by {
+            // Closing the open request here means two approvals racing promote once.
+            let closed = crate::with_tx!(&mut tx, c => sqlx::query(
+                "UPDATE model_approvals SET approved_by = $2, approved_at = $3 \
+                 WHERE model_id = $1 AND approved_at IS NULL")
+                .bind(id).bind(approver).bind(p.at).execute(&mut *c).await.map(|r| r.rows_affected()))?;
+            if closed != 1 {
+                return Err(StoreError::Conflict(format!(
+                    "model {id} has no forced promotion waiting for approval"
+                )));
+            }
+        }
         let previous: Option<(String,)> = crate::with_tx!(&mut tx, c => sqlx::query_as(
             "SELECT id FROM models WHERE product = $1 AND status = 'champion'")
             .bind(&model.product).fetch_optional(&mut *c).await)?;
@@ -91,22 +125,60 @@ impl Db {
             .bind(&model.product).execute(&mut *c).await.map(|_| ()))?;
         crate::with_tx!(&mut tx, c => sqlx::query(
             "UPDATE models SET status = 'champion', promoted_at = $2 WHERE id = $1")
-            .bind(id).bind(now).execute(&mut *c).await.map(|_| ()))?;
+            .bind(id).bind(p.at).execute(&mut *c).await.map(|_| ()))?;
         let previous = previous.map(|p| p.0);
         crate::with_tx!(&mut tx, c => sqlx::query(
-            "INSERT INTO model_promotions (product, model_id, previous_model_id, promoted_at, promoted_by, forced, reason) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&model.product).bind(id).bind(&previous).bind(now).bind(by).bind(forced).bind(reason)
+            "INSERT INTO model_promotions (product, model_id, previous_model_id, promoted_at, promoted_by, forced, reason, approved_by, kind) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            .bind(&model.product).bind(id).bind(&previous).bind(p.at).bind(p.by).bind(p.forced).bind(p.reason)
+            .bind(p.approved_by).bind(p.kind)
             .execute(&mut *c).await.map(|_| ()))?;
         tx.commit().await?;
         Ok(previous)
     }
 
-    /// The champion before the current one, per the promotion history.
-    pub async fn previous_champion(&self, product: &str) -> Result<Option<String>, StoreError> {
-        let row: Option<(Option<String>,)> = with_db!(self, p => sqlx::query_as(
-            "SELECT previous_model_id FROM model_promotions WHERE product = $1 ORDER BY id DESC LIMIT 1")
-            .bind(product).fetch_optional(p).await)?;
-        Ok(row.and_then(|r| r.0))
+    /// Records a forced promotion waiting for a second administrator; a model has at most one
+    /// open request (a second is a conflict).
+    pub async fn request_approval(&self, r: &ApprovalRequest) -> Result<(), StoreError> {
+        with_db!(self, p => sqlx::query(
+            "INSERT INTO model_approvals (model_id, requested_by, requested_at, reason, gate_failures) \
+             VALUES ($1, $2, $3, $4, $5)")
+            .bind(&r.model_id).bind(&r.requested_by).bind(r.requested_at).bind(&r.reason).bind(&r.gate_failures)
+            .execute(p).await.map(|_| ()))
+        .map_err(|e| StoreError::from_insert(e, &format!("a forced promotion request for model {}", r.model_id)))
+    }
+
+    /// The open forced-promotion request for `model_id`, if any.
+    pub async fn open_approval(
+        &self,
+        model_id: &str,
+    ) -> Result<Option<ApprovalRequest>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT model_id, requested_by, requested_at, reason, gate_failures FROM model_approvals \
+             WHERE model_id = $1 AND approved_at IS NULL")
+            .bind(model_id).fetch_optional(p).await)?)
+    }
+
+    /// The champion history of `product` replayed as a stack (a promotion pushes its model, a
+    /// rollback pops), bottom first: the last entry is the current champion, the one before it
+    /// is where a rollback goes. A rollback therefore walks back one step each time, rather
+    /// than toggling between the last two models.
+    pub async fn champion_stack(&self, product: &str) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String, String)> = with_db!(self, p => sqlx::query_as(
+            "SELECT model_id, kind FROM model_promotions WHERE product = $1 ORDER BY id")
+            .bind(product).fetch_all(p).await)?;
+        let mut stack: Vec<String> = Vec::new();
+        for (model, kind) in rows {
+            if kind == "rollback" {
+                stack.pop();
+                // A rollback's row names the model it went back to, which is now on top.
+                if stack.last() != Some(&model) {
+                    stack.push(model);
+                }
+            } else {
+                stack.push(model);
+            }
+        }
+        Ok(stack)
     }
 }

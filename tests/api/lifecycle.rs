@@ -70,95 +70,281 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
 }
 
 async fn register(app: &TestApp, id: &str, seed: u64, gate_inputs: Value) {
-    // A real artifact (from the fixture model) with chosen recorded gate inputs.
-    fixtures::install_champion(&app.state, "sme", &format!("{id}-tmp"), seed).await;
-    let artifact = app
-        .state
-        .db
-        .model(&format!("{id}-tmp"))
-        .await
-        .unwrap()
-        .artifact;
+    register_as(app, id, "sme", seed, gate_inputs).await
+}
+
+async fn register_as(app: &TestApp, id: &str, product: &str, seed: u64, gate_inputs: Value) {
+    // A real artifact (a small fitted model) with chosen recorded gate inputs; not promoted.
+    let artifact = training::fit(
+        &fixtures::synthetic_frame(product, 4000, seed),
+        &training::Settings::default(),
+    )
+    .unwrap()
+    .model
+    .to_json()
+    .unwrap();
     app.state
         .db
         .register_model(&NewModel {
             id,
-            product: "sme",
+            product,
             artifact: &artifact,
             metrics: &json!({ "gate_inputs": gate_inputs }),
             data_window: &json!({}),
+            created_at: app.state.clock.now(),
         })
         .await
         .unwrap();
 }
 
-fn inputs(auc: f64, ks: f64, champion: Option<f64>) -> Value {
-    json!({ "oot_auc": auc, "oot_ks": ks, "champion_oot_auc": champion, "psi_train_oot": 0.02,
-            "non_monotonic": [], "wrong_sign": [] })
+/// Recorded gate inputs: an out-of-time AUC with a DeLong interval of ± 1.96 × `se`, `bads`
+/// out-of-time defaults, a signed KS, and the paired comparison with the reference (the
+/// champion when `champion` is given, else the tax-grade baseline).
+fn inputs_full(auc: f64, se: f64, bads: u64, ks: f64, reference: (&str, f64)) -> Value {
+    let (against, ref_auc) = reference;
+    let d = auc - ref_auc;
+    let cmp = json!({ "against": against, "id": "ref", "test": {
+        "auc_a": auc, "auc_b": ref_auc, "difference": d, "std_error": 0.01,
+        "lower": d - 0.0196, "upper": d + 0.0196, "p_value": 0.5 } });
+    json!({
+        "oot_auc": { "auc": auc, "std_error": se, "lower": auc - 1.96 * se, "upper": auc + 1.96 * se,
+                     "bads": bads, "goods": bads * 10 },
+        "oot_ks": ks,
+        "champion": if against == "champion" { cmp.clone() } else { Value::Null },
+        "baseline": if against == "baseline" { cmp } else { Value::Null },
+        "psi_train_oot": 0.02, "non_monotonic": [], "wrong_sign": [] })
 }
 
-#[tokio::test]
-async fn gates_refuse_a_worse_model_and_a_forced_promotion_needs_a_reason_and_is_audited() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
-    let admin = app.partner_key("admin").await;
-    register(&app, "sme-worse", 3, inputs(0.70, 0.35, Some(0.75))).await;
-    let promote = |id: &str, body: Value| {
-        app.client
-            .post(app.url(&format!("/v1/models/{id}/promote")))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
+fn inputs(auc: f64, ks: f64, champion: Option<f64>) -> Value {
+    let reference = match champion {
+        Some(c) => ("champion", c),
+        None => ("baseline", auc - 0.05),
     };
-    let resp = promote("sme-worse", json!({})).await.unwrap();
-    assert_eq!(resp.status(), 422);
-    let err: Value = resp.json().await.unwrap();
-    assert_eq!(err["error"]["code"], "gates_failed");
-    assert!(
-        err["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("worse than the champion"),
-        "{err}"
-    );
+    inputs_full(auc, 0.02, 120, ks, reference)
+}
 
-    let resp = promote("sme-worse", json!({ "force": true }))
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 422, "forcing needs a reason");
-
-    let resp = promote(
-        "sme-worse",
-        json!({ "force": true, "reason": "regulator asked for the simpler card" }),
-    )
-    .await
-    .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(
-        app.state.champions.get(Product::Sme).unwrap().id,
-        "sme-worse"
-    );
-    let events: Vec<Value> = app
-        .state
+async fn audit_events(app: &TestApp) -> Vec<Value> {
+    app.state
         .db
-        .audit_rows(0, 100)
+        .audit_rows(0, 1000)
         .await
         .unwrap()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
-        .collect();
-    let forced = events
-        .iter()
-        .find(|e| e["kind"] == "model_promotion" && e["model_id"] == "sme-worse")
-        .unwrap();
-    assert_eq!(forced["detail"]["forced"], true);
-    assert_eq!(
-        forced["detail"]["reason"],
-        "regulator asked for the simpler card"
-    );
+        .collect()
+}
 
-    register(&app, "sme-good", 4, inputs(0.80, 0.45, Some(0.74))).await;
-    let resp = promote("sme-good", json!({})).await.unwrap();
-    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+async fn promotions(app: &TestApp) -> i64 {
+    app.state
+        .db
+        .models(None)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.status == "champion")
+        .count() as i64
+        * 1000
+        + audit_events(app)
+            .await
+            .iter()
+            .filter(|e| e["kind"] == "model_promotion")
+            .count() as i64
+}
+
+#[tokio::test]
+async fn gates_refuse_a_worse_model_and_a_forced_promotion_needs_a_reason_and_a_second_admin() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.partner_key("admin").await;
+        let second = app.partner_key("admin").await;
+        fixtures::install_champion(&app.state, "sme", "sme-old", 2).await;
+        register(&app, "sme-worse", 3, inputs(0.70, 0.35, Some(0.75))).await;
+        let post = |id: String, key: String, body: Value| {
+            app.client
+                .post(app.url(&format!(
+                    "/v1/models/{id}/{}",
+                    if body.is_null() { "approve" } else { "promote" }
+                )))
+                .bearer_auth(key)
+                .json(&body)
+                .send()
+        };
+        let promote = |id: &str, body: Value| post(id.into(), admin.clone(), body);
+        let resp = promote("sme-worse", json!({})).await.unwrap();
+        assert_eq!(resp.status(), 422);
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "gates_failed");
+        assert!(
+            err["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("against the champion"),
+            "{err}"
+        );
+
+        let before = promotions(&app).await;
+        for body in [
+            json!({ "force": true }),
+            json!({ "force": true, "reason": "   " }),
+        ] {
+            let resp = promote("sme-worse", body).await.unwrap();
+            assert_eq!(resp.status(), 422, "{backend:?}: forcing needs a reason");
+        }
+        let resp = promote("sme-nope", json!({})).await.unwrap();
+        assert_eq!(resp.status(), 404);
+        assert!(resp
+            .text()
+            .await
+            .unwrap()
+            .contains("model sme-nope not found"));
+        let resp = promote(
+            "sme-worse",
+            json!({ "product": "farmer", "force": true, "reason": "x" }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 422);
+        assert!(resp
+            .text()
+            .await
+            .unwrap()
+            .contains("is a sme model, not farmer"));
+        assert_eq!(
+            promotions(&app).await,
+            before,
+            "{backend:?}: bad input changed nothing"
+        );
+        assert!(app
+            .state
+            .db
+            .open_approval("sme-worse")
+            .await
+            .unwrap()
+            .is_none());
+
+        // A reasoned forced promotion is a request, not a promotion.
+        let resp = promote(
+            "sme-worse",
+            json!({ "force": true, "reason": "regulator asked for the simpler card" }),
+        )
+        .await
+        .unwrap();
+        assert_eq!(resp.status(), 202);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["status"], "awaiting_approval");
+        assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-old");
+        // The requester cannot approve it; an unknown model has nothing to approve.
+        let resp = post("sme-worse".into(), admin.clone(), Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+        let resp = post("sme-old".into(), second.clone(), Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 409);
+        assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-old");
+        // A second admin does.
+        let resp = post("sme-worse".into(), second.clone(), Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        assert_eq!(
+            app.state.champions.get(Product::Sme).unwrap().id,
+            "sme-worse"
+        );
+        let events = audit_events(&app).await;
+        let requested = events
+            .iter()
+            .find(|e| e["kind"] == "model_promotion_requested" && e["model_id"] == "sme-worse")
+            .unwrap();
+        assert_eq!(
+            requested["detail"]["reason"],
+            "regulator asked for the simpler card"
+        );
+        let forced = events
+            .iter()
+            .find(|e| e["kind"] == "model_promotion" && e["model_id"] == "sme-worse")
+            .unwrap();
+        assert_eq!(forced["detail"]["forced"], true);
+        assert_eq!(
+            forced["detail"]["reason"],
+            "regulator asked for the simpler card"
+        );
+        assert_ne!(forced["detail"]["approved_by"], forced["detail"]["by"]);
+        assert!(forced["detail"]["approved_by"].is_string());
+        // Approving twice does not promote twice.
+        let resp = post("sme-worse".into(), second.clone(), Value::Null)
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 409);
+
+        register(&app, "sme-good", 4, inputs(0.80, 0.45, Some(0.74))).await;
+        let resp = promote("sme-good", json!({ "product": "sme" }))
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+        app.stop().await;
+    }
+}
+
+/// The farmer champion (AUC 0.303, unsigned KS 0.39, one out-of-time bad, no champion to
+/// compare with) and its kin: none is promoted without a forced, approved request.
+#[tokio::test]
+async fn a_backwards_or_thinly_evidenced_first_champion_is_not_promoted() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let admin = app.partner_key("admin").await;
+        let cases = [
+            (
+                "farmer-backwards",
+                inputs_full(0.303, 0.15, 1, -0.39, ("baseline", 0.6)),
+                "insufficient_evidence",
+            ),
+            (
+                "farmer-backwards-many",
+                inputs_full(0.303, 0.02, 200, -0.39, ("baseline", 0.6)),
+                "gates_failed",
+            ),
+            (
+                "farmer-thin",
+                inputs_full(0.85, 0.02, 12, 0.5, ("baseline", 0.7)),
+                "insufficient_evidence",
+            ),
+            (
+                "farmer-below-baseline",
+                inputs_full(0.70, 0.02, 120, 0.3, ("baseline", 0.74)),
+                "gates_failed",
+            ),
+            (
+                "farmer-wide",
+                inputs_full(0.62, 0.04, 35, 0.25, ("baseline", 0.55)),
+                "gates_failed",
+            ),
+        ];
+        for (i, (id, gate_inputs, code)) in cases.into_iter().enumerate() {
+            register_as(&app, id, "farmer", 20 + i as u64, gate_inputs).await;
+            let resp = app
+                .client
+                .post(app.url(&format!("/v1/models/{id}/promote")))
+                .bearer_auth(&admin)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(resp.status(), 422, "{backend:?} {id}");
+            let err: Value = resp.json().await.unwrap();
+            assert_eq!(err["error"]["code"], code, "{backend:?} {id}: {err}");
+            assert_ne!(
+                app.state
+                    .champions
+                    .get(Product::Farmer)
+                    .map(|c| c.id.clone())
+                    .as_deref(),
+                Some(id)
+            );
+        }
+        app.stop().await;
+    }
 }
 
 #[tokio::test]
@@ -169,12 +355,13 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         fixtures::install_champion(&a.state, "sme", "sme-old", 5).await;
         // Replica B shares A's database.
         let settings = crate::common::test_settings(&a.test_db.url, a.test_db.dir.path());
-        let b = creditbridge::startup::build_state(settings).await.unwrap();
+        let b = creditbridge::startup::build_state_with(settings, crate::common::test_clock())
+            .await
+            .unwrap();
         register(&a, "sme-new", 6, inputs(0.8, 0.4, None)).await;
-        // `register` installs helper models too; make sure A currently serves something else.
         let registry = b.registry();
         registry
-            .promote("sme-new", "replica-b", false, None)
+            .promote("sme-new", "replica-b", false, None, Some(Product::Sme))
             .await
             .unwrap();
 
@@ -204,7 +391,7 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         assert_eq!(served, "sme-new", "{backend:?}: A picked up B's promotion");
 
         let rolled = registry.rollback(Product::Sme, "replica-b").await.unwrap();
-        assert_ne!(rolled, "sme-new");
+        assert_eq!(rolled, "sme-old");
         for _ in 0..50 {
             if a.state.champions.get(Product::Sme).unwrap().id == rolled {
                 break;
@@ -213,6 +400,60 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
         }
         assert_eq!(a.state.champions.get(Product::Sme).unwrap().id, rolled);
         a.stop().await;
+    }
+}
+
+/// Rollback walks the champion history back one step at a time, audited, instead of toggling
+/// between the last two champions (the second rollback re-promoted what it had left).
+#[tokio::test]
+async fn rollback_walks_the_champion_history_back_and_is_audited() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        fixtures::install_champion(&app.state, "sme", "sme-1", 5).await;
+        let registry = app.state.registry();
+        for (i, id) in ["sme-2", "sme-3"].into_iter().enumerate() {
+            register(&app, id, 30 + i as u64, inputs(0.8, 0.4, Some(0.78))).await;
+            registry
+                .promote(id, "ops", false, None, Some(Product::Sme))
+                .await
+                .unwrap();
+        }
+        assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-3");
+        assert_eq!(
+            registry.rollback(Product::Sme, "ops").await.unwrap(),
+            "sme-2"
+        );
+        assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-2");
+        assert_eq!(
+            registry.rollback(Product::Sme, "ops").await.unwrap(),
+            "sme-1"
+        );
+        assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-1");
+        let err = registry.rollback(Product::Sme, "ops").await.unwrap_err();
+        assert!(
+            err.to_string().contains("no earlier champion of sme"),
+            "{err}"
+        );
+        assert_eq!(app.state.champions.get(Product::Sme).unwrap().id, "sme-1");
+        // A new promotion after the rollbacks starts the walk from there.
+        registry
+            .promote("sme-3", "ops", false, None, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            registry.rollback(Product::Sme, "ops").await.unwrap(),
+            "sme-1"
+        );
+        let rollbacks: Vec<Value> = audit_events(&app)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == "model_rollback")
+            .collect();
+        assert_eq!(rollbacks.len(), 3, "{backend:?}");
+        assert_eq!(rollbacks[0]["model_id"], "sme-2");
+        assert_eq!(rollbacks[0]["detail"]["previous_champion"], "sme-3");
+        assert_eq!(rollbacks[0]["detail"]["by"], "ops");
+        app.stop().await;
     }
 }
 

@@ -131,6 +131,13 @@ fn table() -> Vec<Route> {
         ),
         route(
             Method::POST,
+            "/v1/models/{id}/approve",
+            "/v1/models/no-such-model/approve",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::POST,
             "/v1/models/rollback/{product}",
             "/v1/models/rollback/sme",
             Body::None,

@@ -82,7 +82,7 @@ pub async fn feed_named(state: &AppState, kind: &str, csv: &str) {
     feed(state, kind, csv).await;
 }
 
-fn synthetic_frame(product: &str, rows: usize, seed: u64) -> Frame {
+pub fn synthetic_frame(product: &str, rows: usize, seed: u64) -> Frame {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut target = Vec::with_capacity(rows);
     let (mut num_a, mut num_b, mut cat) = (Vec::new(), Vec::new(), Vec::new());
@@ -138,12 +138,23 @@ pub async fn install_champion(state: &AppState, product: &str, id: &str, seed: u
             artifact: &artifact,
             metrics: &serde_json::json!({}),
             data_window: &serde_json::json!({}),
+            created_at: state.clock.now(),
         })
         .await
         .unwrap();
     state
         .db
-        .promote_model(id, "test", true, Some("fixture"))
+        .promote_model(
+            id,
+            &creditbridge::storage::models::Promotion {
+                by: "test",
+                forced: true,
+                reason: Some("fixture"),
+                approved_by: None,
+                kind: "promotion",
+                at: state.clock.now(),
+            },
+        )
         .await
         .unwrap();
     state.champions.refresh(&state.db).await.unwrap();
