@@ -12,6 +12,7 @@ use crate::clock::SharedClock;
 use crate::consent::{self, ConsentError, Registered, Registration};
 use crate::domain::Product;
 use crate::feeds::{self, Accepted, FeedError, FeedRequest, Progress};
+use crate::lifecycle::monitoring::{self, MonitoringReport};
 use crate::lifecycle::retrain::{self, RetrainError, RetrainOutcome};
 use crate::lifecycle::{Gates, Registry};
 use crate::pii::PiiKey;
@@ -21,7 +22,7 @@ use crate::scoring::{Champions, Scorer};
 use crate::settings::Settings;
 use crate::storage::partners::Partner;
 use crate::storage::revisions::Revised;
-use crate::storage::Db;
+use crate::storage::{Db, StoreError};
 
 pub mod jobs;
 
@@ -104,6 +105,24 @@ impl AppState {
         consent::revoke(&self.db, partner, id, at).await?;
         self.read_model.invalidate(Revised::Consents);
         Ok(())
+    }
+
+    /// Drift of `product`'s champion over the last `days` days, with this service's monitoring
+    /// thresholds (the one entry point for the API and the CLI).
+    pub async fn monitoring_report(
+        &self,
+        product: Product,
+        days: i64,
+    ) -> Result<MonitoringReport, StoreError> {
+        monitoring::report(
+            &self.db,
+            &self.champions,
+            &self.settings.monitoring,
+            product,
+            self.clock.now(),
+            days,
+        )
+        .await
     }
 
     /// Retrains `product` as of `as_of` with the default modelling settings and registers a

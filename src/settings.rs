@@ -43,6 +43,8 @@ pub struct Settings {
     pub models_dir: PathBuf,
     /// Promotion gates (`[gates]` in creditbridge.toml).
     pub gates: GateThresholds,
+    /// Drift monitoring (`[monitoring]` in creditbridge.toml).
+    pub monitoring: MonitoringThresholds,
     /// Run quarterly retraining inside `serve` (first day of each quarter).
     pub retrain_schedule: bool,
     /// Hour (UTC) of the quarterly retraining.
@@ -87,6 +89,7 @@ impl Default for Settings {
             max_connections: 16,
             models_dir: PathBuf::from("models"),
             gates: GateThresholds::default(),
+            monitoring: MonitoringThresholds::default(),
             retrain_schedule: true,
             retrain_hour_utc: 3,
             auto_promote: false,
@@ -131,6 +134,23 @@ impl Default for GateThresholds {
             max_auc_drop: 0.01,
             max_psi: 0.25,
         }
+    }
+}
+
+/// Drift monitoring's thresholds (`[monitoring]`): plain numbers here, applied by
+/// `lifecycle::monitoring`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct MonitoringThresholds {
+    /// Live scores needed in the window before score PSI and characteristic CSI are computed.
+    /// A handful of scores fills one or two bins and reads as a huge shift (one score gave a
+    /// PSI of 8.33); below this the report says `insufficient_sample` instead of a figure.
+    pub min_sample: usize,
+}
+
+impl Default for MonitoringThresholds {
+    fn default() -> Self {
+        MonitoringThresholds { min_sample: 500 }
     }
 }
 
@@ -242,6 +262,7 @@ mod tests {
                 "follows the data directory"
             );
             assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
+            assert_eq!(s.monitoring.min_sample, 500);
             Ok(())
         });
     }
@@ -300,7 +321,9 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file(CONFIG_FILE, "[gates]\nmax_psi = 0.2\n")?;
             jail.set_env("CREDITBRIDGE_GATES__MIN_OOT_KS", "0.3");
+            jail.set_env("CREDITBRIDGE_MONITORING__MIN_SAMPLE", "40");
             let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.monitoring.min_sample, 40);
             assert_eq!(s.gates.min_oot_ks, 0.3);
             assert_eq!(s.gates.max_psi, 0.2);
             assert_eq!(

@@ -111,14 +111,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                 serde_json::to_string(&registry.approve(&id, &by).await?)?
             }
             Action::Monitor { product, days } => {
-                let r = crate::lifecycle::monitoring::report(
-                    &state.db,
-                    &state.champions,
-                    product,
-                    state.clock.now(),
-                    days,
-                )
-                .await?;
+                let r = state.monitoring_report(product, days).await?;
                 serde_json::to_string_pretty(&r)?
             }
             Action::Rollback { product, by } => {

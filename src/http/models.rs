@@ -259,14 +259,5 @@ pub async fn monitoring(
         .parse()
         .map_err(|e| ApiError::NotFound(format!("{e}")))?;
     let days = q.days.unwrap_or(30).clamp(1, 3660);
-    Ok(Json(
-        lifecycle::monitoring::report(
-            &state.db,
-            &state.champions,
-            product,
-            state.clock.now(),
-            days,
-        )
-        .await?,
-    ))
+    Ok(Json(state.monitoring_report(product, days).await?))
 }

@@ -7,6 +7,7 @@ use training::metrics::{csi, psi_from_counts};
 
 use crate::domain::Product;
 use crate::scoring::Champions;
+use crate::settings::MonitoringThresholds;
 use crate::storage::{Db, StoreError};
 
 /// domain.md §7: ≥ 0.25 is a significant shift.
@@ -51,6 +52,10 @@ impl ScoreBaseline {
     }
 }
 
+/// The status of a characteristic, or of the score, measured on fewer live scores than the
+/// minimum sample: no PSI is computed from it.
+pub const INSUFFICIENT_SAMPLE: &str = "insufficient_sample";
+
 pub fn status_of(psi: f64) -> &'static str {
     if psi >= PSI_ALERT {
         "significant_shift"
@@ -67,8 +72,13 @@ pub struct MonitoringReport {
     pub model_id: Option<String>,
     pub window_from: DateTime<Utc>,
     pub observations: usize,
-    /// PSI of live scores against the training sample; null without a recorded baseline or data.
+    /// Live scores needed before PSI and CSI are computed (`[monitoring] min_sample`).
+    pub min_sample: usize,
+    /// PSI of live scores against the training sample; null without a recorded baseline, or
+    /// with fewer than `min_sample` live scores.
     pub score_psi: Option<f64>,
+    /// `stable`, `watch` or `significant_shift`; `insufficient_sample` below `min_sample`;
+    /// `no_live_scores`, `no_baseline` or `no_champion` when there is nothing to compare.
     pub status: String,
     pub characteristics: Vec<CharacteristicStability>,
     pub shadow: Option<ShadowSummary>,
@@ -77,7 +87,11 @@ pub struct MonitoringReport {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct CharacteristicStability {
     pub characteristic: String,
-    pub csi: f64,
+    /// Live scores whose bins were recorded (the sample this CSI is computed from).
+    pub observations: usize,
+    /// Null below the report's `min_sample`.
+    pub csi: Option<f64>,
+    /// As the report's `status`, or `insufficient_sample`.
     pub status: String,
 }
 
@@ -93,17 +107,20 @@ pub struct ShadowSummary {
 pub async fn report(
     db: &Db,
     champions: &Champions,
+    thresholds: &MonitoringThresholds,
     product: Product,
     now: DateTime<Utc>,
     days: i64,
 ) -> Result<MonitoringReport, StoreError> {
     let from = now - Duration::days(days);
+    let min_sample = thresholds.min_sample;
     let Some(champion) = champions.get(product) else {
         return Ok(MonitoringReport {
             product: product.as_str().into(),
             model_id: None,
             window_from: from,
             observations: 0,
+            min_sample,
             score_psi: None,
             status: "no_champion".into(),
             characteristics: vec![],
@@ -124,8 +141,10 @@ pub async fn report(
         .ok()
         .and_then(|m| serde_json::from_str::<serde_json::Value>(&m.metrics).ok())
         .and_then(|m| serde_json::from_value::<ScoreBaseline>(m["baseline"].clone()).ok());
+    let enough_scores = !scores.is_empty() && scores.len() >= min_sample;
     let score_psi = baseline
-        .filter(|_| !scores.is_empty())
+        .as_ref()
+        .filter(|_| enough_scores)
         .map(|b| b.psi(&scores));
     let card = champion.model.scorecard();
     let characteristics = if bins.is_empty() {
@@ -144,11 +163,15 @@ pub async fn report(
                         }
                     }
                 }
-                let v = csi(&expected, &actual);
+                let observations = actual.iter().sum::<u64>() as usize;
+                // A few scores fill a bin or two and read as a huge shift: no figure below the
+                // minimum sample.
+                let v = (observations >= min_sample).then(|| csi(&expected, &actual));
                 CharacteristicStability {
                     characteristic: c.name.clone(),
+                    observations,
                     csi: v,
-                    status: status_of(v).into(),
+                    status: v.map_or(INSUFFICIENT_SAMPLE, status_of).into(),
                 }
             })
             .collect()
@@ -166,6 +189,7 @@ pub async fn report(
     let status = match score_psi {
         Some(p) => status_of(p).to_owned(),
         None if scores.is_empty() => "no_live_scores".to_owned(),
+        None if !enough_scores => INSUFFICIENT_SAMPLE.to_owned(),
         None => "no_baseline".to_owned(),
     };
     if let Some(p) = score_psi {
@@ -179,6 +203,7 @@ pub async fn report(
         model_id: Some(champion.id.clone()),
         window_from: from,
         observations: scores.len(),
+        min_sample,
         score_psi,
         status,
         characteristics,

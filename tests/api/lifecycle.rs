@@ -8,6 +8,8 @@ use crate::common::{backends, Backend, TestApp};
 use creditbridge::domain::Product;
 use creditbridge::feeds::FeedKind;
 use creditbridge::lifecycle::dataset;
+use creditbridge::lifecycle::monitoring::{self, ScoreBaseline};
+use creditbridge::settings::MonitoringThresholds;
 use creditbridge::storage::models::NewModel;
 use serde_json::{json, Value};
 use training::Value as V;
@@ -459,7 +461,8 @@ async fn rollback_walks_the_champion_history_back_and_is_audited() {
 
 #[tokio::test]
 async fn monitoring_reports_live_scores_against_the_champion() {
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Three scores: the minimum sample is lowered to them so that CSI is computed.
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.monitoring.min_sample = 3).await;
     fixtures::seed_subjects(&app.state).await;
     fixtures::install_champion(&app.state, "sme", "sme-mon", 7).await;
     let bank = app.partner_key("bank").await;
@@ -490,4 +493,126 @@ async fn monitoring_reports_live_scores_against_the_champion() {
     let chars = r["characteristics"].as_array().unwrap();
     assert!(!chars.is_empty());
     assert!(chars.iter().all(|c| c["csi"].as_f64().unwrap() >= 0.0));
+}
+
+/// A training baseline spread evenly over 300..900: any handful of live scores lands in one or
+/// two of its deciles.
+fn wide_baseline() -> ScoreBaseline {
+    let training: Vec<f64> = (300..900).map(f64::from).collect();
+    ScoreBaseline::from_scores(&training, 10)
+}
+
+/// A champion with `wide_baseline` recorded, a bank with consent for `USCC`, and an admin key.
+async fn monitored_champion(app: &TestApp) -> (String, String, String) {
+    fixtures::seed_subjects(&app.state).await;
+    fixtures::install_champion_with(
+        &app.state,
+        "sme",
+        "sme-mon",
+        7,
+        json!({ "baseline": wide_baseline() }),
+    )
+    .await;
+    let bank = app.partner_key("bank").await;
+    let admin = app.partner_key("admin").await;
+    let consent_id = app.consent(&bank, USCC, "loan_application").await;
+    (bank, admin, consent_id)
+}
+
+/// Scores `USCC` `n` times and returns the scores given.
+async fn score_n(app: &TestApp, bank: &str, consent_id: &str, n: usize) -> Vec<f64> {
+    let mut scores = Vec::new();
+    for _ in 0..n {
+        let resp = app.client.post(app.url("/v1/scores")).bearer_auth(bank).json(&json!({
+            "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent_id
+        })).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        let s: Value = resp.json().await.unwrap();
+        scores.push(s["score"].as_f64().unwrap());
+    }
+    scores
+}
+
+async fn fetch_monitoring(app: &TestApp, admin: &str) -> Value {
+    let resp = app.get(admin, "/v1/monitoring/sme").await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn one_live_score_is_an_insufficient_sample_not_a_significant_shift() {
+    // Issue 15: "After one score, PSI was 8.33 and every characteristic significant_shift".
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        let (bank, admin, consent_id) = monitored_champion(&app).await;
+        score_n(&app, &bank, &consent_id, 1).await;
+
+        let r = fetch_monitoring(&app, &admin).await;
+        assert_eq!(r["observations"], 1, "{backend:?}: {r}");
+        assert_eq!(r["min_sample"], 500, "the default minimum: {r}");
+        assert_eq!(r["status"], "insufficient_sample", "{backend:?}: {r}");
+        assert!(r["score_psi"].is_null(), "{backend:?}: {r}");
+        let chars = r["characteristics"].as_array().unwrap();
+        assert!(!chars.is_empty(), "{r}");
+        for c in chars {
+            assert_eq!(c["status"], "insufficient_sample", "{backend:?}: {c}");
+            assert!(c["csi"].is_null(), "{backend:?}: {c}");
+            assert_eq!(c["observations"], 1, "{backend:?}: {c}");
+        }
+        assert!(
+            !r.to_string().contains("significant_shift"),
+            "{backend:?}: {r}"
+        );
+
+        // The same observations with no minimum give the figure the attack saw: only the
+        // minimum sample stands between one score and a significant_shift.
+        let unguarded = monitoring::report(
+            &app.state.db,
+            &app.state.champions,
+            &MonitoringThresholds { min_sample: 1 },
+            Product::Sme,
+            app.state.clock.now(),
+            30,
+        )
+        .await
+        .unwrap();
+        assert_eq!(unguarded.status, "significant_shift", "{backend:?}");
+        assert!(unguarded.score_psi.unwrap() > 8.0, "{unguarded:?}");
+        app.stop().await;
+    }
+}
+
+#[tokio::test]
+async fn at_the_minimum_sample_psi_and_csi_are_computed_as_before() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, |s| s.monitoring.min_sample = 20).await;
+        let (bank, admin, consent_id) = monitored_champion(&app).await;
+        let mut scores = score_n(&app, &bank, &consent_id, 19).await;
+
+        let r = fetch_monitoring(&app, &admin).await;
+        assert_eq!(r["observations"], 19, "{backend:?}: {r}");
+        assert_eq!(r["min_sample"], 20, "{r}");
+        assert_eq!(r["status"], "insufficient_sample", "one short: {r}");
+        assert!(r["score_psi"].is_null(), "{r}");
+
+        scores.extend(score_n(&app, &bank, &consent_id, 1).await);
+        let r = fetch_monitoring(&app, &admin).await;
+        assert_eq!(r["observations"], 20, "{backend:?}: {r}");
+        let psi = r["score_psi"].as_f64().expect("a PSI at the minimum");
+        let expected = wide_baseline().psi(&scores);
+        assert!(
+            (psi - expected).abs() < 1e-9,
+            "{backend:?}: {psi} vs {expected}"
+        );
+        assert_eq!(r["status"], monitoring::status_of(expected), "{r}");
+        let chars = r["characteristics"].as_array().unwrap();
+        assert!(!chars.is_empty(), "{r}");
+        for c in chars {
+            assert_eq!(c["observations"], 20, "{c}");
+            let csi = c["csi"].as_f64().expect("a CSI at the minimum");
+            assert!(csi >= 0.0, "{c}");
+            assert_eq!(c["status"], monitoring::status_of(csi), "{c}");
+        }
+        app.stop().await;
+    }
 }

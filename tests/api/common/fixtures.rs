@@ -124,6 +124,17 @@ pub fn synthetic_frame(product: &str, rows: usize, seed: u64) -> Frame {
 
 /// Fits a small model for `product`, registers it under `id` and makes it the champion.
 pub async fn install_champion(state: &AppState, product: &str, id: &str, seed: u64) {
+    install_champion_with(state, product, id, seed, serde_json::json!({})).await
+}
+
+/// As `install_champion`, with recorded `metrics` (e.g. a training `baseline` for monitoring).
+pub async fn install_champion_with(
+    state: &AppState,
+    product: &str,
+    id: &str,
+    seed: u64,
+    metrics: serde_json::Value,
+) {
     let fitted = training::fit(
         &synthetic_frame(product, 4000, seed),
         &training::Settings::default(),
@@ -136,7 +147,7 @@ pub async fn install_champion(state: &AppState, product: &str, id: &str, seed: u
             id,
             product,
             artifact: &artifact,
-            metrics: &serde_json::json!({}),
+            metrics: &metrics,
             data_window: &serde_json::json!({}),
             created_at: state.clock.now(),
         })
