@@ -2,11 +2,11 @@
 //! files, the generated key and the feed spools are readable by their owner only; a spool left by
 //! a process killed mid-upload is gone after the next start.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use crate::common::process::{creditbridge, free_port, partner_key, serve, wait_ready};
 use crate::common::{backends, test_clock, test_db, test_settings};
 use creditbridge::startup::build_state_with;
 
@@ -71,46 +71,6 @@ async fn the_database_files_and_the_generated_key_are_private() {
     );
 }
 
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_creditbridge"))
-}
-
-fn in_dir(c: &mut Command, d: &std::path::Path) {
-    c.current_dir(d)
-        .env("CREDITBRIDGE_DATA_DIR", d.join("data"))
-        .env("CREDITBRIDGE_MODELS_DIR", d.join("models"))
-        .env_remove("CREDITBRIDGE_DATABASE_URL")
-        .env_remove("CREDITBRIDGE_PII_KEY")
-        .env("CREDITBRIDGE_LOG", "warn");
-}
-
-fn serve(d: &std::path::Path, port: u16) -> Child {
-    let mut c = bin();
-    in_dir(&mut c, d);
-    let mut child = c
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Ready when it answers; bounded so a broken start fails the test instead of hanging it.
-    for _ in 0..600 {
-        if let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
-            let mut answer = String::new();
-            let _ = s.read_to_string(&mut answer);
-            if answer.starts_with("HTTP/1.1 200") {
-                return child;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    // Not left running (or a zombie) behind the failure.
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("serve did not start on port {port}");
-}
-
 fn spools(d: &std::path::Path) -> Vec<std::path::PathBuf> {
     match std::fs::read_dir(d.join("data/spool")) {
         Ok(e) => e.map(|e| e.unwrap().path()).collect(),
@@ -118,34 +78,16 @@ fn spools(d: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
 }
 
-#[test]
-fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
     // Arrange: a server and an assessor's key.
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut server = serve(d, port);
-    let mut add = bin();
-    in_dir(&mut add, d);
-    let out = add
-        .args([
-            "partners", "add", "--name", "assessor", "--role", "assessor",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let key = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut server = serve(creditbridge(d), port);
+    wait_ready(&base).await;
+    let key = partner_key(d, "assessor", "assessor");
 
     // Act: half of a household feed is on its way when the server is killed.
     let mut half = String::from("head_id,region_code,village_code,village_name,members,labourers,education,land_mu,main_activity\n");
@@ -161,10 +103,11 @@ fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
     .unwrap();
     s.write_all(half.as_bytes()).unwrap();
     s.flush().unwrap();
-    let mut waited = 0;
-    while spools(d).is_empty() && waited < 200 {
-        std::thread::sleep(Duration::from_millis(25));
-        waited += 1;
+    for _ in 0..200 {
+        if !spools(d).is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
     }
     let spooled = spools(d);
     assert_eq!(
@@ -172,10 +115,9 @@ fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
         1,
         "the upload is being spooled under data/spool"
     );
-    let held = std::fs::read(&spooled[0]).unwrap();
-    assert!(!held.is_empty());
-    server.kill().unwrap(); // SIGKILL: no destructor runs
-    server.wait().unwrap();
+    assert!(!std::fs::read(&spooled[0]).unwrap().is_empty());
+    server.0.kill().unwrap(); // SIGKILL: no destructor runs
+    server.0.wait().unwrap();
     drop(s);
     assert_eq!(
         spools(d).len(),
@@ -184,8 +126,7 @@ fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
     );
 
     // Assert: the next start sweeps it.
-    let mut again = serve(d, port);
+    let _again = serve(creditbridge(d), port);
+    wait_ready(&base).await;
     assert!(spools(d).is_empty(), "left: {:?}", spools(d));
-    again.kill().unwrap();
-    again.wait().unwrap();
 }

@@ -4,11 +4,12 @@
 //! 100,000-request run in release mode).
 
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::fixtures::{self, USCC};
+use crate::common::process::{creditbridge, free_port, partner_key, serve, wait_ready};
 use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -97,61 +98,10 @@ async fn under_concurrent_load_every_response_has_its_audit_row_and_the_chain_ve
     assert_eq!(v.rows_checked as usize, n);
 }
 
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn creditbridge(dir: &std::path::Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditbridge"));
-    cmd.current_dir(dir)
-        .env("CREDITBRIDGE_DATA_DIR", dir.join("data"))
-        .env("CREDITBRIDGE_PII_KEY", crate::common::TEST_PII_KEY)
-        .env(
-            "CREDITBRIDGE_MODELS_DIR",
-            concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
-        )
-        .env("CREDITBRIDGE_RATE_LIMIT_PER_MINUTE", "100000000")
-        .env("CREDITBRIDGE_RETRAIN_SCHEDULE", "false")
-        .env("CREDITBRIDGE_LOG", "warn");
-    cmd
-}
-
-fn start(dir: &std::path::Path, port: u16) -> Server {
-    let child = creditbridge(dir)
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start serve");
-    Server(child)
-}
-
-async fn wait_ready(base: &str) {
-    for _ in 0..100 {
-        if reqwest::get(format!("{base}/readyz"))
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server at {base} did not become ready");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_score() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     // Arrange: data through the real CLI feed path, a partner key, the committed champions.
     for (kind, csv) in fixtures::subject_feeds() {
@@ -167,16 +117,9 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let out = creditbridge(dir.path())
-        .args(["partners", "add", "--name", "kill test", "--role", "bank"])
-        .output()
-        .unwrap();
-    let key = serde_json::from_slice::<Value>(&out.stdout).unwrap()["key"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let key = partner_key(dir.path(), "kill test", "bank");
 
-    let mut server = start(dir.path(), port);
+    let mut server = serve(creditbridge(dir.path()), port);
     wait_ready(&base).await;
     let client = reqwest::Client::new();
     let c = consent(&client, &base, &key).await;
@@ -196,7 +139,7 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
     );
 
     // Assert: after a restart the chain verifies and holds every delivered score.
-    let _restarted = start(dir.path(), port);
+    let _restarted = serve(creditbridge(dir.path()), port);
     wait_ready(&base).await;
     let out = creditbridge(dir.path())
         .args(["audit", "verify"])
@@ -236,22 +179,11 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_turns_readiness_off_then_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = {
-        let child = creditbridge(dir.path())
-            .env("CREDITBRIDGE_SHUTDOWN_DELAY_MS", "3000")
-            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start serve");
-        Server(child)
-    };
+    let mut delayed = creditbridge(dir.path());
+    delayed.env("CREDITBRIDGE_SHUTDOWN_DELAY_MS", "3000");
+    let mut server = serve(delayed, port);
     wait_ready(&base).await;
     let pid = server.0.id().to_string();
     let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();

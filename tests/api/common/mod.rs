@@ -12,6 +12,7 @@ use creditbridge::storage::Db;
 use tokio::sync::oneshot;
 
 pub mod fixtures;
+pub mod process;
 
 pub const TEST_PII_KEY: &str = "test-pii-key-0123456789abcdef";
 /// The moment every test app starts at. Tests never read the wall clock: what they check must

@@ -1,0 +1,83 @@
+//! The real binary as a process, for the tests that must kill, signal or restart it.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+/// A running `creditbridge serve`, killed and reaped when dropped (also when a test fails).
+pub struct Server(pub Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `creditbridge` working in `dir`: its data under `dir/data`, the test PII key, the committed
+/// champions, no rate limit to speak of and no quarterly schedule.
+pub fn creditbridge(dir: &std::path::Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditbridge"));
+    cmd.current_dir(dir)
+        .env("CREDITBRIDGE_DATA_DIR", dir.join("data"))
+        .env("CREDITBRIDGE_PII_KEY", super::TEST_PII_KEY)
+        .env(
+            "CREDITBRIDGE_MODELS_DIR",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
+        )
+        .env_remove("CREDITBRIDGE_DATABASE_URL")
+        .env("CREDITBRIDGE_RATE_LIMIT_PER_MINUTE", "100000000")
+        .env("CREDITBRIDGE_RETRAIN_SCHEDULE", "false")
+        .env("CREDITBRIDGE_LOG", "warn");
+    cmd
+}
+
+/// A port nothing listens on right now.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `cmd` (a `creditbridge` command) serving on `port`.
+pub fn serve(mut cmd: Command, port: u16) -> Server {
+    let child = cmd
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    Server(child)
+}
+
+/// Waits until `base` answers ready; bounded, so a broken start fails the test.
+pub async fn wait_ready(base: &str) {
+    for _ in 0..100 {
+        if reqwest::get(format!("{base}/readyz"))
+            .await
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server at {base} did not become ready");
+}
+
+/// `creditbridge partners add` in `dir`: the new partner's clear key.
+pub fn partner_key(dir: &std::path::Path, name: &str, role: &str) -> String {
+    let out = creditbridge(dir)
+        .args(["partners", "add", "--name", name, "--role", role])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
