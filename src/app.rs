@@ -88,8 +88,15 @@ impl AppState {
         partner: &Partner,
         registration: &Registration,
     ) -> Result<Registered, ConsentError> {
-        let registered =
-            consent::register(&self.db, &self.pii, partner, registration, self.clock.now()).await?;
+        let registered = consent::register(
+            &self.db,
+            &self.pii,
+            partner,
+            registration,
+            &self.settings.consent,
+            self.clock.now(),
+        )
+        .await?;
         self.read_model.invalidate(Revised::Consents);
         Ok(registered)
     }

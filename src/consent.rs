@@ -7,6 +7,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::domain::{Purpose, Role, SubjectId};
 use crate::pii::{PiiKey, SubjectRef};
+use crate::settings::ConsentBounds;
 use crate::storage::consents::{Consent, NewConsent};
 use crate::storage::partners::Partner;
 use crate::storage::{Db, StoreError};
@@ -77,10 +78,12 @@ pub fn purpose_allowed(role: Role, purpose: Purpose) -> Result<(), ConsentError>
     ))
 }
 
-/// The checks a registration must pass before it is stored, each naming its field.
+/// The checks a registration must pass before it is stored, each naming its field (and, for the
+/// configured bounds, the setting).
 pub fn check_registration(
     reg: &Registration,
     role: Role,
+    bounds: &ConsentBounds,
     now: DateTime<Utc>,
 ) -> Result<(), ConsentError> {
     purpose_allowed(role, reg.purpose)?;
@@ -92,15 +95,37 @@ pub fn check_registration(
             "must be 64 hexadecimal characters",
         ));
     }
-    if reg.valid_until < now.date_naive() {
-        return Err(ConsentError::invalid("valid_until", "is in the past"));
-    }
-    if reg.valid_until < reg.signed_at.date_naive() {
-        return Err(ConsentError::invalid("valid_until", "is before signed_at"));
-    }
     // A few minutes' grace for the partner's clock.
     if reg.signed_at > now + chrono::Duration::minutes(5) {
         return Err(ConsentError::invalid("signed_at", "is in the future"));
+    }
+    let signed_on = reg.signed_at.date_naive();
+    if signed_on < bounds.earliest_signed_at {
+        return Err(ConsentError::invalid(
+            "signed_at",
+            format!(
+                "is before {} (consent.earliest_signed_at)",
+                bounds.earliest_signed_at
+            ),
+        ));
+    }
+    if reg.valid_until < now.date_naive() {
+        return Err(ConsentError::invalid("valid_until", "is in the past"));
+    }
+    if reg.valid_until < signed_on {
+        return Err(ConsentError::invalid("valid_until", "is before signed_at"));
+    }
+    // Measured from the day of signing, so a letter "valid for one year" from its date fits.
+    // Past the end of chrono's calendar there is no latest day, so nothing is beyond it.
+    let latest = signed_on.checked_add_days(chrono::Days::new(bounds.max_term_days.into()));
+    if let Some(latest) = latest.filter(|latest| reg.valid_until > *latest) {
+        return Err(ConsentError::invalid(
+            "valid_until",
+            format!(
+                "is more than {} days after signed_at (consent.max_term_days); the latest is {latest}",
+                bounds.max_term_days
+            ),
+        ));
     }
     Ok(())
 }
@@ -111,9 +136,10 @@ pub async fn register(
     pii: &PiiKey,
     partner: &Partner,
     reg: &Registration,
+    bounds: &ConsentBounds,
     now: DateTime<Utc>,
 ) -> Result<Registered, ConsentError> {
-    check_registration(reg, partner.role, now)?;
+    check_registration(reg, partner.role, bounds, now)?;
     let subject = pii.subject_ref(&reg.subject);
     let evidence = reg.evidence_sha256.to_ascii_lowercase();
     let consent_id = db

@@ -51,6 +51,9 @@ pub struct Prepared {
     /// One enterprise and one household head with matured loans, to try scores on.
     pub sample_enterprise: String,
     pub sample_household: String,
+    /// The clock's day when prepared: the instructions' consents are signed on it, so that they
+    /// fall within the consent bounds (`[consent]` settings).
+    pub today: chrono::NaiveDate,
 }
 
 /// Feed order: subjects before the facts that refer to them.
@@ -183,6 +186,7 @@ pub async fn prepare(
         partners,
         sample_enterprise,
         sample_household,
+        today,
     })
 }
 
@@ -269,19 +273,22 @@ pub fn instructions(p: &Prepared, base: &str) -> String {
     let insurer = key(Role::Insurer);
     let admin = key(Role::Admin);
     let evidence = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+    // Signed today, valid for six months: inside the default one-year term.
+    let signed_at = format!("{}T00:00:00Z", p.today);
+    let valid_until = p.today + chrono::Days::new(182);
     out.push_str(&format!(
         r#"
 Try it (bash):
 
   # 1. a bank registers the enterprise's consent, then asks for its score
   CONSENT=$(curl -s {base}/v1/consents -H 'Authorization: Bearer {bank}' -H 'Content-Type: application/json' \
-    -d '{{"subject":"{ent}","purpose":"loan_application","valid_until":"2099-12-31","evidence_sha256":"{evidence}","signed_at":"2026-01-01T00:00:00Z"}}' | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
+    -d '{{"subject":"{ent}","purpose":"loan_application","valid_until":"{valid_until}","evidence_sha256":"{evidence}","signed_at":"{signed_at}"}}' | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
   curl -s {base}/v1/scores -H 'Authorization: Bearer {bank}' -H 'Content-Type: application/json' \
     -d "{{\"product\":\"sme\",\"subject\":\"{ent}\",\"purpose\":\"loan_application\",\"consent_id\":\"$CONSENT\"}}"
 
   # 2. an insurer does the same for a farmer household (synthetic identity number)
   CONSENT=$(curl -s {base}/v1/consents -H 'Authorization: Bearer {insurer}' -H 'Content-Type: application/json' \
-    -d '{{"subject":"{hh}","purpose":"underwriting","valid_until":"2099-12-31","evidence_sha256":"{evidence}","signed_at":"2026-01-01T00:00:00Z"}}' | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
+    -d '{{"subject":"{hh}","purpose":"underwriting","valid_until":"{valid_until}","evidence_sha256":"{evidence}","signed_at":"{signed_at}"}}' | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
   curl -s {base}/v1/scores -H 'Authorization: Bearer {insurer}' -H 'Content-Type: application/json' \
     -d "{{\"product\":\"farmer\",\"subject\":\"{hh}\",\"purpose\":\"underwriting\",\"consent_id\":\"$CONSENT\"}}"
 

@@ -6,6 +6,7 @@ use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use chrono::NaiveDate;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use secrecy::{ExposeSecret, SecretString};
@@ -67,6 +68,8 @@ pub struct Settings {
     pub shutdown_delay_ms: u64,
     /// Then requests in flight get this long to finish before the service stops regardless.
     pub shutdown_grace_secs: u64,
+    /// What a consent's dates may be (`[consent]`; checked by `consent::check_registration`).
+    pub consent: ConsentBounds,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -100,6 +103,33 @@ impl Default for Settings {
             feed_limits: crate::feeds::Limits::default(),
             shutdown_delay_ms: 5_000,
             shutdown_grace_secs: 30,
+            consent: ConsentBounds::default(),
+        }
+    }
+}
+
+/// The bounds on a registered consent's dates (`[consent]`): plain values here, checked by
+/// `consent::check_registration`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ConsentBounds {
+    /// `valid_until` at most this many days after the day of `signed_at`. Chinese credit
+    /// authorization letters usually run one year; 366 lets a one-year letter end on the same
+    /// calendar day across a 29 February.
+    pub max_term_days: u32,
+    /// `signed_at` on or after this day. A fixed date rather than a maximum age: the age is
+    /// already bounded by the term (a consent still valid today was signed at most
+    /// `max_term_days` ago), so this floor is what catches absurd or mistyped years when the term
+    /// is raised or older letters are registered. The default is the day the Credit Reporting
+    /// Regulation (征信业管理条例), under which these authorizations are collected, took effect.
+    pub earliest_signed_at: NaiveDate,
+}
+
+impl Default for ConsentBounds {
+    fn default() -> Self {
+        ConsentBounds {
+            max_term_days: 366,
+            earliest_signed_at: NaiveDate::from_ymd_opt(2013, 3, 15).expect("a valid date"),
         }
     }
 }
@@ -329,6 +359,27 @@ mod tests {
             assert_eq!(
                 s.gates.max_auc_drop, 0.01,
                 "unset gates keep their defaults"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn consent_bounds_come_from_the_file_and_from_double_underscore_variables() {
+        Jail::expect_with(|jail| {
+            let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.consent, ConsentBounds::default());
+            assert_eq!(s.consent.max_term_days, 366);
+            jail.create_file(
+                CONFIG_FILE,
+                "[consent]\nearliest_signed_at = \"2016-01-01\"\n",
+            )?;
+            jail.set_env("CREDITBRIDGE_CONSENT__MAX_TERM_DAYS", "730");
+            let s = Settings::load(&Overrides::default()).unwrap();
+            assert_eq!(s.consent.max_term_days, 730);
+            assert_eq!(
+                s.consent.earliest_signed_at,
+                NaiveDate::from_ymd_opt(2016, 1, 1).unwrap()
             );
             Ok(())
         });

@@ -59,8 +59,8 @@ async fn identity_numbers_stay_out_of_the_logs_at_debug_level() {
         .post(
             &bank,
             "/v1/consents",
-            json!({ "subject": bad_date, "purpose": "loan_application", "valid_until": "2099-12-31",
-                    "evidence_sha256": common::EVIDENCE, "signed_at": "2026-01-05T09:00:00Z" }),
+            json!({ "subject": bad_date, "purpose": "loan_application", "valid_until": "2027-06-30",
+                    "evidence_sha256": common::EVIDENCE, "signed_at": "2026-11-01T09:00:00Z" }),
         )
         .await;
     let (score_status, score) = app

@@ -27,11 +27,13 @@ pub struct ConsentRequest {
     pub subject: String,
     /// `loan_application`, `post_loan` (banks) or `underwriting` (insurers).
     pub purpose: String,
-    /// Last day the authorization is valid (inclusive).
+    /// Last day the authorization is valid (inclusive): not before the day of `signed_at`, and at
+    /// most `consent.max_term_days` (default 366) days after it.
     pub valid_until: NaiveDate,
     /// SHA-256 (hex) of the signed authorization document kept by the partner.
     pub evidence_sha256: String,
-    /// When the subject signed.
+    /// When the subject signed: not in the future, not before `consent.earliest_signed_at`
+    /// (default 2013-03-15).
     pub signed_at: DateTime<Utc>,
 }
 

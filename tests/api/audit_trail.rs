@@ -294,9 +294,9 @@ async fn an_admin_reads_who_queried_a_subject_without_its_lookup_key() {
             &bank,
             "/v1/consents",
             json!({
-                "subject": RESIDENT, "purpose": "loan_application", "valid_until": "2099-12-31",
+                "subject": RESIDENT, "purpose": "loan_application", "valid_until": "2027-06-30",
                 "evidence_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-                "signed_at": "2026-01-05T09:00:00Z"
+                "signed_at": "2026-11-01T09:00:00Z"
             }),
         )
         .await;

@@ -60,6 +60,16 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
             .key
             .clone()
     };
+    // The consents dated as the printed instructions date theirs, which the bounds must accept.
+    let printed = |field: &str, len: usize| {
+        let from = text.find(&format!("\"{field}\":\"")).expect(field) + field.len() + 4;
+        text[from..from + len].to_owned()
+    };
+    let (signed_at, valid_until) = (printed("signed_at", 20), printed("valid_until", 10));
+    assert_eq!(
+        signed_at, "2026-11-28T00:00:00Z",
+        "signed on the clock's day"
+    );
     for (product, subject, role, purpose) in [
         (
             "sme",
@@ -75,20 +85,19 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
         ),
     ] {
         let key = key(role);
-        let consent: Value = app
+        let resp = app
             .client
             .post(app.url("/v1/consents"))
             .bearer_auth(&key)
             .json(&json!({
-                "subject": subject, "purpose": purpose, "valid_until": "2099-12-31",
-                "evidence_sha256": "c".repeat(64), "signed_at": "2026-01-01T00:00:00Z"
+                "subject": subject, "purpose": purpose, "valid_until": valid_until,
+                "evidence_sha256": "c".repeat(64), "signed_at": signed_at
             }))
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
+        assert_eq!(resp.status(), 201, "{product}");
+        let consent: Value = resp.json().await.unwrap();
         let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&key).json(&json!({
             "product": product, "subject": subject, "purpose": purpose, "consent_id": consent["consent_id"]
         })).send().await.unwrap();

@@ -9,6 +9,7 @@ mod feeds_support;
 mod audit_trail;
 mod cli_train_score;
 mod connections;
+mod consent_bounds;
 mod demo;
 mod feeds_http;
 mod feeds_import;

@@ -205,9 +205,9 @@ async fn metrics_count_requests_by_route_and_scores_by_product_and_grade() {
         .post(app.url("/v1/consents"))
         .bearer_auth(&bank)
         .json(&json!({
-            "subject": USCC, "purpose": "loan_application", "valid_until": "2099-12-31",
+            "subject": USCC, "purpose": "loan_application", "valid_until": "2027-06-30",
             "evidence_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            "signed_at": "2026-01-05T09:00:00Z"
+            "signed_at": "2026-11-01T09:00:00Z"
         }))
         .send()
         .await

@@ -18,8 +18,8 @@ async fn consent(client: &reqwest::Client, base: &str, key: &str) -> String {
         .post(format!("{base}/v1/consents"))
         .bearer_auth(key)
         .json(
-            &json!({ "subject": USCC, "purpose": "loan_application", "valid_until": "2099-12-31",
-                       "evidence_sha256": "e".repeat(64), "signed_at": "2026-01-01T00:00:00Z" }),
+            &json!({ "subject": USCC, "purpose": "loan_application", "valid_until": "2027-06-30",
+                       "evidence_sha256": "e".repeat(64), "signed_at": "2026-11-01T00:00:00Z" }),
         )
         .send()
         .await

@@ -67,8 +67,8 @@ fn table() -> Vec<Route> {
             "/v1/consents",
             "/v1/consents",
             Body::Json(json!({
-                "subject": USCC, "purpose": "loan_application", "valid_until": "2099-12-31",
-                "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
+                "subject": USCC, "purpose": "loan_application", "valid_until": "2027-06-30",
+                "evidence_sha256": EVIDENCE, "signed_at": "2026-11-01T09:00:00Z"
             })),
             PARTNERS,
         ),

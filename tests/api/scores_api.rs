@@ -441,8 +441,8 @@ async fn a_pilot_credit_code_is_accepted_with_a_warning() {
     }
     let bank = app.partner_key("bank").await;
     let consent_body = |subject: &str| {
-        json!({ "subject": subject, "purpose": "loan_application", "valid_until": "2099-12-31",
-                "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z" })
+        json!({ "subject": subject, "purpose": "loan_application", "valid_until": "2027-06-30",
+                "evidence_sha256": EVIDENCE, "signed_at": "2026-11-01T09:00:00Z" })
     };
 
     for (subject, warnings) in [

@@ -214,11 +214,12 @@ impl TestApp {
             .unwrap()
     }
 
-    /// Registers a consent valid until 2099 and returns its id.
+    /// Registers a consent signed 2026-11-01, valid until 2027-06-30 (within the one-year term
+    /// from `TEST_NOW`), and returns its id.
     pub async fn consent(&self, key: &str, subject: &str, purpose: &str) -> String {
         let body = serde_json::json!({
-            "subject": subject, "purpose": purpose, "valid_until": "2099-12-31",
-            "evidence_sha256": EVIDENCE, "signed_at": "2026-01-05T09:00:00Z"
+            "subject": subject, "purpose": purpose, "valid_until": "2027-06-30",
+            "evidence_sha256": EVIDENCE, "signed_at": "2026-11-01T09:00:00Z"
         });
         let (status, answer) = self.post(key, "/v1/consents", body).await;
         assert_eq!(status, 201, "{answer}");
