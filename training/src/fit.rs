@@ -53,7 +53,6 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
     s.validate()?;
     train.validate()?;
     test.validate()?;
-    let y = &train.target;
     // Stage timings on stderr when CREDITBRIDGE_TRAIN_TIMINGS is set (for the benchmarks).
     let trace = std::env::var_os("CREDITBRIDGE_TRAIN_TIMINGS").is_some();
     let stage = |name: &str| {
@@ -61,8 +60,34 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             eprintln!("[{:>7.3} s] {name}", started.elapsed().as_secs_f64());
         }
     };
-    // 1. Bins and per-row bin indices, one characteristic per task.
-    let binned: Vec<(Binning, Vec<u8>)> = train
+    let binned = bin_all(train, s)?;
+    stage("binned");
+    let woes: Vec<Vec<f64>> = binned
+        .iter()
+        .map(|(b, _)| b.bins.iter().map(|x| x.woe).collect())
+        .collect();
+    let (kept, log) = screen_binned(&binned, &woes, s)?;
+    stage("screened");
+    let Signed { kept, log, x, fit } = regress_signed(&binned, &woes, &train.target, kept, log, s)?;
+    stage("regression");
+    let card = build_card(train, &binned, &kept, &fit, s);
+    stage("points");
+    // Challenger on the same WoE features.
+    let features: Vec<String> = kept.iter().map(|&i| binned[i].0.name.clone()).collect();
+    let tree = TreeChallenger::fit(x.view(), &train.target, features, s)?;
+    drop(x);
+    drop(binned);
+    stage("challenger");
+    let artifact = draft_artifact(train, test, card, log, s, evaluated_on);
+    let fitted = measure(artifact, tree, train, test, started)?;
+    stage("measured");
+    Ok(fitted)
+}
+
+/// Stage 1: bins and per-row bin indices, one characteristic per task.
+fn bin_all(train: &Frame, s: &Settings) -> Result<Vec<(Binning, Vec<u8>)>> {
+    let y = &train.target;
+    train
         .columns
         .par_iter()
         .map(|c| {
@@ -73,26 +98,48 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             let idx = Locator::new(&b)?.assign(&c.name, &c.data)?;
             Ok((b, idx))
         })
-        .collect::<Result<_>>()?;
-    stage("binned");
-    // 2. IV floor and correlation screen.
-    let woes: Vec<Vec<f64>> = binned
-        .iter()
-        .map(|(b, _)| b.bins.iter().map(|x| x.woe).collect())
-        .collect();
+        .collect()
+}
+
+/// Stage 2: IV floor and correlation screen.
+fn screen_binned(
+    binned: &[(Binning, Vec<u8>)],
+    woes: &[Vec<f64>],
+    s: &Settings,
+) -> Result<(Vec<usize>, Vec<SelectionRecord>)> {
     let cands: Vec<crate::selection::Candidate<'_>> = binned
         .iter()
         .enumerate()
         .map(|(i, (b, idx))| (i, b.name.as_str(), b.iv, idx.as_slice(), woes[i].as_slice()))
         .collect();
-    let (mut kept, mut log) = screen(&cands, s.min_iv, s.max_correlation);
+    let (kept, log) = screen(&cands, s.min_iv, s.max_correlation);
     if kept.is_empty() {
         return Err(TrainingError::NoCharacteristics {
             reason: format!("none reaches IV {} after screening", s.min_iv),
         });
     }
-    stage("screened");
-    // 3. Regression; drop characteristics whose coefficient says "safer WoE, more bads", refit.
+    Ok((kept, log))
+}
+
+/// What the regression stage leaves: the characteristics kept (in the matrix's column order),
+/// the selection log, the WoE matrix and the fit.
+struct Signed {
+    kept: Vec<usize>,
+    log: Vec<SelectionRecord>,
+    x: Array2<f64>,
+    fit: LogitFit,
+}
+
+/// Stage 3: regression; drops characteristics whose coefficient says "safer WoE, more bads" and
+/// refits until every sign is right.
+fn regress_signed(
+    binned: &[(Binning, Vec<u8>)],
+    woes: &[Vec<f64>],
+    y: &[bool],
+    mut kept: Vec<usize>,
+    mut log: Vec<SelectionRecord>,
+    s: &Settings,
+) -> Result<Signed> {
     let (x, fit) = loop {
         let x = woe_matrix(
             &kept
@@ -130,8 +177,17 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             decision: Decision::Selected,
         });
     }
-    stage("regression");
-    // 4. Points.
+    Ok(Signed { kept, log, x, fit })
+}
+
+/// Stage 4: points.
+fn build_card(
+    train: &Frame,
+    binned: &[(Binning, Vec<u8>)],
+    kept: &[usize],
+    fit: &LogitFit,
+    s: &Settings,
+) -> Scorecard {
     let entries = kept
         .iter()
         .enumerate()
@@ -143,23 +199,26 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             p_value: fit.p_values[j + 1],
         })
         .collect();
-    let card = Scorecard::build(
+    Scorecard::build(
         s.scaling,
         s.grades.clone(),
         fit.intercept,
         fit.std_errors[0],
         entries,
-    );
-    stage("points");
-    // 5. Challenger on the same WoE features.
-    let features: Vec<String> = kept.iter().map(|&i| binned[i].0.name.clone()).collect();
-    let tree = TreeChallenger::fit(x.view(), y, features, s)?;
-    drop(x);
-    drop(binned);
-    stage("challenger");
-    // 6. Measure through the validated model, the same path that scores later.
+    )
+}
+
+/// The artifact before measurement: no challenger, empty metrics, no fit time.
+fn draft_artifact(
+    train: &Frame,
+    test: &Frame,
+    card: Scorecard,
+    log: Vec<SelectionRecord>,
+    s: &Settings,
+    evaluated_on: &str,
+) -> ModelArtifact {
     let bads = train.n_bads() as u64;
-    let mut artifact = ModelArtifact {
+    ModelArtifact {
         format: FORMAT.into(),
         schema_version: SCHEMA_VERSION,
         scorecard: card,
@@ -182,7 +241,18 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
             test: Metrics::of(&[], &[]),
             challenger_test: None,
         },
-    };
+    }
+}
+
+/// Stage 5: measures card and challenger through the validated model, the same path that scores
+/// later, and seals the artifact.
+fn measure(
+    mut artifact: ModelArtifact,
+    tree: TreeChallenger,
+    train: &Frame,
+    test: &Frame,
+    started: Instant,
+) -> Result<FittedModel> {
     let probe = Model::from_artifact(artifact.clone())?;
     let pd_of = |scores: &[i32]| {
         scores
@@ -199,7 +269,6 @@ fn fit_inner(train: &Frame, test: &Frame, s: &Settings, evaluated_on: &str) -> R
         test: Metrics::of(&test_pd, &test.target),
         challenger_test: Some(Metrics::of(&challenger_pd, &test.target)),
     };
-    stage("measured");
     artifact.challenger = Some(tree);
     artifact.training.seconds = started.elapsed().as_secs_f64();
     let model = Model::from_artifact(artifact)?;
