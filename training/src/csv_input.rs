@@ -71,6 +71,7 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
     let mut layout: Option<Layout> = None;
     let mut builders: Vec<Builder> = Vec::new();
     let mut target: Vec<bool> = Vec::new();
+    let mut target_values: Vec<Vec<u8>> = Vec::new();
     let threads = rayon::current_num_threads();
     read_blocks(&mut reader, &p, threads * 4, |chunk| match chunk {
         Chunk::Header(h) => {
@@ -84,13 +85,16 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
                 builders = lay.empty_builders();
             }
             let lay = &*lay;
-            let parts: Vec<Result<(Vec<Builder>, Vec<bool>)>> = pieces
+            let parts: Vec<Result<Parsed>> = pieces
                 .par_iter()
                 .map(|piece| parse_piece(piece, lay, o, &p))
                 .collect();
             for part in parts {
-                let (cols, t) = part?;
+                let (cols, t, values) = part?;
                 target.extend(t);
+                for v in values {
+                    note_value(&mut target_values, &v);
+                }
                 for (global, local) in builders.iter_mut().zip(cols) {
                     global.append(local);
                 }
@@ -99,6 +103,7 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
         }
     })?;
     let lay = layout.expect("read_blocks fails on a file without a header");
+    check_target_values(&target_values, &lay.names[lay.target], &p)?;
     check_target(&target, &lay.names[lay.target], o, &p)?;
     let columns = lay
         .used
@@ -225,6 +230,45 @@ impl Builder {
     }
 }
 
+/// A piece's columns, its targets as bad/good, and the distinct target values it holds.
+type Parsed = (Vec<Builder>, Vec<bool>, Vec<Vec<u8>>);
+
+/// Distinct target values kept to report a target that is not binary; a few beyond two are
+/// enough to name the problem, and keep the check cheap.
+const TARGET_VALUES_KEPT: usize = 8;
+
+fn note_value(seen: &mut Vec<Vec<u8>>, v: &[u8]) {
+    if seen.len() < TARGET_VALUES_KEPT && !seen.iter().any(|s| s == v) {
+        seen.push(v.to_vec());
+    }
+}
+
+/// A binary outcome has at most two values (the bad value and one other): anything else, such as
+/// a days-past-due count or a three-level status, is refused with the values found rather than
+/// read as "bad value or not".
+fn check_target_values(values: &[Vec<u8>], tname: &str, p: &str) -> Result<()> {
+    if values.len() <= 2 {
+        return Ok(());
+    }
+    let mut shown: Vec<String> = values
+        .iter()
+        .map(|v| format!("`{}`", String::from_utf8_lossy(v)))
+        .collect();
+    shown.sort();
+    let more = if values.len() >= TARGET_VALUES_KEPT {
+        " and more"
+    } else {
+        ""
+    };
+    Err(TrainingError::Input {
+        path: p.to_owned(),
+        message: format!(
+            "target `{tname}` has more than two values ({}{more}): it must be binary (the bad value and one other)",
+            shown.join(", ")
+        ),
+    })
+}
+
 /// A file needs rows, and both bads and goods.
 fn check_target(target: &[bool], tname: &str, o: &CsvOptions, p: &str) -> Result<()> {
     if target.is_empty() {
@@ -290,14 +334,10 @@ fn infer_kinds(lay: &mut Layout, pieces: &[Piece], o: &CsvOptions) {
     }
 }
 
-fn parse_piece(
-    piece: &Piece,
-    lay: &Layout,
-    o: &CsvOptions,
-    path: &str,
-) -> Result<(Vec<Builder>, Vec<bool>)> {
+fn parse_piece(piece: &Piece, lay: &Layout, o: &CsvOptions, path: &str) -> Result<Parsed> {
     let mut cols = lay.empty_builders();
     let mut target = Vec::new();
+    let mut values = Vec::new();
     let mut r = piece_reader(piece.bytes);
     let mut rec = csv::ByteRecord::new();
     let bad = o.bad_value.as_bytes();
@@ -337,6 +377,7 @@ fn parse_piece(
             return Err(cell_err(lay.target, "the target is empty".into()));
         }
         target.push(t == bad);
+        note_value(&mut values, t);
         for (b, &(i, _)) in cols.iter_mut().zip(&lay.used) {
             let cell = &rec[i];
             match b {
@@ -354,7 +395,7 @@ fn parse_piece(
             }
         }
     }
-    Ok((cols, target))
+    Ok((cols, target, values))
 }
 
 /// Writes a frame as a training CSV that [`read_training_csv`] reads back to the same frame

@@ -134,6 +134,11 @@ pub fn render(fitted: &FittedModel) -> Result<Report> {
             Decision::WrongSign { coefficient } => {
                 format!("dropped: wrong-sign coefficient {coefficient:.4}")
             }
+            Decision::Unusable { reason } => format!("skipped: {}", esc(reason)),
+        };
+        let d = match &r.note {
+            Some(n) => format!("{d} ({})", esc(n)),
+            None => d,
         };
         let _ = write!(
             h,

@@ -13,8 +13,8 @@ use crate::settings::Trend;
 use crate::woe::{iv_term, woe};
 
 pub use locator::Locator;
-pub(crate) use numeric::constraints;
-pub use numeric::{bin_numeric, SHAPE_IV_GAIN};
+pub use numeric::{bin_numeric, shape_criterion, SHAPE_PENALTY_PER_PARAMETER};
+pub(crate) use numeric::{bin_numeric_on_cuts, constraints, quantile_cuts};
 pub use trend::{bins_follow_trend, follows_trend, regular_bins};
 
 /// Which values fall into a bin.

@@ -5,9 +5,35 @@ use super::{Bin, BinRule, Binning, Kind};
 use crate::merge::{best_partition, Constraints, Partition};
 use crate::settings::{Settings, Trend};
 
-/// With [`Trend::AutoShaped`], the relative gain in information value a peak or valley must
-/// bring over the best ascending or descending binning to be chosen.
-pub const SHAPE_IV_GAIN: f64 = 0.1;
+/// With [`Trend::AutoShaped`], the penalty per parameter of the shape criterion, in units of
+/// ln(rows): the Bayesian information criterion's. See [`shape_criterion`].
+pub const SHAPE_PENALTY_PER_PARAMETER: f64 = 1.0;
+
+/// The penalised fit by which [`Trend::AutoShaped`] chooses between the best ascending,
+/// descending, peak and valley partitions: the likelihood-ratio statistic G² of the grouped bad
+/// rates against one common rate (2·Σ over groups of observed · ln(observed / expected), goods
+/// and bads) minus ln(rows) for every parameter the shape spends: one per group beyond the
+/// first, and one more for a peak's or valley's turning point (BIC). A turn is therefore kept
+/// only when it explains the data better by more than the extra groups and the turn cost — on
+/// noise around a monotonic trend it does not, on a U it does by a wide margin.
+pub fn shape_criterion(goods: &[u64], bads: &[u64], starts: &[usize], turns: bool) -> f64 {
+    let (tg, tb): (u64, u64) = (goods.iter().sum(), bads.iter().sum());
+    let n = (tg + tb) as f64;
+    if n == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    let (rg, rb) = (tg as f64 / n, tb as f64 / n);
+    let term = |o: f64, e: f64| if o > 0.0 { o * (o / e).ln() } else { 0.0 };
+    let mut g2 = 0.0;
+    for (k, &s) in starts.iter().enumerate() {
+        let e = starts.get(k + 1).copied().unwrap_or(goods.len());
+        let (g, b): (u64, u64) = (goods[s..e].iter().sum(), bads[s..e].iter().sum());
+        let m = (g + b) as f64;
+        g2 += 2.0 * (term(g as f64, m * rg) + term(b as f64, m * rb));
+    }
+    let parameters = (starts.len() - 1 + usize::from(turns)) as f64;
+    g2 - SHAPE_PENALTY_PER_PARAMETER * parameters * n.ln()
+}
 
 /// Constraints shared by numeric and categorical merging.
 pub(crate) fn constraints(
@@ -51,9 +77,23 @@ pub fn bin_numeric(name: &str, values: &[f64], target: &[bool], s: &Settings) ->
     pre.into_binning(name, trend, part, s)
 }
 
+/// Bins a numeric characteristic on pre-bin cuts found earlier ([`quantile_cuts`] of a larger
+/// sample): the cross-validation folds share their sample's cuts, which use no outcome.
+pub(crate) fn bin_numeric_on_cuts(
+    name: &str,
+    values: &[f64],
+    target: &[bool],
+    cuts: &[f64],
+    s: &Settings,
+) -> Binning {
+    let pre = PreBins::count(cuts.to_vec(), values, target, s);
+    let (trend, part) = choose_partition(&pre, s);
+    pre.into_binning(name, trend, part, s)
+}
+
 /// Stage 1: the pre-bin cuts, the distinct values at ranks q·m/prebins of the column's regular
 /// (not missing, not special) values.
-fn quantile_cuts(values: &[f64], s: &Settings) -> Vec<f64> {
+pub(crate) fn quantile_cuts(values: &[f64], s: &Settings) -> Vec<f64> {
     let is_special = |x: f64| s.special_values.contains(&x);
     let mut regular: Vec<f64> = values
         .iter()
@@ -196,13 +236,20 @@ fn choose_partition(pre: &PreBins, s: &Settings) -> (Trend, Option<Partition>) {
                 (Trend::Ascending, up)
             };
             if s.trend == Trend::AutoShaped {
-                // A peak or valley partition includes every monotonic one, so it always has at
-                // least the same IV: keep it only when the turn buys a real gain.
-                let mut top = iv(&best.1) * (1.0 + SHAPE_IV_GAIN);
+                // A peak or valley partition includes every monotonic one, so it always fits at
+                // least as well: keep it only when it wins on the penalised criterion.
+                let score = |t: Trend, p: &Option<Partition>| {
+                    p.as_ref().map_or(f64::NEG_INFINITY, |p| {
+                        let turns = matches!(t, Trend::Peak | Trend::Valley);
+                        shape_criterion(&pre.goods, &pre.bads, &p.starts, turns)
+                    })
+                };
+                let mut top = score(best.0, &best.1);
                 for t in [Trend::Peak, Trend::Valley] {
                     let p = pre.solve(t, s);
-                    if iv(&p) > top {
-                        top = iv(&p);
+                    let v = score(t, &p);
+                    if v > top {
+                        top = v;
                         best = (t, p);
                     }
                 }
@@ -306,7 +353,7 @@ mod tests {
             let p = 0.03 + 0.27 * ((v - 50.0) / 50.0).powi(2);
             y.push((i * 7919 % 1000) as f64 / 1000.0 < p);
         }
-        let mono = bin_numeric("x", &x, &y, &Settings::default());
+        let mono = bin_numeric("x", &x, &y, &Settings::default().trend(Trend::Auto));
         assert!(matches!(mono.trend, Trend::Ascending | Trend::Descending));
         assert!(mono.follows_trend());
         let shaped = bin_numeric("x", &x, &y, &Settings::default().trend(Trend::AutoShaped));
@@ -364,8 +411,8 @@ mod tests {
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
-        /// Every numeric characteristic binned with the default settings (trend chosen from the
-        /// data) comes out monotonic in bad rate and WoE over its regular bins, as the promotion
+        /// Every numeric characteristic binned with [`Trend::Auto`] (ascending or descending,
+        /// chosen from the data) comes out monotonic in bad rate and WoE over its regular bins, as the promotion
         /// gate checks it.
         #[test]
         fn default_numeric_binning_is_always_monotonic(
@@ -386,7 +433,7 @@ mod tests {
             let shaped = bin_numeric("x", &x, &y, &s.clone().trend(Trend::AutoShaped));
             proptest::prop_assert!(shaped.follows_trend(), "{:?}", shaped.bins);
             proptest::prop_assert!(!matches!(shaped.trend, Trend::Auto | Trend::AutoShaped | Trend::Free));
-            let bn = bin_numeric("x", &x, &y, &s);
+            let bn = bin_numeric("x", &x, &y, &s.clone().trend(Trend::Auto));
             proptest::prop_assert!(matches!(bn.trend, Trend::Ascending | Trend::Descending));
             let st: Vec<(f64, f64, u64)> = bn.regular_bins()
                 .map(|b| (b.bad_rate().unwrap(), b.woe, b.goods + b.bads)).collect();
