@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::binning::{bin_numeric_on_cuts, quantile_cuts, Binning, Locator};
 use crate::categorical::bin_categorical;
-use crate::error::Result;
+use crate::error::{Result, TrainingError};
 use crate::fit::{unusable, woe_matrix};
 use crate::frame::{ColumnData, Frame};
 use crate::logistic::fit_logistic;
@@ -130,6 +130,15 @@ pub fn tune(train: &Frame, base: &Settings, t: &Tuning) -> Result<TuningReport> 
     base.validate()?;
     train.validate()?;
     let grid = Grid::new(t);
+    if grid.candidates.is_empty() {
+        return Err(TrainingError::InvalidSetting {
+            name: "tuning",
+            reason: "every candidate list needs at least one value".into(),
+        });
+    }
+    for (c, _) in &grid.candidates {
+        c.apply(base).validate()?;
+    }
     let mut warnings = Vec::new();
     let n = train.n_rows();
     let sample = if n > t.max_rows {

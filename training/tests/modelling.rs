@@ -173,6 +173,11 @@ fn cross_validation_chooses_within_one_standard_error_of_the_best() {
         .expect("the tuning report in the artifact");
     assert_eq!(a.training.settings.max_bins, t.chosen.max_bins);
     assert_eq!(a.training.settings.l2_alpha, t.chosen.l2_alpha);
+    // And the model card shows them.
+    let html = training::report::render(&fitted).unwrap().html;
+    assert!(html.contains("Settings chosen by cross-validation"));
+    assert!(html.contains("5-fold stratified"));
+    assert_eq!(html.matches("<td class=l>chosen</td>").count(), 1);
 }
 
 #[test]
@@ -188,6 +193,27 @@ fn a_fixed_setting_is_not_tuned() {
         .iter()
         .all(|r| r.candidate.max_bins == 6 && r.candidate.l2_alpha == 3.0));
     assert_eq!(report.table.len(), 4);
+    // An empty list or a bad value is refused by name, not a panic.
+    let err = tune(
+        &frame(500, 5),
+        &Settings::default(),
+        &Tuning {
+            max_bins: vec![],
+            ..Tuning::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("tuning"), "{err}");
+    let err = tune(
+        &frame(500, 5),
+        &Settings::default(),
+        &Tuning {
+            max_correlation: vec![0.8, 1.5],
+            ..Tuning::default()
+        },
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("max_correlation"), "{err}");
 }
 
 #[test]
@@ -269,5 +295,39 @@ fn a_target_with_more_than_two_values_is_refused_with_the_values() {
     assert!(text.contains("more than two values"), "{text}");
     for v in ["`0`", "`1`", "`2`", "`30`"] {
         assert!(text.contains(v), "{text}");
+    }
+}
+
+/// A near copy of a strong characteristic, kept beside it by a correlation limit of 1, takes a
+/// wrong-sign coefficient: it is re-binned coarser before it may be dropped, and the log says so.
+#[test]
+fn a_wrong_sign_is_first_re_binned_coarser() {
+    let mut next = rng(21);
+    let n = 20_000;
+    let (mut a, mut b, mut y) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..n {
+        let (u, e) = (next(), 0.3 * (next() - 0.5));
+        // Risk rises with `u`; the copy is `u + e`, and `e` itself lowers the risk: alone the
+        // copy looks like `strong`, beside it its coefficient turns to the wrong side.
+        let z = -2.0 + 2.5 * u - 4.0 * e;
+        y.push(next() < 1.0 / (1.0 + (-z).exp()));
+        a.push((u * 1000.0).round());
+        b.push(((u + e) * 1000.0).round());
+    }
+    let data = Frame::new(
+        vec![Column::numeric("strong", a), Column::numeric("copy", b)],
+        y,
+    );
+    let s = Settings::default()
+        .max_correlation(1.0)
+        .min_iv(0.0)
+        .max_bins(12);
+    let fitted = fit(&data, &s).unwrap();
+    let log = &fitted.model.artifact().selection;
+    let copy = log.iter().find(|r| r.name == "copy").unwrap();
+    let note = copy.note.as_deref().unwrap_or("");
+    assert!(note.starts_with("re-binned from"), "{copy:?}");
+    for c in &fitted.model.scorecard().characteristics {
+        assert!(c.coefficient < 0.0, "{}: {}", c.name, c.coefficient);
     }
 }
