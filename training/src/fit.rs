@@ -41,24 +41,39 @@ pub fn fit(frame: &Frame, settings: &Settings) -> Result<FittedModel> {
     settings.validate()?;
     frame.validate()?;
     let (train, test) = frame.stratified_split(settings.holdout_share, settings.seed);
-    fit_inner(&train, &test, settings, "stratified hold-out", None)
+    fit_inner(
+        &train,
+        &test,
+        settings,
+        "stratified hold-out",
+        None,
+        Instant::now(),
+    )
 }
 
 /// Fits on `train`, measuring on `test` (for example a later period).
 pub fn fit_with_test(train: &Frame, test: &Frame, settings: &Settings) -> Result<FittedModel> {
-    fit_inner(train, test, settings, "test file", None)
+    fit_inner(train, test, settings, "test file", None, Instant::now())
 }
 
 /// [`fit`] with the settings in `tuning`'s lists chosen by cross-validation on the training
 /// part of the hold-out split ([`crate::tune::tune`]); the chosen values and the table go into
-/// the artifact.
+/// the artifact, and the fit time (`training.seconds`) includes the tuning.
 pub fn fit_tuned(frame: &Frame, settings: &Settings, tuning: &Tuning) -> Result<FittedModel> {
+    let started = Instant::now();
     settings.validate()?;
     frame.validate()?;
     let (train, test) = frame.stratified_split(settings.holdout_share, settings.seed);
     let report = tune(&train, settings, tuning)?;
     let chosen = report.chosen.apply(settings);
-    fit_inner(&train, &test, &chosen, "stratified hold-out", Some(report))
+    fit_inner(
+        &train,
+        &test,
+        &chosen,
+        "stratified hold-out",
+        Some(report),
+        started,
+    )
 }
 
 /// [`fit_with_test`] with the settings chosen by cross-validation on `train` alone.
@@ -68,9 +83,10 @@ pub fn fit_with_test_tuned(
     settings: &Settings,
     tuning: &Tuning,
 ) -> Result<FittedModel> {
+    let started = Instant::now();
     let report = tune(train, settings, tuning)?;
     let chosen = report.chosen.apply(settings);
-    fit_inner(train, test, &chosen, "test file", Some(report))
+    fit_inner(train, test, &chosen, "test file", Some(report), started)
 }
 
 fn fit_inner(
@@ -79,8 +95,8 @@ fn fit_inner(
     s: &Settings,
     evaluated_on: &str,
     tuning: Option<TuningReport>,
+    started: Instant,
 ) -> Result<FittedModel> {
-    let started = Instant::now();
     s.validate()?;
     train.validate()?;
     test.validate()?;
