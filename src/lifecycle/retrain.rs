@@ -129,9 +129,13 @@ pub async fn retrain(
     };
     let train_frame = dataset::frame(product, &train);
     let oot_frame = dataset::frame(product, &oot);
-    let fitted =
-        tokio::task::block_in_place(|| training::fit_with_test(&train_frame, &oot_frame, settings))
-            .map_err(RetrainError::Fit)?;
+    // Settings chosen by the same cross-validation `creditbridge train` runs on the exported
+    // samples (stratified folds), so `train` on the export still reproduces the candidate.
+    let tuning = training::Tuning::default();
+    let fitted = tokio::task::block_in_place(|| {
+        training::fit_with_test_tuned(&train_frame, &oot_frame, settings, &tuning)
+    })
+    .map_err(RetrainError::Fit)?;
     let model = &fitted.model;
     let eval = &fitted.evaluation;
     let oot_estimate = delong::auc(&eval.pd, &eval.target).ok_or_else(|| {

@@ -7,7 +7,9 @@
 //! ```
 //!
 //! Variables (each optional, unset = the default): `PREBINS`, `SMOOTH` (WoE pseudo-count),
-//! `L2`, `MAXCORR`, `MINSHARE`, `MAXBINS`, `MINIV`, `SHAPED` (any value: `auto-shaped` trend).
+//! `L2`, `MAXCORR`, `MINSHARE`, `MAXBINS`, `MINIV`, `MONO` (any value: the `auto` trend,
+//! ascending or descending only), `TUNE` (any value: choose the settings by cross-validation,
+//! as `creditbridge train` does by default, and print the choice).
 //! Prints the test AUC of the integer-point card and of the same fit with points scaled a
 //! thousandfold (so that rounding to whole points no longer matters), and the characteristics kept.
 
@@ -71,8 +73,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     s = set(s, "MINSHARE", Settings::min_bin_share);
     s = set(s, "MAXBINS", Settings::max_bins);
     s = set(s, "MINIV", Settings::min_iv);
-    if std::env::var_os("SHAPED").is_some() {
-        s = s.trend(Trend::AutoShaped);
+    if std::env::var_os("MONO").is_some() {
+        s = s.trend(Trend::Auto);
+    }
+    if std::env::var_os("TUNE").is_some() {
+        let tuning = training::Tuning::default();
+        let report = training::tune::tune(&train, &s, &tuning)?;
+        eprintln!(
+            "tuned ({}, {} rows, {:.2} s): {:?}",
+            report.method, report.rows, report.seconds, report.chosen
+        );
+        s = report.chosen.apply(&s);
     }
     let card = fit_with_test(&train, &test, &s)?;
     let fine = fit_with_test(

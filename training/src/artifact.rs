@@ -9,6 +9,7 @@ use crate::scorecard::Scorecard;
 use crate::selection::SelectionRecord;
 use crate::settings::Settings;
 use crate::tree::TreeChallenger;
+use crate::tune::TuningReport;
 
 /// Version of the artifact layout; loading refuses any other.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -50,4 +51,8 @@ pub struct ModelArtifact {
     pub selection: Vec<SelectionRecord>,
     pub training: TrainingMeta,
     pub metrics: ModelMetrics,
+    /// How the settings were chosen, when they were tuned by cross-validation (absent in
+    /// artifacts fitted with fixed settings, and in those written before tuning existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tuning: Option<TuningReport>,
 }

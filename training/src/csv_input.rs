@@ -63,147 +63,48 @@ struct Layout {
 /// Reads a training (or test) CSV.
 pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
     let p = path.display().to_string();
-    let file = File::open(path).map_err(|source| TrainingError::Io {
+    let mut reader = File::open(path).map_err(|source| TrainingError::Io {
         path: path.to_owned(),
         source,
     })?;
-    // The SHA-256 runs on its own thread over a second handle (the page cache serves it): hashing
-    // inline costs a sequential ~2 s per 160 MB on machines without SHA instructions.
-    let hash_path = path.to_owned();
-    let hasher = std::thread::spawn(move || -> std::io::Result<String> {
-        let mut f = File::open(hash_path)?;
-        let mut h = Sha256::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = f.read(&mut buf)?;
-            if n == 0 {
-                return Ok(hex::encode(h.finalize()));
-            }
-            h.update(&buf[..n]);
-        }
-    });
-    let mut reader = file;
+    let hasher = spawn_hasher(path);
     let mut layout: Option<Layout> = None;
     let mut builders: Vec<Builder> = Vec::new();
     let mut target: Vec<bool> = Vec::new();
+    let mut target_values: Vec<Vec<u8>> = Vec::new();
     let threads = rayon::current_num_threads();
     read_blocks(&mut reader, &p, threads * 4, |chunk| match chunk {
         Chunk::Header(h) => {
-            let names = header_names(h, &p)?;
-            let mut seen = HashSet::new();
-            for n in &names {
-                if !seen.insert(n.as_str()) {
-                    return Err(TrainingError::Input {
-                        path: p.clone(),
-                        message: format!("column `{n}` appears twice in the header"),
-                    });
-                }
-            }
-            let t = names.iter().position(|n| *n == o.target).ok_or_else(|| {
-                TrainingError::MissingColumn {
-                    path: p.clone(),
-                    column: o.target.clone(),
-                    hint: format!(" for the target (columns: {})", names.join(", ")),
-                }
-            })?;
-            for (list, what) in [(&o.categorical, "categorical"), (&o.exclude, "excluded")] {
-                if let Some(bad) = list.iter().find(|c| !names.contains(c)) {
-                    return Err(TrainingError::MissingColumn {
-                        path: p.clone(),
-                        column: bad.clone(),
-                        hint: format!(" (named as {what})"),
-                    });
-                }
-            }
-            let used = (0..names.len())
-                .filter(|&i| i != t && !o.exclude.contains(&names[i]))
-                .map(|i| (i, false))
-                .collect();
-            layout = Some(Layout {
-                names,
-                target: t,
-                used,
-            });
+            layout = Some(Layout::from_header(h, o, &p)?);
             Ok(())
         }
         Chunk::Pieces(pieces) => {
             let lay = layout.as_mut().expect("header comes first");
             if builders.is_empty() {
                 infer_kinds(lay, pieces, o);
-                builders = lay
-                    .used
-                    .iter()
-                    .map(|&(_, cat)| {
-                        if cat {
-                            Builder::Categorical(CategoricalData::new())
-                        } else {
-                            Builder::Numeric(Vec::new())
-                        }
-                    })
-                    .collect();
+                builders = lay.empty_builders();
             }
             let lay = &*lay;
-            let parts: Vec<Result<(Vec<Builder>, Vec<bool>)>> = pieces
+            let parts: Vec<Result<Parsed>> = pieces
                 .par_iter()
                 .map(|piece| parse_piece(piece, lay, o, &p))
                 .collect();
             for part in parts {
-                let (cols, t) = part?;
+                let (cols, t, values) = part?;
                 target.extend(t);
+                for v in values {
+                    note_value(&mut target_values, &v);
+                }
                 for (global, local) in builders.iter_mut().zip(cols) {
-                    match (global, local) {
-                        (Builder::Numeric(g), Builder::Numeric(l)) => g.extend(l),
-                        (Builder::Categorical(g), Builder::Categorical(l)) => {
-                            let map: Vec<u32> = l
-                                .levels
-                                .iter()
-                                .map(|lv| {
-                                    g.push(Some(lv));
-                                    g.codes.pop().unwrap_or(MISSING_CODE)
-                                })
-                                .collect();
-                            g.codes.extend(l.codes.iter().map(|&c| {
-                                if c == MISSING_CODE {
-                                    c
-                                } else {
-                                    map[c as usize]
-                                }
-                            }));
-                        }
-                        _ => unreachable!("builders share the layout"),
-                    }
+                    global.append(local);
                 }
             }
             Ok(())
         }
     })?;
     let lay = layout.expect("read_blocks fails on a file without a header");
-    if target.is_empty() {
-        return Err(TrainingError::Input {
-            path: p,
-            message: "the file has a header but no data rows".into(),
-        });
-    }
-    let bads = target.iter().filter(|&&b| b).count();
-    let tname = &lay.names[lay.target];
-    if bads == 0 {
-        return Err(TrainingError::Input {
-            path: p,
-            message: format!(
-                "target `{tname}` has no bads (no row equals the bad value `{}`)",
-                o.bad_value
-            ),
-        });
-    }
-    if bads == target.len() {
-        return Err(TrainingError::Input {
-            path: p,
-            message: format!(
-                "target `{tname}` has no goods (every row equals the bad value `{}`)",
-                o.bad_value
-            ),
-        });
-    }
+    check_target_values(&target_values, &lay.names[lay.target], &p)?;
+    check_target(&target, &lay.names[lay.target], o, &p)?;
     let columns = lay
         .used
         .iter()
@@ -227,6 +128,175 @@ pub fn read_training_csv(path: &Path, o: &CsvOptions) -> Result<Frame> {
         source,
     })?);
     Ok(frame)
+}
+
+/// The file's SHA-256, on its own thread over a second handle (the page cache serves it):
+/// hashing inline costs a sequential ~2 s per 160 MB on machines without SHA instructions.
+fn spawn_hasher(path: &Path) -> std::thread::JoinHandle<std::io::Result<String>> {
+    let hash_path = path.to_owned();
+    std::thread::spawn(move || -> std::io::Result<String> {
+        let mut f = File::open(hash_path)?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                return Ok(hex::encode(h.finalize()));
+            }
+            h.update(&buf[..n]);
+        }
+    })
+}
+
+impl Layout {
+    /// Checks the header (no duplicate names, the target and every named column present) and
+    /// lists the columns to read.
+    fn from_header(h: &[u8], o: &CsvOptions, p: &str) -> Result<Self> {
+        let names = header_names(h, p)?;
+        let mut seen = HashSet::new();
+        for n in &names {
+            if !seen.insert(n.as_str()) {
+                return Err(TrainingError::Input {
+                    path: p.to_owned(),
+                    message: format!("column `{n}` appears twice in the header"),
+                });
+            }
+        }
+        let t = names.iter().position(|n| *n == o.target).ok_or_else(|| {
+            TrainingError::MissingColumn {
+                path: p.to_owned(),
+                column: o.target.clone(),
+                hint: format!(" for the target (columns: {})", names.join(", ")),
+            }
+        })?;
+        for (list, what) in [(&o.categorical, "categorical"), (&o.exclude, "excluded")] {
+            if let Some(bad) = list.iter().find(|c| !names.contains(c)) {
+                return Err(TrainingError::MissingColumn {
+                    path: p.to_owned(),
+                    column: bad.clone(),
+                    hint: format!(" (named as {what})"),
+                });
+            }
+        }
+        let used = (0..names.len())
+            .filter(|&i| i != t && !o.exclude.contains(&names[i]))
+            .map(|i| (i, false))
+            .collect();
+        Ok(Layout {
+            names,
+            target: t,
+            used,
+        })
+    }
+
+    fn empty_builders(&self) -> Vec<Builder> {
+        self.used
+            .iter()
+            .map(|&(_, cat)| {
+                if cat {
+                    Builder::Categorical(CategoricalData::new())
+                } else {
+                    Builder::Numeric(Vec::new())
+                }
+            })
+            .collect()
+    }
+}
+
+impl Builder {
+    /// Appends a piece's column, re-coding a categorical piece's levels into this column's.
+    fn append(&mut self, local: Builder) {
+        match (self, local) {
+            (Builder::Numeric(g), Builder::Numeric(l)) => g.extend(l),
+            (Builder::Categorical(g), Builder::Categorical(l)) => {
+                let map: Vec<u32> = l
+                    .levels
+                    .iter()
+                    .map(|lv| {
+                        g.push(Some(lv));
+                        g.codes.pop().unwrap_or(MISSING_CODE)
+                    })
+                    .collect();
+                g.codes.extend(l.codes.iter().map(|&c| {
+                    if c == MISSING_CODE {
+                        c
+                    } else {
+                        map[c as usize]
+                    }
+                }));
+            }
+            _ => unreachable!("builders share the layout"),
+        }
+    }
+}
+
+/// A piece's columns, its targets as bad/good, and the distinct target values it holds.
+type Parsed = (Vec<Builder>, Vec<bool>, Vec<Vec<u8>>);
+
+/// Distinct target values kept to report a target that is not binary; a few beyond two are
+/// enough to name the problem, and keep the check cheap.
+const TARGET_VALUES_KEPT: usize = 8;
+
+fn note_value(seen: &mut Vec<Vec<u8>>, v: &[u8]) {
+    if seen.len() < TARGET_VALUES_KEPT && !seen.iter().any(|s| s == v) {
+        seen.push(v.to_vec());
+    }
+}
+
+/// A binary outcome has at most two values (the bad value and one other): anything else, such as
+/// a days-past-due count or a three-level status, is refused with the values found rather than
+/// read as "bad value or not".
+fn check_target_values(values: &[Vec<u8>], tname: &str, p: &str) -> Result<()> {
+    if values.len() <= 2 {
+        return Ok(());
+    }
+    let mut shown: Vec<String> = values
+        .iter()
+        .map(|v| format!("`{}`", String::from_utf8_lossy(v)))
+        .collect();
+    shown.sort();
+    let more = if values.len() >= TARGET_VALUES_KEPT {
+        " and more"
+    } else {
+        ""
+    };
+    Err(TrainingError::Input {
+        path: p.to_owned(),
+        message: format!(
+            "target `{tname}` has more than two values ({}{more}): it must be binary (the bad value and one other)",
+            shown.join(", ")
+        ),
+    })
+}
+
+/// A file needs rows, and both bads and goods.
+fn check_target(target: &[bool], tname: &str, o: &CsvOptions, p: &str) -> Result<()> {
+    if target.is_empty() {
+        return Err(TrainingError::Input {
+            path: p.to_owned(),
+            message: "the file has a header but no data rows".into(),
+        });
+    }
+    let bads = target.iter().filter(|&&b| b).count();
+    if bads == 0 {
+        return Err(TrainingError::Input {
+            path: p.to_owned(),
+            message: format!(
+                "target `{tname}` has no bads (no row equals the bad value `{}`)",
+                o.bad_value
+            ),
+        });
+    }
+    if bads == target.len() {
+        return Err(TrainingError::Input {
+            path: p.to_owned(),
+            message: format!(
+                "target `{tname}` has no goods (every row equals the bad value `{}`)",
+                o.bad_value
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Decides each column's kind from the first [`SAMPLE`] data rows, read across the pieces of
@@ -264,24 +334,10 @@ fn infer_kinds(lay: &mut Layout, pieces: &[Piece], o: &CsvOptions) {
     }
 }
 
-fn parse_piece(
-    piece: &Piece,
-    lay: &Layout,
-    o: &CsvOptions,
-    path: &str,
-) -> Result<(Vec<Builder>, Vec<bool>)> {
-    let mut cols: Vec<Builder> = lay
-        .used
-        .iter()
-        .map(|&(_, cat)| {
-            if cat {
-                Builder::Categorical(CategoricalData::new())
-            } else {
-                Builder::Numeric(Vec::new())
-            }
-        })
-        .collect();
+fn parse_piece(piece: &Piece, lay: &Layout, o: &CsvOptions, path: &str) -> Result<Parsed> {
+    let mut cols = lay.empty_builders();
     let mut target = Vec::new();
+    let mut values = Vec::new();
     let mut r = piece_reader(piece.bytes);
     let mut rec = csv::ByteRecord::new();
     let bad = o.bad_value.as_bytes();
@@ -321,6 +377,7 @@ fn parse_piece(
             return Err(cell_err(lay.target, "the target is empty".into()));
         }
         target.push(t == bad);
+        note_value(&mut values, t);
         for (b, &(i, _)) in cols.iter_mut().zip(&lay.used) {
             let cell = &rec[i];
             match b {
@@ -338,7 +395,7 @@ fn parse_piece(
             }
         }
     }
-    Ok((cols, target))
+    Ok((cols, target, values))
 }
 
 /// Writes a frame as a training CSV that [`read_training_csv`] reads back to the same frame

@@ -294,6 +294,28 @@ impl Frame {
     }
 }
 
+impl Frame {
+    /// A fold number in `0..k` for every row, each class dealt round-robin over the folds in a
+    /// seeded random order, so every fold holds its share of bads and goods.
+    pub(crate) fn stratified_folds(&self, k: usize, seed: u64) -> Vec<usize> {
+        let mut rng = SplitMix64(seed);
+        let mut fold = vec![0; self.n_rows()];
+        for class in [false, true] {
+            let mut rows: Vec<usize> = (0..self.n_rows())
+                .filter(|&r| self.target[r] == class)
+                .collect();
+            for i in (1..rows.len()).rev() {
+                let j = (rng.next() % (i as u64 + 1)) as usize;
+                rows.swap(i, j);
+            }
+            for (pos, &r) in rows.iter().enumerate() {
+                fold[r] = pos % k;
+            }
+        }
+        fold
+    }
+}
+
 /// A tiny, well-known generator so the split needs no extra dependency and is reproducible.
 struct SplitMix64(u64);
 

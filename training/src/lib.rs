@@ -75,12 +75,14 @@ pub mod scorecard;
 pub mod selection;
 pub mod settings;
 pub mod tree;
+pub mod tune;
 pub mod woe;
 
 pub use artifact::ModelArtifact;
 pub use error::{Result, TrainingError};
-pub use fit::{fit, fit_with_test, Evaluation, FittedModel};
+pub use fit::{fit, fit_tuned, fit_with_test, fit_with_test_tuned, Evaluation, FittedModel};
 pub use frame::{CategoricalData, CharacteristicMeta, Column, ColumnData, Frame};
 pub use model::{Applicant, Model, ScoreOutcome, Value};
 pub use reasons::Reason;
 pub use settings::{GradeBand, Scaling, Settings, Trend};
+pub use tune::{FoldScheme, Tuning, TuningReport};

@@ -38,126 +38,188 @@ pub struct Partition {
 /// Best partition of the pre-bins (`goods[i]`, `bads[i]`) under `c`, or `None` when no
 /// partition satisfies the constraints (the caller then keeps a single group).
 pub fn best_partition(goods: &[u64], bads: &[u64], c: &Constraints) -> Option<Partition> {
-    let n = goods.len();
-    if n == 0 {
+    if goods.is_empty() {
         return None;
     }
-    let (mut pg, mut pb) = (vec![0u64; n + 1], vec![0u64; n + 1]);
-    for i in 0..n {
-        pg[i + 1] = pg[i] + goods[i];
-        pb[i + 1] = pb[i] + bads[i];
-    }
-    // Segment i..=j: feasibility, bad rate and IV term, precomputed.
-    let idx = |i: usize, j: usize| i * n + j;
-    let mut ok = vec![false; n * n];
-    let mut rate = vec![0.0; n * n];
-    // Riskiness on the WoE scale (−WoE, so that it rises with the bad rate), computed by the
-    // very function that fills in the bins' WoE afterwards: the same floats, so a trend that
-    // holds here holds in the artifact.
-    let mut risk = vec![0.0; n * n];
-    let mut iv = vec![0.0; n * n];
-    for i in 0..n {
-        for j in i..n {
-            let (g, b) = (pg[j + 1] - pg[i], pb[j + 1] - pb[i]);
-            ok[idx(i, j)] = g > 0 && b > 0 && g + b >= c.min_count;
-            rate[idx(i, j)] = b as f64 / (g + b) as f64;
-            risk[idx(i, j)] = -woe(g, b, c.total_goods, c.total_bads, c.smoothing);
-            // The objective is the plain IV: feasible groups hold both classes, so it is finite,
-            // and unlike the smoothed IV it never rewards merging for the pseudo-counts' sake.
-            if g > 0 && b > 0 {
-                let (pg, pb) = (
-                    g as f64 / c.total_goods as f64,
-                    b as f64 / c.total_bads as f64,
-                );
-                iv[idx(i, j)] = (pg - pb) * (pg / pb).ln();
+    let segments = Segments::new(goods, bads, c);
+    let table = Table::fill(&segments, c);
+    let (total, k, p, i) = table.best_end()?;
+    Some(Partition {
+        starts: table.backtrack(k, p, i),
+        iv: total,
+    })
+}
+
+/// Every contiguous run i..=j of pre-bins as a candidate group: feasibility, bad rate, riskiness
+/// and IV term, precomputed once.
+struct Segments {
+    n: usize,
+    ok: Vec<bool>,
+    rate: Vec<f64>,
+    /// Riskiness on the WoE scale (−WoE, so that it rises with the bad rate), computed by the
+    /// very function that fills in the bins' WoE afterwards: the same floats, so a trend that
+    /// holds here holds in the artifact.
+    risk: Vec<f64>,
+    iv: Vec<f64>,
+}
+
+impl Segments {
+    fn new(goods: &[u64], bads: &[u64], c: &Constraints) -> Self {
+        let n = goods.len();
+        let (mut pg, mut pb) = (vec![0u64; n + 1], vec![0u64; n + 1]);
+        for i in 0..n {
+            pg[i + 1] = pg[i] + goods[i];
+            pb[i + 1] = pb[i] + bads[i];
+        }
+        let mut s = Segments {
+            n,
+            ok: vec![false; n * n],
+            rate: vec![0.0; n * n],
+            risk: vec![0.0; n * n],
+            iv: vec![0.0; n * n],
+        };
+        for i in 0..n {
+            for j in i..n {
+                let at = s.idx(i, j);
+                let (g, b) = (pg[j + 1] - pg[i], pb[j + 1] - pb[i]);
+                s.ok[at] = g > 0 && b > 0 && g + b >= c.min_count;
+                s.rate[at] = b as f64 / (g + b) as f64;
+                s.risk[at] = -woe(g, b, c.total_goods, c.total_bads, c.smoothing);
+                // The objective is the plain IV: feasible groups hold both classes, so it is
+                // finite, and unlike the smoothed IV it never rewards merging for the
+                // pseudo-counts' sake.
+                if g > 0 && b > 0 {
+                    let (pg, pb) = (
+                        g as f64 / c.total_goods as f64,
+                        b as f64 / c.total_bads as f64,
+                    );
+                    s.iv[at] = (pg - pb) * (pg / pb).ln();
+                }
             }
         }
+        s
     }
-    let phases = match c.trend {
-        Trend::Peak | Trend::Valley => 2,
-        _ => 1,
-    };
-    // allowed(prev_phase, prev_segment, phase, segment): the step from the previous group to
-    // this one must go the trend's way on both the raw bad rate and the smoothed WoE.
-    let allowed = |pp: usize, prev: usize, p: usize, cur: usize| -> bool {
-        let up = rate[cur] > rate[prev] && risk[cur] > risk[prev];
-        let down = rate[cur] < rate[prev] && risk[cur] < risk[prev];
-        match c.trend {
-            Trend::Ascending => up,
-            Trend::Descending => down,
-            Trend::Free | Trend::Auto | Trend::AutoShaped => true,
-            Trend::Peak => (p == 0 && pp == 0 && up) || (p == 1 && down),
-            Trend::Valley => (p == 0 && pp == 0 && down) || (p == 1 && up),
-        }
-    };
-    let k_max = c.max_bins.min(n);
-    let state = |k: usize, p: usize, i: usize, j: usize| ((k * phases + p) * n + i) * n + j;
-    let size = (k_max + 1) * phases * n * n;
-    let mut best = vec![f64::NEG_INFINITY; size];
-    let mut back = vec![(usize::MAX, usize::MAX); size];
-    for j in 0..n {
-        if ok[idx(0, j)] {
-            best[state(1, 0, 0, j)] = iv[idx(0, j)];
-        }
+
+    fn idx(&self, i: usize, j: usize) -> usize {
+        i * self.n + j
     }
-    for k in 2..=k_max {
+}
+
+/// The dynamic programme over (groups used, phase, last group i..=j): the best IV of a
+/// partition of pre-bins 0..=j ending in that state, and the state it came from.
+struct Table {
+    n: usize,
+    phases: usize,
+    k_max: usize,
+    best: Vec<f64>,
+    back: Vec<(usize, usize)>,
+}
+
+impl Table {
+    fn state(&self, k: usize, p: usize, i: usize, j: usize) -> usize {
+        ((k * self.phases + p) * self.n + i) * self.n + j
+    }
+
+    fn fill(sg: &Segments, c: &Constraints) -> Self {
+        let n = sg.n;
+        let phases = match c.trend {
+            Trend::Peak | Trend::Valley => 2,
+            _ => 1,
+        };
+        // allowed(prev_phase, prev_segment, phase, segment): the step from the previous group
+        // to this one must go the trend's way on both the raw bad rate and the smoothed WoE.
+        let allowed = |pp: usize, prev: usize, p: usize, cur: usize| -> bool {
+            let up = sg.rate[cur] > sg.rate[prev] && sg.risk[cur] > sg.risk[prev];
+            let down = sg.rate[cur] < sg.rate[prev] && sg.risk[cur] < sg.risk[prev];
+            match c.trend {
+                Trend::Ascending => up,
+                Trend::Descending => down,
+                Trend::Free | Trend::Auto | Trend::AutoShaped => true,
+                Trend::Peak => (p == 0 && pp == 0 && up) || (p == 1 && down),
+                Trend::Valley => (p == 0 && pp == 0 && down) || (p == 1 && up),
+            }
+        };
+        let k_max = c.max_bins.min(n);
+        let size = (k_max + 1) * phases * n * n;
+        let mut t = Table {
+            n,
+            phases,
+            k_max,
+            best: vec![f64::NEG_INFINITY; size],
+            back: vec![(usize::MAX, usize::MAX); size],
+        };
         for j in 0..n {
-            for i in 1..=j {
-                if !ok[idx(i, j)] {
-                    continue;
-                }
-                let cur = idx(i, j);
-                for p in 0..phases {
-                    let mut top = f64::NEG_INFINITY;
-                    let mut arg = (usize::MAX, usize::MAX);
-                    for i0 in 0..i {
-                        for pp in 0..phases {
-                            let v = best[state(k - 1, pp, i0, i - 1)];
-                            if v > top && allowed(pp, idx(i0, i - 1), p, cur) {
-                                top = v;
-                                arg = (i0, pp);
+            if sg.ok[sg.idx(0, j)] {
+                let at = t.state(1, 0, 0, j);
+                t.best[at] = sg.iv[sg.idx(0, j)];
+            }
+        }
+        for k in 2..=k_max {
+            for j in 0..n {
+                for i in 1..=j {
+                    let cur = sg.idx(i, j);
+                    if !sg.ok[cur] {
+                        continue;
+                    }
+                    for p in 0..phases {
+                        let mut top = f64::NEG_INFINITY;
+                        let mut arg = (usize::MAX, usize::MAX);
+                        for i0 in 0..i {
+                            for pp in 0..phases {
+                                let v = t.best[t.state(k - 1, pp, i0, i - 1)];
+                                if v > top && allowed(pp, sg.idx(i0, i - 1), p, cur) {
+                                    top = v;
+                                    arg = (i0, pp);
+                                }
                             }
                         }
-                    }
-                    if top > f64::NEG_INFINITY {
-                        best[state(k, p, i, j)] = top + iv[idx(i, j)];
-                        back[state(k, p, i, j)] = arg;
+                        if top > f64::NEG_INFINITY {
+                            let at = t.state(k, p, i, j);
+                            t.best[at] = top + sg.iv[cur];
+                            t.back[at] = arg;
+                        }
                     }
                 }
             }
         }
+        t
     }
-    // Pick the best end state; ties keep fewer bins (simpler card).
-    let mut top = (f64::NEG_INFINITY, 0, 0, 0);
-    for k in 1..=k_max {
-        for p in 0..phases {
-            for i in 0..n {
-                let v = best[state(k, p, i, n - 1)];
-                if v > top.0 + 1e-12 {
-                    top = (v, k, p, i);
+
+    /// The best end state as (IV, groups, phase, last group's start); ties keep fewer bins
+    /// (simpler card). `None` when no partition is feasible.
+    fn best_end(&self) -> Option<(f64, usize, usize, usize)> {
+        let mut top = (f64::NEG_INFINITY, 0, 0, 0);
+        for k in 1..=self.k_max {
+            for p in 0..self.phases {
+                for i in 0..self.n {
+                    let v = self.best[self.state(k, p, i, self.n - 1)];
+                    if v > top.0 + 1e-12 {
+                        top = (v, k, p, i);
+                    }
                 }
             }
         }
+        (top.0 > f64::NEG_INFINITY).then_some(top)
     }
-    if top.0 == f64::NEG_INFINITY {
-        return None;
-    }
-    let (total, mut k, mut p, mut i) = top;
-    let mut j = n - 1;
-    let mut starts = Vec::with_capacity(k);
-    loop {
-        starts.push(i);
-        if k == 1 {
-            break;
+
+    /// The start index of each group, following the back pointers from an end state.
+    fn backtrack(&self, mut k: usize, mut p: usize, mut i: usize) -> Vec<usize> {
+        let mut j = self.n - 1;
+        let mut starts = Vec::with_capacity(k);
+        loop {
+            starts.push(i);
+            if k == 1 {
+                break;
+            }
+            let (i0, pp) = self.back[self.state(k, p, i, j)];
+            j = i - 1;
+            i = i0;
+            p = pp;
+            k -= 1;
         }
-        let (i0, pp) = back[state(k, p, i, j)];
-        j = i - 1;
-        i = i0;
-        p = pp;
-        k -= 1;
+        starts.reverse();
+        starts
     }
-    starts.reverse();
-    Some(Partition { starts, iv: total })
 }
 
 #[cfg(test)]

@@ -63,6 +63,47 @@ pub struct Model {
     locators: Vec<Locator>,
     points: Vec<Vec<i32>>,
     best: Vec<i32>,
+    /// Per characteristic, per bin: the reason texts for an applicant in that bin. A peak or
+    /// valley characteristic's regular bins say which side of the lowest-risk range the
+    /// applicant is on ("too young or too old"); every other bin keeps the card's texts.
+    texts: Vec<Vec<(String, String)>>,
+}
+
+/// Which side of a peak's or valley's lowest-risk bin each bin lies on, with the card's texts
+/// extended to say so; the card's own texts for every bin of any other characteristic.
+fn reason_texts(c: &crate::scorecard::ScoredCharacteristic) -> Vec<(String, String)> {
+    use crate::binning::BinRule;
+    let plain = (c.text_en.clone(), c.text_zh.clone());
+    let turning = matches!(
+        c.trend,
+        crate::settings::Trend::Peak | crate::settings::Trend::Valley
+    );
+    let regular: Vec<usize> = (0..c.bins.len())
+        .filter(|&i| matches!(c.bins[i].rule, BinRule::Range { .. }))
+        .collect();
+    let safest = regular
+        .iter()
+        .copied()
+        .filter(|&i| c.bins[i].goods + c.bins[i].bads > 0)
+        .max_by_key(|&i| (c.bins[i].points, std::cmp::Reverse(i)));
+    (0..c.bins.len())
+        .map(|i| match safest {
+            Some(best) if turning && regular.contains(&i) && i != best => {
+                if i < best {
+                    (
+                        format!("{}: below its lowest-risk range", c.text_en),
+                        format!("{}（低于风险最低区间）", c.text_zh),
+                    )
+                } else {
+                    (
+                        format!("{}: above its lowest-risk range", c.text_en),
+                        format!("{}（高于风险最低区间）", c.text_zh),
+                    )
+                }
+            }
+            _ => plain.clone(),
+        })
+        .collect()
 }
 
 impl Model {
@@ -151,11 +192,13 @@ impl Model {
                     .unwrap_or(0)
             })
             .collect();
+        let texts = card.characteristics.iter().map(reason_texts).collect();
         Ok(Model {
             artifact,
             locators,
             points,
             best,
+            texts,
         })
     }
 
@@ -254,12 +297,13 @@ impl Model {
             .iter()
             .map(|&(i, lost)| {
                 let c = &card.characteristics[i];
+                let (en, zh) = &self.texts[i][bins[i]];
                 Reason {
                     code: c.code.clone(),
                     characteristic: c.name.clone(),
                     points_lost: lost,
-                    text_en: c.text_en.clone(),
-                    text_zh: c.text_zh.clone(),
+                    text_en: en.clone(),
+                    text_zh: zh.clone(),
                 }
             })
             .collect();

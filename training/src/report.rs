@@ -134,6 +134,11 @@ pub fn render(fitted: &FittedModel) -> Result<Report> {
             Decision::WrongSign { coefficient } => {
                 format!("dropped: wrong-sign coefficient {coefficient:.4}")
             }
+            Decision::Unusable { reason } => format!("skipped: {}", esc(reason)),
+        };
+        let d = match &r.note {
+            Some(n) => format!("{d} ({})", esc(n)),
+            None => d,
         };
         let _ = write!(
             h,
@@ -141,6 +146,9 @@ pub fn render(fitted: &FittedModel) -> Result<Report> {
             esc(&r.name),
             r.iv
         );
+    }
+    if let Some(t) = &a.tuning {
+        tuning_section(&mut h, t);
     }
     h.push_str("</table><h2>Points per bin</h2><p>Missing values score in the missing bin; a category never seen in training scores in the unseen bin (WoE 0, 0 points: the average applicant).</p>");
     for (i, c) in sc.characteristics.iter().enumerate() {
@@ -389,4 +397,41 @@ fn bins_svg(name: &str, labels: &[String], rates: &[f64], points: &[i32]) -> Svg
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(s)
+}
+
+/// The cross-validation that chose the settings: method, chosen and best rows, the whole table.
+/// Leaves the last table open, as the caller's next section closes it.
+fn tuning_section(h: &mut String, t: &crate::tune::TuningReport) {
+    let c = &t.chosen;
+    let _ = write!(
+        h,
+        "</table><h3>Settings chosen by cross-validation</h3><p>{} on {} of {} training rows ({:.1} s): at most {} bins, IV ≥ {}, WoE correlation ≤ {}, L2 {} — the simplest card within one standard error of the best mean AUC.</p>",
+        esc(&t.method),
+        t.rows,
+        t.rows_available,
+        t.seconds,
+        c.max_bins,
+        c.min_iv,
+        c.max_correlation,
+        c.l2_alpha
+    );
+    for w in &t.warnings {
+        let _ = write!(h, "<p>Warning: {}</p>", esc(w));
+    }
+    h.push_str("<table><tr><th>max bins</th><th>min IV</th><th>max correlation</th><th>L2</th><th>mean AUC</th><th>std. error</th><th>characteristics</th><th class=l></th></tr>");
+    for r in &t.table {
+        let k = &r.candidate;
+        let mark = if *k == t.chosen {
+            "chosen"
+        } else if *k == t.best {
+            "best mean"
+        } else {
+            ""
+        };
+        let _ = write!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1}</td><td class=l>{mark}</td></tr>",
+            k.max_bins, k.min_iv, k.max_correlation, k.l2_alpha, r.mean_auc, r.std_error, r.characteristics
+        );
+    }
 }

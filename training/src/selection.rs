@@ -10,9 +10,20 @@ use serde::{Deserialize, Serialize};
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum Decision {
     Selected,
-    LowIv { min_iv: f64 },
-    Correlated { with: String, correlation: f64 },
-    WrongSign { coefficient: f64 },
+    LowIv {
+        min_iv: f64,
+    },
+    Correlated {
+        with: String,
+        correlation: f64,
+    },
+    WrongSign {
+        coefficient: f64,
+    },
+    /// A column with nothing to bin: every value missing, or one value for every row.
+    Unusable {
+        reason: String,
+    },
 }
 
 /// One line of the selection log kept in the artifact.
@@ -22,6 +33,9 @@ pub struct SelectionRecord {
     pub iv: f64,
     #[serde(flatten)]
     pub decision: Decision,
+    /// What happened on the way, e.g. a re-binning after a wrong-sign coefficient.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 /// Pearson correlation of two WoE-coded columns, computed from their joint bin counts (the WoE
@@ -68,19 +82,15 @@ pub fn screen(
     max_correlation: f64,
 ) -> (Vec<usize>, Vec<SelectionRecord>) {
     let mut records = Vec::new();
-    let mut passing: Vec<&Candidate<'_>> = Vec::new();
-    for c in candidates {
-        if c.2 < min_iv {
-            records.push(SelectionRecord {
-                name: c.1.to_owned(),
-                iv: c.2,
-                decision: Decision::LowIv { min_iv },
-            });
-        } else {
-            passing.push(c);
-        }
+    for c in candidates.iter().filter(|c| c.2 < min_iv) {
+        records.push(SelectionRecord {
+            name: c.1.to_owned(),
+            iv: c.2,
+            decision: Decision::LowIv { min_iv },
+            note: None,
+        });
     }
-    passing.sort_by(|x, y| y.2.total_cmp(&x.2));
+    let passing = by_falling_iv(candidates.iter().map(|c| c.2), min_iv);
     // All pairwise correlations up front, in parallel: the data pass dominates.
     let m = passing.len();
     let pairs: Vec<(usize, usize)> = (0..m)
@@ -88,33 +98,64 @@ pub fn screen(
         .collect();
     let corr: Vec<f64> = pairs
         .par_iter()
-        .map(|&(i, j)| woe_correlation(passing[i].3, passing[i].4, passing[j].3, passing[j].4))
+        .map(|&(i, j)| {
+            let (a, b) = (&candidates[passing[i]], &candidates[passing[j]]);
+            woe_correlation(a.3, a.4, b.3, b.4)
+        })
         .collect();
     let corr_of = |i: usize, j: usize| {
         let (i, j) = if i < j { (i, j) } else { (j, i) };
         // index of (i, j) in the upper-triangle enumeration
         corr[i * m - i * (i + 1) / 2 + (j - i - 1)]
     };
+    let mut kept_idx = Vec::new();
+    for (i, clash) in greedy(m, max_correlation, corr_of).into_iter().enumerate() {
+        let c = &candidates[passing[i]];
+        match clash {
+            Some((k, r)) => records.push(SelectionRecord {
+                name: c.1.to_owned(),
+                iv: c.2,
+                decision: Decision::Correlated {
+                    with: candidates[passing[k]].1.to_owned(),
+                    correlation: r,
+                },
+                note: None,
+            }),
+            None => kept_idx.push(c.0),
+        }
+    }
+    (kept_idx, records)
+}
+
+/// Positions of the values at or above `min_iv`, by falling IV (stable for ties).
+pub(crate) fn by_falling_iv(ivs: impl Iterator<Item = f64>, min_iv: f64) -> Vec<usize> {
+    let ivs: Vec<f64> = ivs.collect();
+    let mut passing: Vec<usize> = (0..ivs.len()).filter(|&i| ivs[i] >= min_iv).collect();
+    passing.sort_by(|&x, &y| ivs[y].total_cmp(&ivs[x]));
+    passing
+}
+
+/// The correlation screen over `m` candidates already in falling IV order: each is kept unless
+/// its WoE correlates above `max_correlation` (in absolute value) with one kept before it, which
+/// is returned with the correlation. The one definition the fit and the tuning both use.
+pub(crate) fn greedy(
+    m: usize,
+    max_correlation: f64,
+    corr_of: impl Fn(usize, usize) -> f64,
+) -> Vec<Option<(usize, f64)>> {
     let mut kept: Vec<usize> = Vec::new();
+    let mut out = Vec::with_capacity(m);
     for i in 0..m {
         let clash = kept
             .iter()
             .map(|&k| (k, corr_of(k, i)))
             .find(|&(_, r)| r.abs() > max_correlation);
-        match clash {
-            Some((k, r)) => records.push(SelectionRecord {
-                name: passing[i].1.to_owned(),
-                iv: passing[i].2,
-                decision: Decision::Correlated {
-                    with: passing[k].1.to_owned(),
-                    correlation: r,
-                },
-            }),
-            None => kept.push(i),
+        if clash.is_none() {
+            kept.push(i);
         }
+        out.push(clash);
     }
-    let kept_idx = kept.iter().map(|&i| passing[i].0).collect();
-    (kept_idx, records)
+    out
 }
 
 #[cfg(test)]

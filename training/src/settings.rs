@@ -11,9 +11,10 @@ use crate::error::{Result, TrainingError};
 pub enum Trend {
     /// Ascending or descending, whichever gives the higher information value.
     Auto,
-    /// Ascending, descending, peak or valley, whichever gives the higher information value; a
-    /// peak or valley is kept only when it adds at least a tenth to the best monotonic
-    /// information value (see [`crate::binning::SHAPE_IV_GAIN`]). Never resolved to itself.
+    /// Ascending, descending, peak or valley: the best partition under each, chosen by a
+    /// penalised likelihood criterion (BIC; see [`crate::binning::shape_criterion`]), so a peak
+    /// or valley is kept only where it is materially better than the best monotonic binning.
+    /// Never resolved to itself. The default.
     AutoShaped,
     Ascending,
     Descending,
@@ -97,7 +98,7 @@ impl Default for Settings {
             min_bin_share: 0.05,
             max_bins: 8,
             prebins: 50,
-            trend: Trend::Auto,
+            trend: Trend::AutoShaped,
             special_values: Vec::new(),
             rare_category_share: 0.01,
             woe_smoothing: 0.5,
@@ -138,7 +139,7 @@ impl Settings {
         self.prebins = v;
         self
     }
-    /// Bad-rate shape across numeric bins. Default [`Trend::Auto`].
+    /// Bad-rate shape across numeric bins. Default [`Trend::AutoShaped`].
     pub fn trend(mut self, v: Trend) -> Self {
         self.trend = v;
         self
