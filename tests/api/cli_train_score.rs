@@ -313,8 +313,9 @@ fn scoring_a_file_without_a_model_column_fails_and_writes_nothing() {
     assert!(!scored.exists());
 }
 
-/// `--trend auto-shaped` lets a U-shaped characteristic keep its valley; the default keeps every
-/// characteristic ascending or descending; an unknown trend is refused with the choices.
+/// The default (`auto-shaped`, issue 16) lets a U-shaped characteristic keep its valley, as
+/// `--trend auto-shaped` does; `--trend auto` keeps every characteristic ascending or descending;
+/// an unknown trend is refused with the choices.
 #[test]
 fn train_trend_option_chooses_the_bin_shapes() {
     let dir = tempfile::tempdir().unwrap();
@@ -353,7 +354,12 @@ fn train_trend_option_chooses_the_bin_shapes() {
             .collect()
     };
     assert_eq!(trends(&["--trend", "auto-shaped"]), vec!["valley"]);
-    for t in trends(&[]) {
+    assert_eq!(
+        trends(&[]),
+        vec!["valley"],
+        "the default considers peaks and valleys"
+    );
+    for t in trends(&["--trend", "auto"]) {
         assert!(t == "ascending" || t == "descending", "{t}");
     }
     let o = run(&[
