@@ -267,19 +267,6 @@ async fn concurrent_records_share_group_commits_and_form_one_chain() {
     }
 }
 
-async fn post(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, Value) {
-    let resp = app
-        .client
-        .post(app.url(path))
-        .bearer_auth(key)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status().as_u16();
-    (status, resp.json().await.unwrap_or(Value::Null))
-}
-
 #[tokio::test]
 async fn an_admin_reads_who_queried_a_subject_without_its_lookup_key() {
     for backend in backends() {
@@ -289,9 +276,7 @@ async fn an_admin_reads_who_queried_a_subject_without_its_lookup_key() {
         fixtures::install_champion(&app.state, "farmer", "farmer-history-1", 2).await;
         let bank = app.partner_key("bank").await;
         let admin = app.partner_key("admin").await;
-        let (status, consent) = post(
-            &app,
-            &bank,
+        let (status, consent) = app.post(&bank,
             "/v1/consents",
             json!({
                 "subject": RESIDENT, "purpose": "loan_application", "valid_until": "2027-06-30",
@@ -306,29 +291,25 @@ async fn an_admin_reads_who_queried_a_subject_without_its_lookup_key() {
                     "consent_id": consent_id })
         };
         let consent_id = consent["consent_id"].as_str().unwrap();
-        let (status, delivered) = post(
-            &app,
-            &bank,
-            "/v1/scores",
-            score(consent_id, RESIDENT, "farmer"),
-        )
-        .await;
+        let (status, delivered) = app
+            .post(&bank, "/v1/scores", score(consent_id, RESIDENT, "farmer"))
+            .await;
         assert_eq!(status, 200, "{delivered}");
-        let (status, _) = post(
-            &app,
-            &bank,
-            "/v1/scores",
-            score("01J00000000000000000000000", RESIDENT, "farmer"),
-        )
-        .await;
+        let (status, _) = app
+            .post(
+                &bank,
+                "/v1/scores",
+                score("01J00000000000000000000000", RESIDENT, "farmer"),
+            )
+            .await;
         assert_eq!(status, 403);
-        let (status, _) = post(
-            &app,
-            &bank,
-            "/v1/scores",
-            score("01J00000000000000000000000", USCC, "sme"),
-        )
-        .await;
+        let (status, _) = app
+            .post(
+                &bank,
+                "/v1/scores",
+                score("01J00000000000000000000000", USCC, "sme"),
+            )
+            .await;
         assert_eq!(status, 403);
         let subject_key = creditbridge::domain::SubjectId::parse(RESIDENT).unwrap();
         let subject_key = app.state.pii.subject_ref(&subject_key).key;

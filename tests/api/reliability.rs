@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::fixtures::{self, USCC};
-use crate::common::process::{creditbridge, free_port, partner_key, serve, wait_ready};
+use crate::common::process::{creditbridge, free_port, partner_key, serve, succeed, wait_ready};
 use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -107,15 +107,7 @@ async fn a_server_killed_mid_load_keeps_an_intact_chain_with_every_delivered_sco
     for (kind, csv) in fixtures::subject_feeds() {
         let file = dir.path().join(format!("{kind}.csv"));
         std::fs::write(&file, csv).unwrap();
-        let out = creditbridge(dir.path())
-            .args(["import", kind, file.to_str().unwrap(), "--quiet"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{kind}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        succeed(creditbridge(dir.path()).args(["import", kind, file.to_str().unwrap(), "--quiet"]));
     }
     let key = partner_key(dir.path(), "kill test", "bank");
 

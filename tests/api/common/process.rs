@@ -13,10 +13,25 @@ impl Drop for Server {
     }
 }
 
+/// libfaketime (Debian's `libfaketime`, which `.ci/run` installs): the one way to pin the clock of
+/// the real binary, which runs on the system clock as a service must.
+const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
+
 /// `creditbridge` working in `dir`: its data under `dir/data`, the test PII key, the committed
-/// champions, no rate limit to speak of and no quarterly schedule.
+/// champions, no rate limit to speak of and no quarterly schedule; its clock starts at
+/// `TEST_NOW` and runs on from there, so the fixtures' dates mean the same to it whatever day
+/// the suite runs (timers keep the real monotonic clock).
 pub fn creditbridge(dir: &std::path::Path) -> Command {
+    assert!(
+        std::path::Path::new(LIBFAKETIME).exists(),
+        "{LIBFAKETIME} is missing: apt-get install faketime"
+    );
+    let start = super::test_now().format("@%Y-%m-%d %H:%M:%S").to_string();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditbridge"));
+    cmd.env("LD_PRELOAD", LIBFAKETIME)
+        .env("FAKETIME", start)
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("FAKETIME_NO_CACHE", "1");
     cmd.current_dir(dir)
         .env("CREDITBRIDGE_DATA_DIR", dir.join("data"))
         .env("CREDITBRIDGE_PII_KEY", super::TEST_PII_KEY)
@@ -65,17 +80,20 @@ pub async fn wait_ready(base: &str) {
     panic!("server at {base} did not become ready");
 }
 
-/// `creditbridge partners add` in `dir`: the new partner's clear key.
-pub fn partner_key(dir: &std::path::Path, name: &str, role: &str) -> String {
-    let out = creditbridge(dir)
-        .args(["partners", "add", "--name", name, "--role", role])
-        .output()
-        .unwrap();
+/// Runs `cmd` to its end and fails the test, with its stderr, unless it succeeded.
+pub fn succeed(cmd: &mut Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
-        "{}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    out
+}
+
+/// `creditbridge partners add` in `dir`: the new partner's clear key.
+pub fn partner_key(dir: &std::path::Path, name: &str, role: &str) -> String {
+    let out = succeed(creditbridge(dir).args(["partners", "add", "--name", name, "--role", role]));
     serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["key"]
         .as_str()
         .unwrap()
