@@ -1,6 +1,7 @@
-//! The floors hold: no module below the HTTP layer reaches up into it, and no use case reaches
-//! up into the application's state (each takes the parts it needs). Read from the sources, so a
-//! new `use crate::http::…` in `scoring` fails here rather than growing an import circle.
+//! The floors hold: no module below the HTTP layer reaches up into it, no use case reaches up
+//! into the application's state (each takes the parts it needs), and no SQL runs outside
+//! `storage`. Read from the sources, so a new `use crate::http::…` in `scoring` or a query in
+//! `features` fails here rather than growing an import circle or a second home for SQL.
 
 use std::path::{Path, PathBuf};
 
@@ -101,4 +102,52 @@ fn the_check_sees_each_way_of_naming_a_module() {
     assert_eq!(naming("impl crate::http::AppState {", "http").len(), 1);
     assert!(naming("use crate::https_like::X;", "http").is_empty());
     assert!(naming("// HTTP answers", "http").is_empty());
+}
+
+/// What running SQL looks like in Rust source: a query built by sqlx, or a pool or transaction
+/// borrowed through storage's dialect macros.
+const RUNS_SQL: &[&str] = &[
+    "sqlx::query",
+    "sqlx::raw_sql",
+    "with_db!",
+    "with_tx!",
+    "fetch_all(",
+    "fetch_one(",
+    "fetch_optional(",
+];
+
+/// Lines of `text` that run SQL.
+fn running_sql(text: &str) -> Vec<String> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| RUNS_SQL.iter().any(|s| line.contains(s)))
+        .map(|(n, line)| format!("{}: {}", n + 1, line.trim()))
+        .collect()
+}
+
+#[test]
+fn sql_runs_only_in_storage() {
+    let found: Vec<String> = sources()
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with("storage/") && rel != "layering_tests.rs")
+        .flat_map(|(rel, text)| {
+            running_sql(&text)
+                .into_iter()
+                .map(move |hit| format!("src/{rel}:{hit}"))
+        })
+        .collect();
+    assert!(
+        found.is_empty(),
+        "SQL outside storage (ask a function in src/storage/ for typed facts instead):\n{}",
+        found.join("\n")
+    );
+}
+
+#[test]
+fn the_sql_check_sees_queries_and_the_dialect_macros() {
+    assert_eq!(running_sql("let r = sqlx::query_as(SQL).fetch_all(p);").len(), 1);
+    assert_eq!(running_sql("with_db!(db, p => run(p))").len(), 1);
+    assert_eq!(running_sql("with_tx!(tx, c => run(c))").len(), 1);
+    assert!(running_sql("StoreError::Other(sqlx::Error::Io(e))").is_empty());
+    assert!(running_sql("let facts = storage::facts::sme_facts(db, uscc, at);").is_empty());
 }

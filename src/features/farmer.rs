@@ -5,53 +5,11 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 use training::Value;
 
-use super::sme::RecordFact;
+pub use crate::storage::facts::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact, Village};
 use super::{category, number, FeatureVector};
 
 /// Share of credit households at which a village is a credit village (domain.md §3).
 pub const CREDIT_VILLAGE_SHARE: f64 = 0.70;
-
-#[derive(Clone, Debug, Default)]
-pub struct FarmerFacts {
-    pub household: Option<HouseholdFact>,
-    pub assessments: Vec<AssessmentFact>,
-    pub loans: Vec<LoanFact>,
-    pub records: Vec<RecordFact>,
-    /// Every household of the village (including this one): its assessments' (date, grade).
-    /// Shared by all households of the village: a copy each would cost memory quadratic in the
-    /// village's size when a whole city is loaded for training.
-    pub village: Village,
-}
-
-pub type Village = std::sync::Arc<Vec<Vec<(NaiveDate, String)>>>;
-
-#[derive(Clone, Debug)]
-pub struct HouseholdFact {
-    pub birth_year: i64,
-    pub members: i64,
-    pub labourers: i64,
-    pub education: String,
-    pub land_mu: f64,
-    pub main_activity: String,
-}
-
-#[derive(Clone, Debug)]
-pub struct AssessmentFact {
-    pub id: i64,
-    pub year: i64,
-    pub assessed_on: NaiveDate,
-    pub score: f64,
-    pub grade: String,
-    pub annual_income: i64,
-    pub assets: i64,
-    pub liabilities: i64,
-}
-
-#[derive(Clone, Debug)]
-pub struct LoanFact {
-    pub disbursed_on: NaiveDate,
-    pub defaulted_on: Option<NaiveDate>,
-}
 
 /// The latest assessment made by `at` (a correction of the same date wins).
 pub fn assessment_at(a: &[AssessmentFact], at: NaiveDate) -> Option<&AssessmentFact> {

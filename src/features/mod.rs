@@ -1,6 +1,6 @@
 //! Characteristics of a subject at a date, computed from the facts creditbridge holds. The same
 //! code builds features for serving (facts of one subject, as of now) and for training (every
-//! loan's subject, as of its disbursement date): loaders gather facts, and pure functions that
+//! loan's subject, as of its disbursement date): `storage::facts` gathers facts, and pure functions that
 //! ignore everything not yet known at the date turn them into characteristics. Training and
 //! serving therefore cannot disagree, and no fact dated after a loan leaks into its features.
 
@@ -9,7 +9,6 @@ use training::{CharacteristicMeta, Value};
 
 pub mod catalogue;
 pub mod farmer;
-pub mod load;
 pub mod sme;
 
 pub use catalogue::{Characteristic, Kind};

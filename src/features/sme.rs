@@ -7,50 +7,9 @@ use training::Value;
 use super::{
     category, deadline_of, month_index, number, period_index, years_between, FeatureVector,
 };
+pub use crate::storage::facts::{EnterpriseFact, GradeFact, PaymentFact, RecordFact, SmeFacts};
 
-#[derive(Clone, Debug, Default)]
-pub struct SmeFacts {
-    pub enterprise: Option<EnterpriseFact>,
-    pub grades: Vec<GradeFact>,
-    pub payments: Vec<PaymentFact>,
-    pub records: Vec<RecordFact>,
-}
-
-#[derive(Clone, Debug)]
-pub struct EnterpriseFact {
-    pub region_code: String,
-    pub industry: String,
-    pub founded_on: NaiveDate,
-}
-
-#[derive(Clone, Debug)]
-pub struct GradeFact {
-    pub id: i64,
-    pub year: i64,
-    pub grade: String,
-    pub effective_from: NaiveDate,
-}
-
-#[derive(Clone, Debug)]
-pub struct PaymentFact {
-    pub period: String,
-    pub tax_type: String,
-    pub revenue: i64,
-    pub tax_due: i64,
-    pub tax_paid: i64,
-    pub filed_on: NaiveDate,
-    pub paid_on: Option<NaiveDate>,
-}
-
-/// A public credit record as it bears on a subject at a date.
-#[derive(Clone, Debug)]
-pub struct RecordFact {
-    pub kind: String,
-    pub listed_at: NaiveDate,
-    pub display_until: NaiveDate,
-    pub repaired_at: Option<NaiveDate>,
-}
-
+/// Whether a public record bears on its subject: one rule for serving and training.
 impl RecordFact {
     /// Known at `at` and still counting: inside its display window and not repaired.
     pub fn counts_at(&self, at: NaiveDate) -> bool {

@@ -6,9 +6,9 @@ use chrono::{Datelike, Months, NaiveDate};
 use training::{Column, Frame, Value};
 
 use crate::domain::Product;
-use crate::features::{self, catalogue, load, FeatureVector};
+use crate::features::{self, catalogue, FeatureVector};
+use crate::storage::facts;
 use crate::storage::{Db, StoreError};
-use crate::with_db;
 
 /// One matured loan with its characteristics at disbursement.
 pub struct Example {
@@ -36,18 +36,15 @@ pub async fn examples(
     as_of: NaiveDate,
 ) -> Result<Vec<Example>, StoreError> {
     let cutoff = maturity_cutoff(as_of);
-    let loans: Vec<(String, String, NaiveDate, bool)> = with_db!(db, p => sqlx::query_as(
-        "SELECT loan_id, subject_key, disbursed_on, defaulted FROM loans \
-         WHERE product = $1 AND disbursed_on <= $2 AND defaulted IS NOT NULL ORDER BY disbursed_on, loan_id")
-        .bind(product.as_str()).bind(cutoff).fetch_all(p).await)?;
+    let loans = facts::matured_loans(db, product.as_str(), cutoff).await?;
     let build = |facts_of: &dyn Fn(&str, NaiveDate) -> Option<FeatureVector>| {
         loans
             .iter()
-            .filter_map(|(loan_id, subject, disbursed_on, bad)| {
-                facts_of(subject, *disbursed_on).map(|features| Example {
-                    loan_id: loan_id.clone(),
-                    disbursed_on: *disbursed_on,
-                    bad: *bad,
+            .filter_map(|l| {
+                facts_of(&l.subject_key, l.disbursed_on).map(|features| Example {
+                    loan_id: l.loan_id.clone(),
+                    disbursed_on: l.disbursed_on,
+                    bad: l.bad,
                     features,
                 })
             })
@@ -56,14 +53,14 @@ pub async fn examples(
     Ok(match product {
         Product::Sme => {
             // Characteristics look back at most 24 months from the earliest disbursement.
-            let first = loans.first().map_or(cutoff, |l| l.2);
+            let first = loans.first().map_or(cutoff, |l| l.disbursed_on);
             let from = first.checked_sub_months(Months::new(25)).unwrap_or(first);
             let facts =
-                load::sme_facts_of_borrowers(db, cutoff, &from.format("%Y-%m").to_string()).await?;
+                facts::sme_facts_of_borrowers(db, cutoff, &from.format("%Y-%m").to_string()).await?;
             build(&|s, d| facts.get(s).map(|f| features::sme::characteristics(f, d)))
         }
         Product::Farmer => {
-            let facts = load::all_farmer_facts(db).await?;
+            let facts = facts::all_farmer_facts(db).await?;
             build(&|s, d| {
                 facts
                     .get(s)

@@ -15,9 +15,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use moka::sync::Cache;
 
-use crate::features::farmer::FarmerFacts;
-use crate::features::load;
-use crate::features::sme::SmeFacts;
+use crate::storage::facts::{self, FarmerFacts, SmeFacts, Village};
 use crate::storage::consents::Consent;
 use crate::storage::partners::{key_digest, Partner};
 use crate::storage::revisions::Revised;
@@ -34,7 +32,7 @@ pub struct ReadModel {
     consents: Cache<String, Consent>,
     sme: Cache<String, Arc<SmeFacts>>,
     households: Cache<String, Arc<FarmerFacts>>,
-    villages: Cache<String, crate::features::farmer::Village>,
+    villages: Cache<String, Village>,
     generations: [AtomicU64; 3],
     /// The counters last read from the database.
     seen: Mutex<Option<[i64; 3]>>,
@@ -65,7 +63,7 @@ impl ReadModel {
                 .build(),
             villages: Cache::builder()
                 .max_capacity(facts_bytes / 4)
-                .weigher(|_, v: &crate::features::farmer::Village| {
+                .weigher(|_, v: &Village| {
                     weight(v.iter().map(|h| 8 + h.len() * 40).sum())
                 })
                 .time_to_live(TIME_TO_LIVE)
@@ -106,7 +104,7 @@ impl ReadModel {
     ) -> Result<Arc<SmeFacts>, StoreError> {
         let facts = self
             .cached(&self.sme, Revised::Facts, uscc.to_owned(), || async {
-                load::sme_facts(db, uscc, at)
+                facts::sme_facts(db, uscc, at)
                     .await
                     .map(|f| Some(Arc::new(f)))
             })
@@ -126,11 +124,11 @@ impl ReadModel {
                 Revised::Facts,
                 subject_key.to_owned(),
                 || async {
-                    let (mut facts, village_code) = load::household_facts(db, subject_key).await?;
+                    let (mut facts, village_code) = facts::household_facts(db, subject_key).await?;
                     if let Some(code) = village_code {
                         facts.village = self
                             .cached(&self.villages, Revised::Facts, code.clone(), || async {
-                                load::village(db, &code).await.map(Some)
+                                facts::village(db, &code).await.map(Some)
                             })
                             .await?
                             .expect("loader always returns a village");

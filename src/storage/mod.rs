@@ -16,6 +16,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub mod audit;
 pub mod consents;
 pub mod enterprises;
+pub mod facts;
 pub mod feeds;
 pub mod households;
 pub mod loans;

@@ -1,6 +1,6 @@
 //! Public credit records (dishonest judgment debtors, administrative penalties, red lists). A
 //! record counts from listed_at until display_until, or until it is repaired, whichever is first
-//! (`features::sme::RecordFact::counts_at`, the rule serving and training use).
+//! (`RecordFact::counts_at` in `features::sme`, the rule serving and training use).
 
 use chrono::NaiveDate;
 use serde::Serialize;

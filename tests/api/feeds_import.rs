@@ -398,7 +398,7 @@ async fn a_new_grade_supersedes_the_old_and_both_are_kept() {
 
 /// The grade in force for `uscc` at `d`, as the features see it.
 async fn grade_at(t: &TestDb, uscc: &str, d: &str) -> Option<String> {
-    let facts = features::load::sme_facts(&t.db, uscc, date(d))
+    let facts = creditbridge::storage::facts::sme_facts(&t.db, uscc, date(d))
         .await
         .unwrap();
     features::sme::grade_at(&facts.grades, date(d)).map(|g| g.grade.clone())
@@ -579,7 +579,7 @@ async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
     let key = pii().subject_key(&resident_id(11));
     assert_eq!(t.db.assessment_history(&key).await.unwrap().len(), 2);
     // Which one is in force is the features' rule, the one serving and training use.
-    let facts = features::load::farmer_facts(&t.db, &key).await.unwrap();
+    let facts = creditbridge::storage::facts::farmer_facts(&t.db, &key).await.unwrap();
     let at = |d| features::farmer::assessment_at(&facts.assessments, date(d)).map(|a| &a.grade);
     assert_eq!(at("2024-11-01"), None);
     assert_eq!(at("2024-11-30").unwrap(), "AAA");
@@ -673,7 +673,7 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
         let active = |d| {
             let (db, u1) = (t.db.clone(), u1.clone());
             async move {
-                let facts = features::load::sme_facts(&db, &u1, date(d)).await.unwrap();
+                let facts = creditbridge::storage::facts::sme_facts(&db, &u1, date(d)).await.unwrap();
                 facts
                     .records
                     .iter()
@@ -685,7 +685,7 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
         assert_eq!(active("2019-06-01").await, 1, "repaired on that day");
         assert_eq!(active("2020-01-02").await, 0, "display window over");
         let person = pii().subject_key(&resident_id(11));
-        let facts = features::load::farmer_facts(&t.db, &person).await.unwrap();
+        let facts = creditbridge::storage::facts::farmer_facts(&t.db, &person).await.unwrap();
         let counting = |d| {
             facts
                 .records

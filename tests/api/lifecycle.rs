@@ -56,7 +56,7 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
 
         // The same facts do count for a later date: the planted records are real.
         let later = creditbridge::features::sme::characteristics(
-            &creditbridge::features::load::sme_facts(
+            &creditbridge::storage::facts::sme_facts(
                 &app.state.db,
                 USCC,
                 "2025-08-01".parse().unwrap(),

@@ -1,15 +1,148 @@
-//! Gathering facts from the database: for one subject (serving, by indexed look-ups) or for
-//! every subject at once (training, a few ordered scans). Both produce the same fact types, and
-//! the pure functions in `sme` and `farmer` do the rest.
+//! The facts characteristics are computed from, as typed values: for one subject (serving, by
+//! indexed look-ups) or for every subject at once (training, a few ordered scans). Both produce
+//! the same fact types; `features` turns them into characteristics and owns every rule about
+//! them (which grade is in force, whether a record still counts), this module only reads.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::farmer::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact, Village};
-use super::sme::{EnterpriseFact, GradeFact, PaymentFact, RecordFact, SmeFacts};
-use crate::storage::{Db, StoreError};
+use super::{Db, StoreError};
 use crate::with_db;
+
+/// An enterprise's facts: its registration, tax grades, monthly payments and public records.
+#[derive(Clone, Debug, Default)]
+pub struct SmeFacts {
+    pub enterprise: Option<EnterpriseFact>,
+    pub grades: Vec<GradeFact>,
+    pub payments: Vec<PaymentFact>,
+    pub records: Vec<RecordFact>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EnterpriseFact {
+    pub region_code: String,
+    pub industry: String,
+    pub founded_on: NaiveDate,
+}
+
+#[derive(Clone, Debug)]
+pub struct GradeFact {
+    pub id: i64,
+    pub year: i64,
+    pub grade: String,
+    pub effective_from: NaiveDate,
+}
+
+#[derive(Clone, Debug)]
+pub struct PaymentFact {
+    pub period: String,
+    pub tax_type: String,
+    pub revenue: i64,
+    pub tax_due: i64,
+    pub tax_paid: i64,
+    pub filed_on: NaiveDate,
+    pub paid_on: Option<NaiveDate>,
+}
+
+/// A public credit record of a subject (whether it counts at a date is `features`' rule).
+#[derive(Clone, Debug)]
+pub struct RecordFact {
+    pub kind: String,
+    pub listed_at: NaiveDate,
+    pub display_until: NaiveDate,
+    pub repaired_at: Option<NaiveDate>,
+}
+
+/// A household's facts: the household, its assessments, earlier loans, public records and its
+/// village's standing.
+#[derive(Clone, Debug, Default)]
+pub struct FarmerFacts {
+    pub household: Option<HouseholdFact>,
+    pub assessments: Vec<AssessmentFact>,
+    pub loans: Vec<LoanFact>,
+    pub records: Vec<RecordFact>,
+    /// Every household of the village (including this one): its assessments' (date, grade).
+    /// Shared by all households of the village: a copy each would cost memory quadratic in the
+    /// village's size when a whole city is loaded for training.
+    pub village: Village,
+}
+
+pub type Village = Arc<Vec<Vec<(NaiveDate, String)>>>;
+
+#[derive(Clone, Debug)]
+pub struct HouseholdFact {
+    pub birth_year: i64,
+    pub members: i64,
+    pub labourers: i64,
+    pub education: String,
+    pub land_mu: f64,
+    pub main_activity: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct AssessmentFact {
+    pub id: i64,
+    pub year: i64,
+    pub assessed_on: NaiveDate,
+    pub score: f64,
+    pub grade: String,
+    pub annual_income: i64,
+    pub assets: i64,
+    pub liabilities: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct LoanFact {
+    pub disbursed_on: NaiveDate,
+    pub defaulted_on: Option<NaiveDate>,
+}
+
+/// Runs one query on either dialect and reads every row as `$row`.
+macro_rules! fetch {
+    ($db:expr, $sql:expr, $row:ty $(, $bind:expr)*) => {{
+        let sql: String = $sql;
+        let rows: Vec<$row> = with_db!($db, p => sqlx::query_as(&sql)$(.bind($bind))*.fetch_all(p).await)?;
+        rows
+    }};
+}
+
+/// A loan whose 12-month outcome is known: a training example's target.
+#[derive(Clone, Debug)]
+pub struct MaturedLoan {
+    pub loan_id: String,
+    pub subject_key: String,
+    pub disbursed_on: NaiveDate,
+    pub bad: bool,
+}
+
+/// `product`'s loans disbursed on or before `cutoff` whose outcome is known, oldest first.
+pub async fn matured_loans(
+    db: &Db,
+    product: &str,
+    cutoff: NaiveDate,
+) -> Result<Vec<MaturedLoan>, StoreError> {
+    let rows = fetch!(
+        db,
+        "SELECT loan_id, subject_key, disbursed_on, defaulted FROM loans \
+         WHERE product = $1 AND disbursed_on <= $2 AND defaulted IS NOT NULL \
+         ORDER BY disbursed_on, loan_id"
+            .to_owned(),
+        (String, String, NaiveDate, bool),
+        product,
+        cutoff
+    );
+    Ok(rows
+        .into_iter()
+        .map(|(loan_id, subject_key, disbursed_on, bad)| MaturedLoan {
+            loan_id,
+            subject_key,
+            disbursed_on,
+            bad,
+        })
+        .collect())
+}
 
 type EnterpriseRow = (String, String, String, NaiveDate);
 type GradeRow = (String, i64, i64, String, NaiveDate);
@@ -106,13 +239,6 @@ fn loan((_, disbursed_on, defaulted_on): LoanRow) -> LoanFact {
     }
 }
 
-macro_rules! fetch {
-    ($db:expr, $sql:expr, $row:ty $(, $bind:expr)*) => {{
-        let sql: String = $sql;
-        let rows: Vec<$row> = with_db!($db, p => sqlx::query_as(&sql)$(.bind($bind))*.fetch_all(p).await)?;
-        rows
-    }};
-}
 
 /// One enterprise's facts for characteristics at `at` (by indexed look-ups on its credit code;
 /// payments only from the 25 months before `at`, all the characteristics look at).
@@ -218,7 +344,7 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
     }
     let villages: HashMap<String, Village> = villages
         .into_iter()
-        .map(|(k, v)| (k, Village::new(v)))
+        .map(|(k, v)| (k, Arc::new(v)))
         .collect();
     let mut out = HashMap::with_capacity(households.len());
     for h in &households {
@@ -314,5 +440,5 @@ pub async fn village(db: &Db, code: &str) -> Result<Village, StoreError> {
     for (k, d, g) in v {
         by_household.entry(k).or_default().push((d, g));
     }
-    Ok(Village::new(by_household.into_values().collect()))
+    Ok(Arc::new(by_household.into_values().collect()))
 }
