@@ -56,17 +56,6 @@ pub struct Prepared {
     pub today: chrono::NaiveDate,
 }
 
-/// Feed order: subjects before the facts that refer to them.
-const ORDER: [(FeedKind, &str); 7] = [
-    (FeedKind::Enterprises, "enterprises.csv"),
-    (FeedKind::TaxGrades, "tax-grades.csv"),
-    (FeedKind::TaxPayments, "tax-payments.csv"),
-    (FeedKind::Households, "households.csv"),
-    (FeedKind::FarmerAssessments, "farmer-assessments.csv"),
-    (FeedKind::PublicRecords, "public-records.csv"),
-    (FeedKind::LoanOutcomes, "loan-outcomes.csv"),
-];
-
 /// Runs the pipeline once as of the state's clock; a data directory that already holds a prepared
 /// city is reused (only new demo partner keys are issued, the old ones revoked).
 pub async fn prepare(
@@ -90,7 +79,9 @@ pub async fn prepare(
         let dir = city_dir.clone();
         tokio::task::spawn_blocking(move || simulator::generate(&config, &dir)).await??;
         eprintln!("generated a synthetic city in {}", city_dir.display());
-        for (kind, file) in ORDER {
+        // Subjects before the facts that refer to them: `FeedKind::ALL`'s order.
+        for kind in FeedKind::ALL {
+            let file = kind.file_name();
             let req = FeedRequest {
                 kind,
                 source: "cli".into(),
@@ -212,7 +203,7 @@ async fn why_no_champion(state: &AppState, product: Product) -> anyhow::Result<S
 
 /// The first sme and farmer loan subjects of the generated loan file.
 fn samples(city_dir: &Path) -> anyhow::Result<(String, String)> {
-    let mut reader = csv::Reader::from_path(city_dir.join("loan-outcomes.csv"))?;
+    let mut reader = csv::Reader::from_path(city_dir.join(FeedKind::LoanOutcomes.file_name()))?;
     let headers = reader.headers()?.clone();
     let col = |name: &str| {
         headers

@@ -15,7 +15,6 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use common::{Backend, TestApp, TestDb, TEST_PII_KEY};
 use creditbridge::feeds::{import, FeedError, FeedKind, FeedRequest, Limits};
 use creditbridge::pii::PiiKey;
-use creditbridge::storage::tax::FeedTable;
 use feeds_support::xlsx::{self, Entry};
 use feeds_support::{uscc, GRADE_COLUMNS};
 use flate2::{Compress, Compression, FlushCompress};
@@ -176,7 +175,7 @@ async fn refused(t: &TestDb, body: &[u8], limits: Limits) -> (FeedError, usize) 
     let peak = PEAK.load(Relaxed).saturating_sub(base);
     let err = result.expect_err("the file is refused");
     eprintln!("refused holding at most {peak} bytes more: {err}");
-    assert_eq!(t.db.count_rows(FeedTable::TaxGrades).await.unwrap(), 0);
+    assert_eq!(t.db.count_rows(FeedKind::TaxGrades).await.unwrap(), 0);
     (err, peak)
 }
 
@@ -249,7 +248,7 @@ async fn the_bomb_over_http_is_a_413_naming_the_limit() {
         Limits::default().max_shared_strings_bytes
     );
     let db = &app.state.db;
-    assert_eq!(db.count_rows(FeedTable::TaxGrades).await.unwrap(), 0);
+    assert_eq!(db.count_rows(FeedKind::TaxGrades).await.unwrap(), 0);
     app.stop().await;
 }
 
@@ -455,5 +454,5 @@ async fn a_workbook_within_the_limits_is_read_through_the_vetted_copy() {
     let pii = PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap();
     let accepted = import(&t.db, &pii, req, None).await.expect("accepted");
     assert_eq!(accepted.result.rows, 1);
-    assert_eq!(t.db.count_rows(FeedTable::TaxGrades).await.unwrap(), 1);
+    assert_eq!(t.db.count_rows(FeedKind::TaxGrades).await.unwrap(), 1);
 }

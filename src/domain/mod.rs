@@ -4,6 +4,7 @@
 mod enums;
 mod error;
 mod farmer_grade;
+mod feed_kind;
 mod product;
 mod purpose;
 mod region;
@@ -15,6 +16,7 @@ mod uscc;
 
 pub use error::DomainError;
 pub use farmer_grade::FarmerGrade;
+pub use feed_kind::FeedKind;
 pub use product::Product;
 pub use purpose::Purpose;
 pub use region::{RegionCode, ZHANJIANG};

@@ -4,11 +4,10 @@
 //! Batches are idempotent per (source, key). docs/feeds.md is the contract.
 
 use std::fmt;
-use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::Role;
+pub use crate::domain::FeedKind;
 use crate::storage::StoreError;
 
 mod cells;
@@ -30,77 +29,6 @@ pub use pipeline::{import, FeedRequest, Progress};
 
 /// Errors and warnings listed per batch; the totals say how many there were in all.
 pub const MAX_LISTED: usize = 100;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum FeedKind {
-    Enterprises,
-    TaxGrades,
-    TaxPayments,
-    Households,
-    FarmerAssessments,
-    PublicRecords,
-    LoanOutcomes,
-}
-
-impl FeedKind {
-    pub const ALL: [FeedKind; 7] = [
-        FeedKind::Enterprises,
-        FeedKind::TaxGrades,
-        FeedKind::TaxPayments,
-        FeedKind::Households,
-        FeedKind::FarmerAssessments,
-        FeedKind::PublicRecords,
-        FeedKind::LoanOutcomes,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedKind::Enterprises => "enterprises",
-            FeedKind::TaxGrades => "tax-grades",
-            FeedKind::TaxPayments => "tax-payments",
-            FeedKind::Households => "households",
-            FeedKind::FarmerAssessments => "farmer-assessments",
-            FeedKind::PublicRecords => "public-records",
-            FeedKind::LoanOutcomes => "loan-outcomes",
-        }
-    }
-
-    /// Who may send this kind (product.md): each data owner its own feeds, admin all of them.
-    pub fn allowed_roles(self) -> &'static [Role] {
-        match self {
-            FeedKind::Enterprises | FeedKind::TaxGrades | FeedKind::TaxPayments => {
-                &[Role::TaxBureau, Role::Admin]
-            }
-            FeedKind::Households | FeedKind::FarmerAssessments => &[Role::Assessor, Role::Admin],
-            FeedKind::PublicRecords => &[Role::PublicRecords, Role::Admin],
-            FeedKind::LoanOutcomes => &[Role::Bank, Role::Admin],
-        }
-    }
-}
-
-impl fmt::Display for FeedKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FeedKind {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        FeedKind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = FeedKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown feed kind {:?}; expected one of: {}",
-                    s.chars().take(40).collect::<String>(),
-                    names.join(", ")
-                )
-            })
-    }
-}
 
 /// One problem with the input: where it is (1-based file line, the column as the file names it)
 /// and what is wrong.

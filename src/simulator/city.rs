@@ -15,11 +15,11 @@ use super::households::{self, Village};
 use super::loans::Loan;
 use super::rng::{stream, Purpose};
 use super::stats::{product_stats, ProductStats, Shares};
-use super::tables::{File, Out};
+use super::tables::{self, Out};
 use super::{
     enterprise_life, enterprises, farm_life, inject, parallel, public_records, rows, Config, Window,
 };
-use crate::domain::{Product, ResidentId};
+use crate::domain::{FeedKind, Product, ResidentId};
 
 /// Entities per unit of parallel work. Part of the output's definition: the injection streams
 /// are keyed by chunk, so changing it changes which rows `--inject-errors` breaks.
@@ -43,24 +43,24 @@ pub struct Summary {
 
 struct Files {
     writers: Vec<BufWriter<fs::File>>,
-    lines: [u64; 7],
-    injected: Vec<(File, u64, &'static str, &'static str)>,
+    lines: [u64; FeedKind::ALL.len()],
+    injected: Vec<(FeedKind, u64, &'static str, &'static str)>,
 }
 
 impl Files {
     fn create(dir: &Path) -> anyhow::Result<Files> {
         let mut writers = Vec::new();
-        for f in File::ALL {
-            let path = dir.join(f.name());
+        for f in FeedKind::ALL {
+            let path = dir.join(f.file_name());
             let file =
                 fs::File::create(&path).with_context(|| format!("creating {}", path.display()))?;
             let mut w = BufWriter::with_capacity(1 << 20, file);
-            writeln!(w, "{}", f.header())?;
+            writeln!(w, "{}", tables::header(f))?;
             writers.push(w);
         }
         Ok(Files {
             writers,
-            lines: [0; 7],
+            lines: [0; FeedKind::ALL.len()],
             injected: Vec::new(),
         })
     }
@@ -68,13 +68,13 @@ impl Files {
     /// Appends a chunk's rows; injected rows get their file line (the header is line 1).
     fn append(&mut self, out: Out) -> anyhow::Result<()> {
         for inj in &out.injected {
-            let line = 1 + self.lines[inj.file as usize] + inj.row;
+            let line = 1 + self.lines[tables::slot(inj.file)] + inj.row;
             self.injected.push((inj.file, line, inj.column, inj.reason));
         }
-        for f in File::ALL {
+        for f in FeedKind::ALL {
             let rows = out.rows(f);
-            self.writers[f as usize].write_all(&rows.buf)?;
-            self.lines[f as usize] += rows.count;
+            self.writers[tables::slot(f)].write_all(&rows.buf)?;
+            self.lines[tables::slot(f)] += rows.count;
         }
         Ok(())
     }
@@ -268,9 +268,9 @@ pub fn generate(config: &Config, dir: &Path) -> anyhow::Result<Summary> {
         seed: config.seed,
         enterprises: config.enterprises,
         households: config.households,
-        rows: File::ALL
+        rows: FeedKind::ALL
             .iter()
-            .map(|f| (f.name(), files.lines[*f as usize]))
+            .map(|f| (f.file_name(), files.lines[tables::slot(*f)]))
             .collect(),
         sme: product_stats(loans.iter().filter(|l| l.product == Product::Sme)),
         farmer: product_stats(loans.iter().filter(|l| l.product == Product::Farmer)),
@@ -313,7 +313,7 @@ fn write_loans(
 /// sidecar from an earlier run is removed, so the directory never claims errors it lacks.
 fn write_injected(
     dir: &Path,
-    injected: &[(File, u64, &str, &str)],
+    injected: &[(FeedKind, u64, &str, &str)],
     enabled: bool,
 ) -> anyhow::Result<()> {
     let path = dir.join("injected-errors.csv");
@@ -326,9 +326,9 @@ fn write_injected(
     let mut w = csv::Writer::from_path(&path)?;
     w.write_record(["file", "line", "column", "reason"])?;
     let mut sorted = injected.to_vec();
-    sorted.sort_by_key(|(f, line, _, _)| (*f as usize, *line));
+    sorted.sort_by_key(|(f, line, _, _)| (*f, *line));
     for (f, line, column, reason) in sorted {
-        w.write_record([f.name(), &line.to_string(), column, reason])?;
+        w.write_record([f.file_name(), &line.to_string(), column, reason])?;
     }
     w.flush()?;
     Ok(())

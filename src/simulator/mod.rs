@@ -24,7 +24,6 @@ mod tax;
 pub use calendar::Month;
 pub use city::{generate, Summary};
 pub use stats::{BadRate, ProductStats, Shares};
-pub use tables::File;
 
 /// What to generate.
 #[derive(Debug, Clone)]

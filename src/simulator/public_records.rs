@@ -8,7 +8,8 @@ use rand::Rng;
 use super::calendar::{add_days, push_date};
 use super::inject;
 use super::rng::chance;
-use super::tables::{push_text, File, Out};
+use super::tables::{push_text, Out};
+use crate::domain::FeedKind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -106,10 +107,10 @@ pub fn write(
         inject::USCC.1
     };
     let broken = out.begin(
-        File::PublicRecords,
+        FeedKind::PublicRecords,
         &[("subject_id", id_col), ("listed_at", inject::REASON_DATE)],
     );
-    let buf = out.buf(File::PublicRecords);
+    let buf = out.buf(FeedKind::PublicRecords);
     push_text(buf, record_id);
     buf.push(b',');
     push_text(buf, subject_type);

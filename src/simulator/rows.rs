@@ -8,17 +8,18 @@ use super::farm_life::Assessment;
 use super::households::{Household, Village};
 use super::inject;
 use super::loans::Loan;
-use super::tables::{push_int, push_text, push_yuan, File, Out};
+use super::tables::{push_int, push_text, push_yuan, Out};
+use crate::domain::FeedKind;
 use chrono::NaiveDate;
 
 const DATE_BROKEN: &str = inject::REASON_DATE;
 
 pub fn enterprise(out: &mut Out, e: &Enterprise, closed_on: Option<NaiveDate>) {
     let broken = out.begin(
-        File::Enterprises,
+        FeedKind::Enterprises,
         &[inject::USCC, ("founded_on", DATE_BROKEN)],
     );
-    let buf = out.buf(File::Enterprises);
+    let buf = out.buf(FeedKind::Enterprises);
     let uscc = if broken == Some("uscc") {
         inject::broken_uscc(&e.uscc)
     } else {
@@ -48,14 +49,14 @@ pub fn enterprise(out: &mut Out, e: &Enterprise, closed_on: Option<NaiveDate>) {
 
 pub fn tax_grade(out: &mut Out, uscc: &str, g: &GradeRow) {
     let broken = out.begin(
-        File::TaxGrades,
+        FeedKind::TaxGrades,
         &[
             inject::USCC,
             inject::GRADE_TAX,
             ("effective_from", DATE_BROKEN),
         ],
     );
-    let buf = out.buf(File::TaxGrades);
+    let buf = out.buf(FeedKind::TaxGrades);
     let code = if broken == Some("uscc") {
         inject::broken_uscc(uscc)
     } else {
@@ -89,8 +90,8 @@ pub fn tax_grade(out: &mut Out, uscc: &str, g: &GradeRow) {
 }
 
 pub fn household(out: &mut Out, h: &Household, v: &Village) {
-    let broken = out.begin(File::Households, &[inject::HEAD_ID_CHECK]);
-    let buf = out.buf(File::Households);
+    let broken = out.begin(FeedKind::Households, &[inject::HEAD_ID_CHECK]);
+    let buf = out.buf(FeedKind::Households);
     let id = if broken.is_some() {
         inject::broken_resident_id(&h.head)
     } else {
@@ -118,14 +119,14 @@ pub fn household(out: &mut Out, h: &Household, v: &Village) {
 
 pub fn assessment(out: &mut Out, h: &Household, a: &Assessment) {
     let broken = out.begin(
-        File::FarmerAssessments,
+        FeedKind::FarmerAssessments,
         &[
             inject::HEAD_ID_CHECK,
             inject::GRADE_FARMER,
             ("assessed_on", DATE_BROKEN),
         ],
     );
-    let buf = out.buf(File::FarmerAssessments);
+    let buf = out.buf(FeedKind::FarmerAssessments);
     let id = if broken == Some("head_id") {
         inject::broken_resident_id(&h.head)
     } else {
@@ -168,13 +169,13 @@ pub fn loan(out: &mut Out, loan_id: &str, l: &Loan, broken_subject: impl FnOnce(
         inject::HEAD_ID_CHECK.1
     };
     let broken = out.begin(
-        File::LoanOutcomes,
+        FeedKind::LoanOutcomes,
         &[
             ("subject_id", subject_reason),
             ("disbursed_on", DATE_BROKEN),
         ],
     );
-    let buf = out.buf(File::LoanOutcomes);
+    let buf = out.buf(FeedKind::LoanOutcomes);
     push_text(buf, loan_id);
     buf.push(b',');
     push_text(buf, l.product.as_str());

@@ -5,72 +5,42 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 use super::rng::chance;
+use crate::domain::FeedKind;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum File {
-    Enterprises,
-    TaxGrades,
-    TaxPayments,
-    Households,
-    FarmerAssessments,
-    PublicRecords,
-    LoanOutcomes,
+/// The English header row of a kind's file, exactly the column names of docs/feeds.md.
+pub fn header(kind: FeedKind) -> &'static str {
+    match kind {
+        FeedKind::Enterprises => "uscc,name,region_code,industry,size,founded_on,closed_on",
+        FeedKind::TaxGrades => "uscc,year,grade,score,direct_d,effective_from",
+        FeedKind::TaxPayments => "uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on",
+        FeedKind::Households => {
+            "head_id,region_code,village_code,village_name,members,labourers,education,land_mu,main_activity"
+        }
+        FeedKind::FarmerAssessments => {
+            "head_id,year,assessed_on,score,grade,annual_income,assets,liabilities"
+        }
+        FeedKind::PublicRecords => {
+            "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at"
+        }
+        FeedKind::LoanOutcomes => {
+            "loan_id,product,subject_id,disbursed_on,amount,term_months,defaulted,defaulted_on"
+        }
+    }
 }
 
-impl File {
-    pub const ALL: [File; 7] = [
-        File::Enterprises,
-        File::TaxGrades,
-        File::TaxPayments,
-        File::Households,
-        File::FarmerAssessments,
-        File::PublicRecords,
-        File::LoanOutcomes,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            File::Enterprises => "enterprises.csv",
-            File::TaxGrades => "tax-grades.csv",
-            File::TaxPayments => "tax-payments.csv",
-            File::Households => "households.csv",
-            File::FarmerAssessments => "farmer-assessments.csv",
-            File::PublicRecords => "public-records.csv",
-            File::LoanOutcomes => "loan-outcomes.csv",
-        }
-    }
-
-    /// The English header row, exactly the column names of docs/feeds.md.
-    pub fn header(self) -> &'static str {
-        match self {
-            File::Enterprises => "uscc,name,region_code,industry,size,founded_on,closed_on",
-            File::TaxGrades => "uscc,year,grade,score,direct_d,effective_from",
-            File::TaxPayments => "uscc,period,tax_type,revenue,tax_due,tax_paid,filed_on,paid_on",
-            File::Households => {
-                "head_id,region_code,village_code,village_name,members,labourers,education,land_mu,main_activity"
-            }
-            File::FarmerAssessments => {
-                "head_id,year,assessed_on,score,grade,annual_income,assets,liabilities"
-            }
-            File::PublicRecords => {
-                "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at"
-            }
-            File::LoanOutcomes => {
-                "loan_id,product,subject_id,disbursed_on,amount,term_months,defaulted,defaulted_on"
-            }
-        }
-    }
-
-    fn slot(self) -> usize {
-        self as usize
-    }
+/// The place of a kind's file among the city's files (`FeedKind::ALL` order).
+pub fn slot(kind: FeedKind) -> usize {
+    FeedKind::ALL
+        .iter()
+        .position(|k| *k == kind)
+        .expect("every kind is in ALL")
 }
 
 /// One deliberately broken cell. `row` counts data rows from 1 within the chunk that wrote it;
 /// the writer turns it into a file line number.
 #[derive(Debug, Clone)]
 pub struct Injected {
-    pub file: File,
+    pub file: FeedKind,
     pub row: u64,
     pub column: &'static str,
     pub reason: &'static str,
@@ -84,7 +54,7 @@ pub struct Rows {
 
 /// Everything a chunk of entities writes.
 pub struct Out {
-    pub tables: [Rows; 7],
+    pub tables: [Rows; FeedKind::ALL.len()],
     pub injected: Vec<Injected>,
     inject: Option<(f64, ChaCha8Rng)>,
 }
@@ -104,10 +74,10 @@ impl Out {
     /// `breakable`) to break and records it with `reason_of(column)`.
     pub fn begin(
         &mut self,
-        file: File,
+        file: FeedKind,
         breakable: &[(&'static str, &'static str)],
     ) -> Option<&'static str> {
-        let rows = &mut self.tables[file.slot()];
+        let rows = &mut self.tables[slot(file)];
         rows.count += 1;
         let (rate, rng) = self.inject.as_mut()?;
         if breakable.is_empty() || !chance(rng, *rate) {
@@ -123,12 +93,12 @@ impl Out {
         Some(column)
     }
 
-    pub fn buf(&mut self, file: File) -> &mut Vec<u8> {
-        &mut self.tables[file.slot()].buf
+    pub fn buf(&mut self, file: FeedKind) -> &mut Vec<u8> {
+        &mut self.tables[slot(file)].buf
     }
 
-    pub fn rows(&self, file: File) -> &Rows {
-        &self.tables[file.slot()]
+    pub fn rows(&self, file: FeedKind) -> &Rows {
+        &self.tables[slot(file)]
     }
 }
 
@@ -187,8 +157,8 @@ mod tests {
             super::super::rng::stream(1, super::super::rng::Purpose::Villages, 0),
         )));
         for _ in 0..1000 {
-            assert!(out.begin(File::Enterprises, &[("uscc", "x")]).is_none());
+            assert!(out.begin(FeedKind::Enterprises, &[("uscc", "x")]).is_none());
         }
-        assert_eq!(out.rows(File::Enterprises).count, 1000);
+        assert_eq!(out.rows(FeedKind::Enterprises).count, 1000);
     }
 }

@@ -8,7 +8,8 @@ use super::calendar::{add_days, push_date, push_month, Month};
 use super::enterprises::{season, Enterprise, Size, INDUSTRIES};
 use super::inject;
 use super::rng::{chance, lognormal, normal, sigmoid, uniform};
-use super::tables::{push_text, push_yuan, File, Out};
+use super::tables::{push_text, push_yuan, Out};
+use crate::domain::FeedKind;
 
 /// What happened in the month, for the year's tally and the rolling loan features.
 #[derive(Debug, Clone, Copy, Default)]
@@ -132,10 +133,10 @@ fn write_row(
     f: &Filing,
 ) {
     let broken = out.begin(
-        File::TaxPayments,
+        FeedKind::TaxPayments,
         &[inject::USCC, ("filed_on", inject::REASON_DATE)],
     );
-    let buf = out.buf(File::TaxPayments);
+    let buf = out.buf(FeedKind::TaxPayments);
     if broken == Some("uscc") {
         push_text(buf, &inject::broken_uscc(&e.uscc));
     } else {

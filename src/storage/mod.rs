@@ -17,6 +17,7 @@ pub mod audit;
 pub mod consents;
 pub mod enterprises;
 pub mod facts;
+pub mod feed_tables;
 pub mod feeds;
 pub mod households;
 pub mod loans;

@@ -170,38 +170,4 @@ impl Db {
             with_db!(self, p => sqlx::query_as::<_, TaxPayment>(sql).bind(uscc).bind(from).bind(to).fetch_all(p).await)?,
         )
     }
-
-    pub async fn count_rows(&self, table: FeedTable) -> Result<i64, StoreError> {
-        let sql = format!("SELECT COUNT(*) FROM {}", table.name());
-        let (n,): (i64,) = with_db!(self, p => sqlx::query_as(&sql).fetch_one(p).await)?;
-        Ok(n)
-    }
-}
-
-/// The feed tables, for counts in tests, the CLI summary and maintenance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FeedTable {
-    Enterprises,
-    TaxGrades,
-    TaxPayments,
-    Households,
-    FarmerAssessments,
-    PublicRecords,
-    Loans,
-    FeedBatches,
-}
-
-impl FeedTable {
-    pub fn name(self) -> &'static str {
-        match self {
-            FeedTable::Enterprises => "enterprises",
-            FeedTable::TaxGrades => "tax_grades",
-            FeedTable::TaxPayments => "tax_payments",
-            FeedTable::Households => "households",
-            FeedTable::FarmerAssessments => "farmer_assessments",
-            FeedTable::PublicRecords => "public_records",
-            FeedTable::Loans => "loans",
-            FeedTable::FeedBatches => "feed_batches",
-        }
-    }
 }

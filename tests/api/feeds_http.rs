@@ -1,8 +1,8 @@
 //! `POST /v1/feeds/{kind}` end to end on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set.
 
 use crate::common::{backends, TestApp};
-use crate::feeds_support::{city, table_of, uscc, Table};
-use creditbridge::storage::tax::FeedTable;
+use crate::feeds_support::{city, uscc, Table};
+use creditbridge::domain::FeedKind;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -35,8 +35,12 @@ async fn post(
     (status, headers, json)
 }
 
-async fn count(app: &TestApp, t: FeedTable) -> i64 {
-    app.state.db.count_rows(t).await.unwrap()
+async fn count(app: &TestApp, kind: FeedKind) -> i64 {
+    app.state.db.count_rows(kind).await.unwrap()
+}
+
+async fn batches(app: &TestApp) -> i64 {
+    app.state.db.count_batches().await.unwrap()
 }
 
 #[tokio::test]
@@ -59,7 +63,7 @@ async fn every_kind_is_accepted_in_every_format() {
                 );
                 assert_eq!(json["rows"], 2, "{format} {kind}");
                 assert_eq!(json["format"], format);
-                assert_eq!(count(&app, table_of(kind)).await, 2, "{format} {kind}");
+                assert_eq!(count(&app, kind.parse().unwrap()).await, 2, "{format} {kind}");
             }
             // The values survive every format unchanged (money as exact fen).
             let paid = app
@@ -113,7 +117,7 @@ async fn each_role_may_send_only_its_own_feeds() {
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
     let (status, _, _) = post(&app, &tax, "weather", Some(CSV), None, t.csv()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(count(&app, FeedTable::Enterprises).await, 2);
+    assert_eq!(count(&app, FeedKind::Enterprises).await, 2);
     app.stop().await;
 }
 
@@ -146,7 +150,7 @@ async fn a_replay_returns_the_original_result_and_a_changed_body_under_the_same_
         assert_eq!(s2, StatusCode::OK);
         assert_eq!(h2["idempotent-replayed"], "true");
         assert_eq!(again, first);
-        assert_eq!(count(&app, FeedTable::FeedBatches).await, 1);
+        assert_eq!(batches(&app).await, 1);
 
         let mut changed = t.clone();
         changed.rows[0][1] = "Another name".into();
@@ -175,7 +179,7 @@ async fn a_replay_returns_the_original_result_and_a_changed_body_under_the_same_
         let (s4, _, _) = post(&app, &tax, "enterprises", Some(CSV), None, changed.csv()).await;
         let (s5, _, _) = post(&app, &tax, "enterprises", Some(CSV), None, changed.csv()).await;
         assert_eq!((s4, s5), (StatusCode::CREATED, StatusCode::OK));
-        assert_eq!(count(&app, FeedTable::FeedBatches).await, 2);
+        assert_eq!(batches(&app).await, 2);
         // Keys are per source: another partner may use the same key.
         let other = app.partner_key("tax_bureau").await;
         let (s6, _, _) = post(
@@ -209,7 +213,7 @@ async fn a_body_over_the_limit_is_refused_with_413() {
     let (status, _, json) = post(&app, &tax, "enterprises", Some(CSV), None, t.csv()).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
     assert_eq!(json["error"]["code"], "payload_too_large");
-    assert_eq!(count(&app, FeedTable::Enterprises).await, 0);
+    assert_eq!(count(&app, FeedKind::Enterprises).await, 0);
     app.stop().await;
 }
 
@@ -265,7 +269,7 @@ async fn invalid_rows_are_listed_with_line_and_column_and_nothing_is_stored() {
         .as_str()
         .unwrap()
         .contains("same uscc, year and effective_from as line 2"));
-    assert_eq!(count(&app, FeedTable::TaxGrades).await, 0);
-    assert_eq!(count(&app, FeedTable::FeedBatches).await, 0);
+    assert_eq!(count(&app, FeedKind::TaxGrades).await, 0);
+    assert_eq!(batches(&app).await, 0);
     app.stop().await;
 }

@@ -11,7 +11,6 @@ use creditbridge::features;
 use creditbridge::feeds::{import, FeedError, FeedKind, FeedRequest};
 use creditbridge::lifecycle::dataset::examples;
 use creditbridge::pii::PiiKey;
-use creditbridge::storage::tax::FeedTable;
 
 /// The day every batch of these tests is received (`crate::common::test_now()`).
 const TODAY: &str = "2026-11-28";
@@ -64,8 +63,8 @@ async fn purge_at(t: &TestDb, today: &str) -> creditbridge::feeds::maintenance::
         .unwrap()
 }
 
-async fn count(t: &TestDb, table: FeedTable) -> i64 {
-    t.db.count_rows(table).await.unwrap()
+async fn count(t: &TestDb, kind: FeedKind) -> i64 {
+    t.db.count_rows(kind).await.unwrap()
 }
 
 fn invalid(
@@ -153,8 +152,8 @@ async fn a_broken_row_in_the_middle_of_a_large_file_stores_nothing() {
         assert_eq!(total, 1);
         assert_eq!(errors[0].line, 30_002);
         assert_eq!(errors[0].column.as_deref(), Some("revenue"));
-        assert_eq!(count(&t, FeedTable::TaxPayments).await, 0);
-        assert_eq!(count(&t, FeedTable::FeedBatches).await, 0);
+        assert_eq!(count(&t, FeedKind::TaxPayments).await, 0);
+        assert_eq!(t.db.count_batches().await.unwrap(), 0);
     }
 }
 
@@ -197,7 +196,7 @@ async fn a_large_xlsx_sheet_is_streamed_with_sheet_row_numbers() {
     assert_eq!(total, 1);
     assert_eq!(errors[0].line, 15_002);
     assert_eq!(errors[0].column.as_deref(), Some("tax_paid"));
-    assert_eq!(count(&t, FeedTable::TaxPayments).await, 0);
+    assert_eq!(count(&t, FeedKind::TaxPayments).await, 0);
 
     let done = load(
         &t,
@@ -211,7 +210,7 @@ async fn a_large_xlsx_sheet_is_streamed_with_sheet_row_numbers() {
         (done.result.rows, done.result.format.as_str()),
         (20_000, "xlsx")
     );
-    assert_eq!(count(&t, FeedTable::TaxPayments).await, 20_000);
+    assert_eq!(count(&t, FeedKind::TaxPayments).await, 20_000);
 
     // A workbook cut short is unreadable, and says so.
     let whole = Table::new(&cols, rows).xlsx();
@@ -526,7 +525,7 @@ async fn d_grades_are_purged_five_years_after_their_event_ended() {
             0,
             "{backend:?}: 5 years not over"
         );
-        assert_eq!(count(&t, FeedTable::TaxGrades).await, 6);
+        assert_eq!(count(&t, FeedKind::TaxGrades).await, 6);
         assert_eq!(purge("2023-04-21").await, 2, "{backend:?}");
         assert_eq!(grade_at(&t, &uscc(1), "2017-10-01").await, None);
         assert_eq!(grade_at(&t, &uscc(1), "2018-05-01").await.unwrap(), "C");
@@ -704,7 +703,7 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
             .await
             .unwrap();
         assert_eq!(purged.public_records, 1);
-        assert_eq!(count(&t, FeedTable::PublicRecords).await, 2);
+        assert_eq!(count(&t, FeedKind::PublicRecords).await, 2);
     }
 }
 
@@ -776,7 +775,7 @@ async fn a_grade_for_year_2100_cannot_mask_a_direct_d() {
         assert_eq!(errors[0].line, 2, "{errors:?}");
         assert_eq!(errors[0].column.as_deref(), Some("year"), "{errors:?}");
         assert!(errors[0].reason.contains("2026 + 1"), "{errors:?}");
-        assert_eq!(t.db.count_rows(FeedTable::TaxGrades).await.unwrap(), 1);
+        assert_eq!(t.db.count_rows(FeedKind::TaxGrades).await.unwrap(), 1);
         // Next year's grade is still plausible.
         let next = Table::new(
             &GRADE_COLUMNS,
@@ -819,7 +818,7 @@ async fn implausible_founding_dates_and_future_periods_are_refused() {
     assert!(found[0].2.contains("before 1949"), "{found:?}");
     assert_eq!((found[1].0, found[1].1.as_str()), (3, "founded_on"));
     assert!(found[1].2.contains("after today (2026-11-28)"), "{found:?}");
-    assert_eq!(t.db.count_rows(FeedTable::Enterprises).await.unwrap(), 0);
+    assert_eq!(t.db.count_rows(FeedKind::Enterprises).await.unwrap(), 0);
     // The day itself is plausible, the day after is not.
     enterprises.rows[0][5] = s("1949-01-01");
     enterprises.rows[1][5] = s(TODAY);

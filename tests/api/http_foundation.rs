@@ -277,7 +277,7 @@ async fn shutdown_turns_readiness_off_and_lets_requests_in_flight_finish() {
     assert_eq!(
         state
             .db
-            .count_rows(creditbridge::storage::tax::FeedTable::Enterprises)
+            .count_rows(creditbridge::domain::FeedKind::Enterprises)
             .await
             .unwrap(),
         1

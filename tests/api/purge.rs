@@ -5,7 +5,6 @@
 use crate::common::{backends, fixtures, TestApp};
 use creditbridge::clock::Clock;
 use creditbridge::feeds::maintenance::{purge, PurgeError};
-use creditbridge::storage::tax::FeedTable;
 use serde_json::Value;
 
 /// Two dishonest-debtor listings that ended in 2019 and 2020 (past the 5-year retention on the
@@ -36,11 +35,11 @@ async fn a_dry_run_counts_what_a_purge_deletes_and_deletes_nothing() {
         fixtures::seed_subjects(&app.state).await;
         fixtures::feed_named(&app.state, "public-records", RECORDS).await;
         let (db, audit) = (&app.state.db, &app.state.audit);
-        let before = db.count_rows(FeedTable::PublicRecords).await.unwrap();
+        let before = db.count_rows(FeedKind::PublicRecords).await.unwrap();
 
         // Act
         let preview = purge(db, audit, app.clock.now(), None, true).await.unwrap();
-        let unchanged = db.count_rows(FeedTable::PublicRecords).await.unwrap();
+        let unchanged = db.count_rows(FeedKind::PublicRecords).await.unwrap();
         let applied = purge(db, audit, app.clock.now(), None, false)
             .await
             .unwrap();
@@ -64,7 +63,7 @@ async fn a_dry_run_counts_what_a_purge_deletes_and_deletes_nothing() {
             ),
         );
         assert_eq!(
-            db.count_rows(FeedTable::PublicRecords).await.unwrap(),
+            db.count_rows(FeedKind::PublicRecords).await.unwrap(),
             before - 2
         );
         let records = purge_records(&app).await;
@@ -85,7 +84,7 @@ async fn a_purge_measured_from_a_date_after_today_is_refused_and_deletes_nothing
         fixtures::seed_subjects(&app.state).await;
         fixtures::feed_named(&app.state, "public-records", RECORDS).await;
         let db = &app.state.db;
-        let before = db.count_rows(FeedTable::PublicRecords).await.unwrap();
+        let before = db.count_rows(FeedKind::PublicRecords).await.unwrap();
         let future = "2035-01-01".parse().unwrap();
 
         // Act
@@ -96,7 +95,7 @@ async fn a_purge_measured_from_a_date_after_today_is_refused_and_deletes_nothing
         assert!(matches!(err, PurgeError::FutureDate { .. }), "{err}");
         assert!(err.to_string().contains("2035-01-01") && err.to_string().contains("2026-11-28"));
         assert_eq!(
-            db.count_rows(FeedTable::PublicRecords).await.unwrap(),
+            db.count_rows(FeedKind::PublicRecords).await.unwrap(),
             before
         );
         assert!(purge_records(&app).await.is_empty());

@@ -329,17 +329,3 @@ pub fn city() -> Vec<(&'static str, Table)> {
         ),
     ]
 }
-
-/// The feed table a kind lands in.
-pub fn table_of(kind: &str) -> creditbridge::storage::tax::FeedTable {
-    use creditbridge::storage::tax::FeedTable as T;
-    match kind {
-        "enterprises" => T::Enterprises,
-        "tax-grades" => T::TaxGrades,
-        "tax-payments" => T::TaxPayments,
-        "households" => T::Households,
-        "farmer-assessments" => T::FarmerAssessments,
-        "public-records" => T::PublicRecords,
-        _ => T::Loans,
-    }
-}
