@@ -5,6 +5,7 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 use training::Value;
 
+use crate::domain::{FarmerGrade, Flag, RecordKind};
 pub use crate::storage::facts::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact, Village};
 use super::{category, number, FeatureVector};
 
@@ -20,20 +21,20 @@ pub fn assessment_at(a: &[AssessmentFact], at: NaiveDate) -> Option<&AssessmentF
 
 /// Share of the village's assessed households that are credit households at `at`; `None` when
 /// no household had been assessed yet.
-pub fn credit_share(village: &[Vec<(NaiveDate, String)>], at: NaiveDate) -> Option<f64> {
-    let latest: Vec<&str> = village
+pub fn credit_share(village: &[Vec<(NaiveDate, FarmerGrade)>], at: NaiveDate) -> Option<f64> {
+    let latest: Vec<FarmerGrade> = village
         .iter()
         .filter_map(|h| {
             h.iter()
                 .filter(|(d, _)| *d <= at)
                 .max_by_key(|(d, _)| *d)
-                .map(|(_, g)| g.as_str())
+                .map(|(_, g)| *g)
         })
         .collect();
     if latest.is_empty() {
         return None;
     }
-    let credit = latest.iter().filter(|g| **g != "none").count();
+    let credit = latest.iter().filter(|g| g.is_credit_household()).count();
     Some(credit as f64 / latest.len() as f64)
 }
 
@@ -76,7 +77,7 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
         ),
         (
             "farmer_grade",
-            a.map_or(Value::Missing, |a| category(&a.grade)),
+            a.map_or(Value::Missing, |a| category(a.grade.as_str())),
         ),
         ("income_per_head", per_head),
         ("labour_share", labour),
@@ -110,15 +111,15 @@ pub fn characteristics(f: &FarmerFacts, at: NaiveDate) -> FeatureVector {
     let mut flags = Vec::new();
     if f.records
         .iter()
-        .any(|r| r.kind == "dishonest_debtor" && r.counts_at(at))
+        .any(|r| r.kind == RecordKind::DishonestDebtor && r.counts_at(at))
     {
-        flags.push("dishonest_debtor_active");
+        flags.push(Flag::DishonestDebtorActive);
     }
-    if a.is_some_and(|a| a.grade == "none") {
-        flags.push("below_credit_household_line");
+    if a.is_some_and(|a| !a.grade.is_credit_household()) {
+        flags.push(Flag::BelowCreditHouseholdLine);
     }
     if h.is_none() {
-        flags.push("unknown_household");
+        flags.push(Flag::UnknownHousehold);
     }
     let data_as_of = json!({
         "assessment_year": a.map(|a| a.year),
@@ -142,7 +143,7 @@ mod tests {
             year,
             assessed_on: on.parse().unwrap(),
             score: 75.0,
-            grade: "AA".into(),
+            grade: FarmerGrade::Aa,
             annual_income: income,
             assets: 50_000_000,
             liabilities,
@@ -186,9 +187,9 @@ mod tests {
 
     #[test]
     fn a_village_is_a_credit_village_from_seventy_percent_credit_households() {
-        let hh = |g: &str| vec![(d("2025-03-01"), g.to_owned())];
-        let mut village: Vec<_> = (0..7).map(|_| hh("AA")).collect();
-        village.extend((0..3).map(|_| hh("none")));
+        let hh = |g: FarmerGrade| vec![(d("2025-03-01"), g)];
+        let mut village: Vec<_> = (0..7).map(|_| hh(FarmerGrade::Aa)).collect();
+        village.extend((0..3).map(|_| hh(FarmerGrade::BelowLine)));
         assert_eq!(credit_share(&village, d("2025-06-01")), Some(0.7));
         let f = FarmerFacts {
             village: Village::new(village.clone()),
@@ -198,7 +199,7 @@ mod tests {
             characteristics(&f, d("2025-06-01")).get("credit_village"),
             Some(category("yes"))
         );
-        village.push(hh("none"));
+        village.push(hh(FarmerGrade::BelowLine));
         let f = FarmerFacts {
             village: Village::new(village),
             ..Default::default()
@@ -244,7 +245,7 @@ mod tests {
                 year: 2025,
                 assessed_on: d("2025-03-01"),
                 score: 52.0,
-                grade: "none".into(),
+                grade: FarmerGrade::BelowLine,
                 annual_income: 3_000_000,
                 assets: 10_000_000,
                 liabilities: 2_000_000,
@@ -252,13 +253,13 @@ mod tests {
             ..Default::default()
         };
         let v = characteristics(&f, d("2025-06-01"));
-        assert!(v.flags.contains(&"below_credit_household_line"));
+        assert!(v.flags.contains(&Flag::BelowCreditHouseholdLine));
         assert_eq!(v.get("liabilities_to_assets"), Some(Value::Number(0.2)));
         assert!(
             characteristics(&f, d("2025-02-01")).flags.is_empty()
                 || !characteristics(&f, d("2025-02-01"))
                     .flags
-                    .contains(&"below_credit_household_line")
+                    .contains(&Flag::BelowCreditHouseholdLine)
         );
     }
 }

@@ -7,6 +7,8 @@
 use chrono::{Datelike, NaiveDate};
 use training::{CharacteristicMeta, Value};
 
+use crate::domain::Flag;
+
 pub mod catalogue;
 pub mod farmer;
 pub mod sme;
@@ -18,7 +20,7 @@ pub use catalogue::{Characteristic, Kind};
 #[derive(Clone, Debug, PartialEq)]
 pub struct FeatureVector {
     pub values: Vec<(&'static str, Value)>,
-    pub flags: Vec<&'static str>,
+    pub flags: Vec<Flag>,
     pub data_as_of: serde_json::Value,
 }
 

@@ -7,6 +7,7 @@ use training::Value;
 use super::{
     category, deadline_of, month_index, number, period_index, years_between, FeatureVector,
 };
+use crate::domain::{Flag, RecordKind, TaxGrade, TaxType};
 pub use crate::storage::facts::{EnterpriseFact, GradeFact, PaymentFact, RecordFact, SmeFacts};
 
 /// Whether a public record bears on its subject: one rule for serving and training.
@@ -18,13 +19,13 @@ impl RecordFact {
 }
 
 /// Grade rank for trends: a higher rank is a better grade. M (new entity) sits between B and C.
-fn grade_rank(g: &str) -> i32 {
+fn grade_rank(g: TaxGrade) -> i32 {
     match g {
-        "A" => 4,
-        "B" => 3,
-        "M" => 2,
-        "C" => 1,
-        _ => 0,
+        TaxGrade::A => 4,
+        TaxGrade::B => 3,
+        TaxGrade::M => 2,
+        TaxGrade::C => 1,
+        TaxGrade::D => 0,
     }
 }
 
@@ -45,7 +46,7 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     let trend = match (grade, earlier) {
         (None, _) => "none",
         (Some(_), None) => "new",
-        (Some(g), Some(e)) => match grade_rank(&g.grade).cmp(&grade_rank(&e.grade)) {
+        (Some(g), Some(e)) => match grade_rank(g.grade).cmp(&grade_rank(e.grade)) {
             std::cmp::Ordering::Greater => "up",
             std::cmp::Ordering::Equal => "same",
             std::cmp::Ordering::Less => "down",
@@ -87,7 +88,7 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
         }
         if age <= 12 {
             revenue_12m += p.revenue as f64 / 100.0;
-            if p.tax_type == "vat" && p.revenue == 0 {
+            if p.tax_type == TaxType::Vat && p.revenue == 0 {
                 zero_filing += 1;
             }
         }
@@ -101,7 +102,7 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     let penalties = f
         .records
         .iter()
-        .filter(|r| r.kind == "admin_penalty" && r.listed_at > three_years_ago && r.counts_at(at))
+        .filter(|r| r.kind == RecordKind::AdminPenalty && r.listed_at > three_years_ago && r.counts_at(at))
         .count();
     let (industry, region, years) = match &f.enterprise {
         Some(e) => (
@@ -115,7 +116,7 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     let values = vec![
         (
             "tax_grade",
-            grade.map_or(Value::Missing, |g| category(&g.grade)),
+            grade.map_or(Value::Missing, |g| category(g.grade.as_str())),
         ),
         ("tax_grade_trend", category(trend)),
         ("late_filing_months_24m", number(late_filing.len() as f64)),
@@ -135,15 +136,15 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     let mut flags = Vec::new();
     if f.records
         .iter()
-        .any(|r| r.kind == "dishonest_debtor" && r.counts_at(at))
+        .any(|r| r.kind == RecordKind::DishonestDebtor && r.counts_at(at))
     {
-        flags.push("dishonest_debtor_active");
+        flags.push(Flag::DishonestDebtorActive);
     }
-    if grade.is_some_and(|g| g.grade == "D") {
-        flags.push("tax_grade_d");
+    if grade.is_some_and(|g| g.grade == TaxGrade::D) {
+        flags.push(Flag::TaxGradeD);
     }
     if f.enterprise.is_none() {
-        flags.push("unknown_enterprise");
+        flags.push(Flag::UnknownEnterprise);
     }
     let through =
         last_period.map(|i| format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1));
@@ -177,7 +178,7 @@ mod tests {
     ) -> PaymentFact {
         PaymentFact {
             period: period.into(),
-            tax_type: "vat".into(),
+            tax_type: TaxType::Vat,
             revenue: 100_000,
             tax_due: due,
             tax_paid: paid_amt,
@@ -186,11 +187,11 @@ mod tests {
         }
     }
 
-    fn grade(id: i64, year: i64, g: &str, from: &str) -> GradeFact {
+    fn grade(id: i64, year: i64, g: TaxGrade, from: &str) -> GradeFact {
         GradeFact {
             id,
             year,
-            grade: g.into(),
+            grade: g,
             effective_from: d(from),
         }
     }
@@ -198,13 +199,13 @@ mod tests {
     #[test]
     fn a_mid_year_direct_d_overrides_the_april_grade_from_its_date_on() {
         let grades = vec![
-            grade(1, 2024, "B", "2025-04-20"),
-            grade(2, 2024, "D", "2025-08-01"),
+            grade(1, 2024, TaxGrade::B, "2025-04-20"),
+            grade(2, 2024, TaxGrade::D, "2025-08-01"),
         ];
-        assert_eq!(grade_at(&grades, d("2025-07-31")).unwrap().grade, "B");
-        assert_eq!(grade_at(&grades, d("2025-08-01")).unwrap().grade, "D");
+        assert_eq!(grade_at(&grades, d("2025-07-31")).unwrap().grade, TaxGrade::B);
+        assert_eq!(grade_at(&grades, d("2025-08-01")).unwrap().grade, TaxGrade::D);
         assert_eq!(
-            grade_at(&grades, d("2025-04-19")).map(|g| g.grade.clone()),
+            grade_at(&grades, d("2025-04-19")).map(|g| g.grade),
             None
         );
     }
@@ -212,10 +213,10 @@ mod tests {
     #[test]
     fn a_correction_with_the_same_effective_date_supersedes_the_earlier_row() {
         let grades = vec![
-            grade(1, 2024, "C", "2025-04-20"),
-            grade(7, 2024, "B", "2025-04-20"),
+            grade(1, 2024, TaxGrade::C, "2025-04-20"),
+            grade(7, 2024, TaxGrade::B, "2025-04-20"),
         ];
-        assert_eq!(grade_at(&grades, d("2025-06-01")).unwrap().grade, "B");
+        assert_eq!(grade_at(&grades, d("2025-06-01")).unwrap().grade, TaxGrade::B);
     }
 
     #[test]
@@ -256,7 +257,7 @@ mod tests {
     #[test]
     fn a_repaired_or_expired_dishonest_listing_is_no_longer_a_knock_out() {
         let rec = |repaired: Option<&str>| RecordFact {
-            kind: "dishonest_debtor".into(),
+            kind: RecordKind::DishonestDebtor,
             listed_at: d("2024-01-01"),
             display_until: d("2026-01-01"),
             repaired_at: repaired.map(d),
@@ -267,20 +268,20 @@ mod tests {
         };
         assert!(characteristics(&active, d("2025-01-01"))
             .flags
-            .contains(&"dishonest_debtor_active"));
+            .contains(&Flag::DishonestDebtorActive));
         assert!(!characteristics(&active, d("2026-01-02"))
             .flags
-            .contains(&"dishonest_debtor_active"));
+            .contains(&Flag::DishonestDebtorActive));
         let repaired = SmeFacts {
             records: vec![rec(Some("2024-06-01"))],
             ..Default::default()
         };
         assert!(!characteristics(&repaired, d("2025-01-01"))
             .flags
-            .contains(&"dishonest_debtor_active"));
+            .contains(&Flag::DishonestDebtorActive));
         assert!(characteristics(&repaired, d("2024-05-01"))
             .flags
-            .contains(&"dishonest_debtor_active"));
+            .contains(&Flag::DishonestDebtorActive));
     }
 
     #[test]

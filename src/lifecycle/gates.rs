@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use training::scorecard::Scorecard;
 
 use super::delong::{AucEstimate, PairedAuc};
-use crate::domain::Product;
+use crate::domain::{FarmerGrade, Product, TaxGrade};
 use crate::settings::GateThresholds;
 
 /// The promotion gates over their thresholds (plain settings, `[gates]`).
@@ -169,16 +169,20 @@ pub fn baseline_risk(product: Product, value: Option<&training::Value>) -> f64 {
         Some(training::Value::Category(c)) => c.as_str(),
         _ => "",
     };
-    match (product, code) {
-        (Product::Sme, "A") => 0.0,
-        (Product::Sme, "B") => 1.0,
-        (Product::Sme, "C") => 3.0,
-        (Product::Sme, "D") => 4.0,
-        (Product::Sme, _) => 2.0,
-        (Product::Farmer, "AAA") => 0.0,
-        (Product::Farmer, "AA") => 1.0,
-        (Product::Farmer, "A") => 2.0,
-        (Product::Farmer, _) => 3.0,
+    match product {
+        Product::Sme => match code.parse::<TaxGrade>() {
+            Ok(TaxGrade::A) => 0.0,
+            Ok(TaxGrade::B) => 1.0,
+            Ok(TaxGrade::C) => 3.0,
+            Ok(TaxGrade::D) => 4.0,
+            Ok(TaxGrade::M) | Err(_) => 2.0,
+        },
+        Product::Farmer => match code.parse::<FarmerGrade>() {
+            Ok(FarmerGrade::Aaa) => 0.0,
+            Ok(FarmerGrade::Aa) => 1.0,
+            Ok(FarmerGrade::A) => 2.0,
+            Ok(FarmerGrade::BelowLine) | Err(_) => 3.0,
+        },
     }
 }
 

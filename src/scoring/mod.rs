@@ -306,7 +306,7 @@ async fn decide(
             today,
         ),
     };
-    if features.flags.iter().any(|f| f.starts_with("unknown_")) {
+    if features.flags.iter().any(|f| f.unknown_subject()) {
         return Err(ScoreError::NoData(product));
     }
     let shadow = state.champions.shadow(product);
@@ -399,7 +399,7 @@ fn build_response(
                 text_zh: r.text_zh,
             })
             .collect(),
-        flags: features.flags.iter().map(|f| (*f).to_owned()).collect(),
+        flags: features.flags.iter().map(|f| f.as_str().to_owned()).collect(),
         warnings: subject.warnings.clone(),
         model: ModelRef {
             id: champion.id.clone(),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use super::{Db, StoreError};
+use crate::domain::{DomainError, FarmerGrade, RecordKind, TaxGrade, TaxType};
 use crate::with_db;
 
 /// An enterprise's facts: its registration, tax grades, monthly payments and public records.
@@ -31,14 +32,14 @@ pub struct EnterpriseFact {
 pub struct GradeFact {
     pub id: i64,
     pub year: i64,
-    pub grade: String,
+    pub grade: TaxGrade,
     pub effective_from: NaiveDate,
 }
 
 #[derive(Clone, Debug)]
 pub struct PaymentFact {
     pub period: String,
-    pub tax_type: String,
+    pub tax_type: TaxType,
     pub revenue: i64,
     pub tax_due: i64,
     pub tax_paid: i64,
@@ -49,7 +50,7 @@ pub struct PaymentFact {
 /// A public credit record of a subject (whether it counts at a date is `features`' rule).
 #[derive(Clone, Debug)]
 pub struct RecordFact {
-    pub kind: String,
+    pub kind: RecordKind,
     pub listed_at: NaiveDate,
     pub display_until: NaiveDate,
     pub repaired_at: Option<NaiveDate>,
@@ -69,7 +70,7 @@ pub struct FarmerFacts {
     pub village: Village,
 }
 
-pub type Village = Arc<Vec<Vec<(NaiveDate, String)>>>;
+pub type Village = Arc<Vec<Vec<(NaiveDate, FarmerGrade)>>>;
 
 #[derive(Clone, Debug)]
 pub struct HouseholdFact {
@@ -87,7 +88,7 @@ pub struct AssessmentFact {
     pub year: i64,
     pub assessed_on: NaiveDate,
     pub score: f64,
-    pub grade: String,
+    pub grade: FarmerGrade,
     pub annual_income: i64,
     pub assets: i64,
     pub liabilities: i64,
@@ -179,34 +180,50 @@ fn enterprise((_, region_code, industry, founded_on): EnterpriseRow) -> Enterpri
         founded_on,
     }
 }
-fn grade((_, id, year, grade, effective_from): GradeRow) -> GradeFact {
-    GradeFact {
+/// A stored word read back as its domain type, once, here: past storage nobody compares
+/// strings. A word the feeds could not have written is a corrupt row, named by its column.
+fn parse<T: std::str::FromStr<Err = DomainError>>(
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError> {
+    text.parse().map_err(|e: DomainError| {
+        StoreError::Other(sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: Box::new(e),
+        })
+    })
+}
+
+fn grade((_, id, year, grade, effective_from): GradeRow) -> Result<GradeFact, StoreError> {
+    Ok(GradeFact {
         id,
         year,
-        grade,
+        grade: parse("tax_grades.grade", &grade)?,
         effective_from,
-    }
+    })
 }
 fn payment(
     (_, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on): PaymentRow,
-) -> PaymentFact {
-    PaymentFact {
+) -> Result<PaymentFact, StoreError> {
+    Ok(PaymentFact {
         period,
-        tax_type,
+        tax_type: parse("tax_payments.tax_type", &tax_type)?,
         revenue,
         tax_due,
         tax_paid,
         filed_on,
         paid_on,
-    }
+    })
 }
-fn record((_, kind, listed_at, display_until, repaired_at): RecordRow) -> RecordFact {
-    RecordFact {
-        kind,
+fn record(
+    (_, kind, listed_at, display_until, repaired_at): RecordRow,
+) -> Result<RecordFact, StoreError> {
+    Ok(RecordFact {
+        kind: parse("public_records.kind", &kind)?,
         listed_at,
         display_until,
         repaired_at,
-    }
+    })
 }
 fn household(r: &HouseholdRow) -> HouseholdFact {
     HouseholdFact {
@@ -220,17 +237,17 @@ fn household(r: &HouseholdRow) -> HouseholdFact {
 }
 fn assessment(
     (_, id, year, assessed_on, score, grade, annual_income, assets, liabilities): AssessmentRow,
-) -> AssessmentFact {
-    AssessmentFact {
+) -> Result<AssessmentFact, StoreError> {
+    Ok(AssessmentFact {
         id,
         year,
         assessed_on,
         score,
-        grade,
+        grade: parse("farmer_assessments.grade", &grade)?,
         annual_income,
         assets,
         liabilities,
-    }
+    })
 }
 fn loan((_, disbursed_on, defaulted_on): LoanRow) -> LoanFact {
     LoanFact {
@@ -238,7 +255,6 @@ fn loan((_, disbursed_on, defaulted_on): LoanRow) -> LoanFact {
         defaulted_on,
     }
 }
-
 
 /// One enterprise's facts for characteristics at `at` (by indexed look-ups on its credit code;
 /// payments only from the 25 months before `at`, all the characteristics look at).
@@ -270,9 +286,9 @@ pub async fn sme_facts(db: &Db, uscc: &str, at: NaiveDate) -> Result<SmeFacts, S
     );
     Ok(SmeFacts {
         enterprise: e.into_iter().next().map(enterprise),
-        grades: g.into_iter().map(grade).collect(),
-        payments: p.into_iter().map(payment).collect(),
-        records: r.into_iter().map(record).collect(),
+        grades: g.into_iter().map(grade).collect::<Result<_, _>>()?,
+        payments: p.into_iter().map(payment).collect::<Result<_, _>>()?,
+        records: r.into_iter().map(record).collect::<Result<_, _>>()?,
     })
 }
 
@@ -297,18 +313,18 @@ pub async fn sme_facts_of_borrowers(
         GradeRow,
         until
     ) {
-        out.entry(r.0.clone()).or_default().grades.push(grade(r));
+        out.entry(r.0.clone()).or_default().grades.push(grade(r)?);
     }
     let sql = format!("{PAYMENTS} WHERE uscc IN {BORROWERS} AND period >= $2");
     for r in fetch!(db, sql, PaymentRow, until, payments_from) {
         out.entry(r.0.clone())
             .or_default()
             .payments
-            .push(payment(r));
+            .push(payment(r)?);
     }
     let sql = format!("{RECORDS} WHERE subject_type = 'enterprise' AND subject_key IN {BORROWERS}");
     for r in fetch!(db, sql, RecordRow, until) {
-        out.entry(r.0.clone()).or_default().records.push(record(r));
+        out.entry(r.0.clone()).or_default().records.push(record(r)?);
     }
     Ok(out)
 }
@@ -321,7 +337,7 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
         assessments
             .entry(r.0.clone())
             .or_default()
-            .push(assessment(r));
+            .push(assessment(r)?);
     }
     let mut loans: HashMap<String, Vec<LoanFact>> = HashMap::new();
     for r in fetch!(db, FARMER_LOANS.to_owned(), LoanRow) {
@@ -333,9 +349,9 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
         format!("{RECORDS} WHERE subject_type = 'person'"),
         RecordRow
     ) {
-        records.entry(r.0.clone()).or_default().push(record(r));
+        records.entry(r.0.clone()).or_default().push(record(r)?);
     }
-    let mut villages: HashMap<String, Vec<Vec<(NaiveDate, String)>>> = HashMap::new();
+    let mut villages: HashMap<String, Vec<Vec<(NaiveDate, FarmerGrade)>>> = HashMap::new();
     for h in &households {
         villages
             .entry(h.7.clone())
@@ -362,8 +378,8 @@ pub async fn all_farmer_facts(db: &Db) -> Result<HashMap<String, FarmerFacts>, S
     Ok(out)
 }
 
-fn timeline(a: Option<&Vec<AssessmentFact>>) -> Vec<(NaiveDate, String)> {
-    a.map(|v| v.iter().map(|x| (x.assessed_on, x.grade.clone())).collect())
+fn timeline(a: Option<&Vec<AssessmentFact>>) -> Vec<(NaiveDate, FarmerGrade)> {
+    a.map(|v| v.iter().map(|x| (x.assessed_on, x.grade)).collect())
         .unwrap_or_default()
 }
 
@@ -394,7 +410,7 @@ pub async fn household_facts(
         RecordRow,
         subject_key
     );
-    let records = r.into_iter().map(record).collect();
+    let records = r.into_iter().map(record).collect::<Result<_, _>>()?;
     let Some(h) = h.into_iter().next() else {
         return Ok((
             FarmerFacts {
@@ -418,7 +434,7 @@ pub async fn household_facts(
     );
     let facts = FarmerFacts {
         household: Some(household(&h)),
-        assessments: a.into_iter().map(assessment).collect(),
+        assessments: a.into_iter().map(assessment).collect::<Result<_, _>>()?,
         loans: l.into_iter().map(loan).collect(),
         records,
         village: Village::default(),
@@ -436,8 +452,9 @@ pub async fn village(db: &Db, code: &str) -> Result<Village, StoreError> {
         (String, NaiveDate, String),
         code
     );
-    let mut by_household: HashMap<String, Vec<(NaiveDate, String)>> = HashMap::new();
+    let mut by_household: HashMap<String, Vec<(NaiveDate, FarmerGrade)>> = HashMap::new();
     for (k, d, g) in v {
+        let g = parse("farmer_assessments.grade", &g)?;
         by_household.entry(k).or_default().push((d, g));
     }
     Ok(Arc::new(by_household.into_values().collect()))

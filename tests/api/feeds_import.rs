@@ -400,7 +400,7 @@ async fn grade_at(t: &TestDb, uscc: &str, d: &str) -> Option<String> {
     let facts = creditbridge::storage::facts::sme_facts(&t.db, uscc, date(d))
         .await
         .unwrap();
-    features::sme::grade_at(&facts.grades, date(d)).map(|g| g.grade.clone())
+    features::sme::grade_at(&facts.grades, date(d)).map(|g| g.grade.to_string())
 }
 
 #[tokio::test]
@@ -579,7 +579,7 @@ async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
     assert_eq!(t.db.assessment_history(&key).await.unwrap().len(), 2);
     // Which one is in force is the features' rule, the one serving and training use.
     let facts = creditbridge::storage::facts::farmer_facts(&t.db, &key).await.unwrap();
-    let at = |d| features::farmer::assessment_at(&facts.assessments, date(d)).map(|a| &a.grade);
+    let at = |d| features::farmer::assessment_at(&facts.assessments, date(d)).map(|a| a.grade.as_str());
     assert_eq!(at("2024-11-01"), None);
     assert_eq!(at("2024-11-30").unwrap(), "AAA");
     assert_eq!(at("2025-01-01").unwrap(), "AA");

@@ -53,7 +53,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         let june = "2026-06-01".parse().unwrap();
         let facts = creditbridge::storage::facts::sme_facts(db, USCC, june).await.unwrap();
         let in_force = features::sme::grade_at(&facts.grades, june).unwrap();
-        assert_eq!(in_force.grade, "C");
+        assert_eq!(in_force.grade.as_str(), "C");
 
         // A household is found by its keyed hash, with only the last 4 characters in clear.
         let key = state
