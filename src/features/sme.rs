@@ -1,5 +1,7 @@
 //! Small-business characteristics from the tax bureau's and public credit platform's facts.
 
+use std::collections::BTreeSet;
+
 use chrono::{Datelike, Months, NaiveDate};
 use serde_json::json;
 use training::Value;
@@ -38,72 +40,12 @@ pub fn grade_at(grades: &[GradeFact], at: NaiveDate) -> Option<&GradeFact> {
         .max_by_key(|g| (g.effective_from, g.year, g.id))
 }
 
+/// An enterprise's characteristics at `at`, in catalogue order: its grade and trend, what its
+/// tax payments of the last two years say, its registration, its records; then the flags.
 pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
-    let now_idx = month_index(at);
     let grade = grade_at(&f.grades, at);
-    let year_ago = at.checked_sub_months(Months::new(12)).unwrap_or(at);
-    let earlier = grade_at(&f.grades, year_ago);
-    let trend = match (grade, earlier) {
-        (None, _) => "none",
-        (Some(_), None) => "new",
-        (Some(g), Some(e)) => match grade_rank(g.grade).cmp(&grade_rank(e.grade)) {
-            std::cmp::Ordering::Greater => "up",
-            std::cmp::Ordering::Equal => "same",
-            std::cmp::Ordering::Less => "down",
-        },
-    };
-
-    // Only filings made by `at` are known at `at`.
-    let mut paid = [0f64; 2]; // [last 12 months, the 12 before]
-    let mut revenue_12m = 0f64;
-    let mut late_filing = std::collections::BTreeSet::new();
-    let mut late_payment = std::collections::BTreeSet::new();
-    let mut arrears = std::collections::BTreeSet::new();
-    let mut zero_filing = 0;
-    let mut last_period: Option<i32> = None;
-    for p in f.payments.iter().filter(|p| p.filed_on <= at) {
-        let Some(idx) = period_index(&p.period) else {
-            continue;
-        };
-        let age = now_idx - idx; // 1 = last month
-        if !(1..=24).contains(&age) {
-            continue;
-        }
-        last_period = last_period.max(Some(idx));
-        let deadline = deadline_of(idx);
-        paid[usize::from(age > 12)] += p.tax_paid as f64 / 100.0;
-        if p.filed_on > deadline {
-            late_filing.insert(idx);
-        }
-        let paid_late = match p.paid_on {
-            Some(d) if d <= at => d > deadline,
-            // Nothing paid (or paid after `at`, so unknown then) while tax was due.
-            _ => p.tax_due > 0 && at > deadline,
-        };
-        if paid_late {
-            late_payment.insert(idx);
-        }
-        if p.tax_due > p.tax_paid {
-            arrears.insert(idx);
-        }
-        if age <= 12 {
-            revenue_12m += p.revenue as f64 / 100.0;
-            if p.tax_type == TaxType::Vat && p.revenue == 0 {
-                zero_filing += 1;
-            }
-        }
-    }
-    let growth = if paid[1] > 0.0 {
-        paid[0] / paid[1] - 1.0
-    } else {
-        f64::NAN
-    };
-    let three_years_ago = at.checked_sub_months(Months::new(36)).unwrap_or(at);
-    let penalties = f
-        .records
-        .iter()
-        .filter(|r| r.kind == RecordKind::AdminPenalty && r.listed_at > three_years_ago && r.counts_at(at))
-        .count();
+    let trend = grade_trend(&f.grades, at);
+    let tax = TaxHistory::of(&f.payments, at);
     let (industry, region, years) = match &f.enterprise {
         Some(e) => (
             category(&e.industry),
@@ -112,27 +54,142 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
         ),
         None => (Value::Missing, Value::Missing, Value::Missing),
     };
-
     let values = vec![
         (
             "tax_grade",
             grade.map_or(Value::Missing, |g| category(g.grade.as_str())),
         ),
         ("tax_grade_trend", category(trend)),
-        ("late_filing_months_24m", number(late_filing.len() as f64)),
-        ("late_payment_months_24m", number(late_payment.len() as f64)),
-        ("arrears_months_24m", number(arrears.len() as f64)),
-        ("zero_filing_months_12m", number(zero_filing as f64)),
-        ("tax_paid_12m", number(paid[0])),
-        ("tax_paid_24m", number(paid[0] + paid[1])),
-        ("tax_paid_growth", number(growth)),
-        ("revenue_12m", number(revenue_12m)),
+        (
+            "late_filing_months_24m",
+            number(tax.late_filing.len() as f64),
+        ),
+        (
+            "late_payment_months_24m",
+            number(tax.late_payment.len() as f64),
+        ),
+        ("arrears_months_24m", number(tax.arrears.len() as f64)),
+        ("zero_filing_months_12m", number(tax.zero_filing as f64)),
+        ("tax_paid_12m", number(tax.paid[0])),
+        ("tax_paid_24m", number(tax.paid[0] + tax.paid[1])),
+        ("tax_paid_growth", number(tax.growth())),
+        ("revenue_12m", number(tax.revenue_12m)),
         ("years_in_business", years),
         ("industry", industry),
         ("region", region),
-        ("penalties_3y", number(penalties as f64)),
+        ("penalties_3y", number(penalties_3y(&f.records, at) as f64)),
     ];
+    let through = tax
+        .last_period
+        .map(|i| format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1));
+    let data_as_of = json!({
+        "tax_grade_year": grade.map(|g| g.year),
+        "tax_payments_through": through,
+        "as_of": at,
+        "year": at.year(),
+    });
+    FeatureVector {
+        values,
+        flags: flags(f, grade, at),
+        data_as_of,
+    }
+}
 
+/// How the grade in force moved against the one of a year before: `none` (no grade), `new`
+/// (none a year before), `up`, `same` or `down`.
+fn grade_trend(grades: &[GradeFact], at: NaiveDate) -> &'static str {
+    let year_ago = at.checked_sub_months(Months::new(12)).unwrap_or(at);
+    match (grade_at(grades, at), grade_at(grades, year_ago)) {
+        (None, _) => "none",
+        (Some(_), None) => "new",
+        (Some(g), Some(e)) => match grade_rank(g.grade).cmp(&grade_rank(e.grade)) {
+            std::cmp::Ordering::Greater => "up",
+            std::cmp::Ordering::Equal => "same",
+            std::cmp::Ordering::Less => "down",
+        },
+    }
+}
+
+/// What the monthly filings of the 24 months before a date say, counting only filings made by
+/// then (later ones were not known).
+#[derive(Default)]
+struct TaxHistory {
+    /// Yuan paid: [last 12 months, the 12 before].
+    paid: [f64; 2],
+    revenue_12m: f64,
+    late_filing: BTreeSet<i32>,
+    late_payment: BTreeSet<i32>,
+    arrears: BTreeSet<i32>,
+    zero_filing: u32,
+    last_period: Option<i32>,
+}
+
+impl TaxHistory {
+    fn of(payments: &[PaymentFact], at: NaiveDate) -> TaxHistory {
+        let now_idx = month_index(at);
+        let mut h = TaxHistory::default();
+        for p in payments.iter().filter(|p| p.filed_on <= at) {
+            let Some(idx) = period_index(&p.period) else {
+                continue;
+            };
+            let age = now_idx - idx; // 1 = last month
+            if (1..=24).contains(&age) {
+                h.add(p, idx, age, at);
+            }
+        }
+        h
+    }
+
+    /// One filing of period `idx`, `age` months before `at`.
+    fn add(&mut self, p: &PaymentFact, idx: i32, age: i32, at: NaiveDate) {
+        self.last_period = self.last_period.max(Some(idx));
+        let deadline = deadline_of(idx);
+        self.paid[usize::from(age > 12)] += p.tax_paid as f64 / 100.0;
+        if p.filed_on > deadline {
+            self.late_filing.insert(idx);
+        }
+        let paid_late = match p.paid_on {
+            Some(d) if d <= at => d > deadline,
+            // Nothing paid (or paid after `at`, so unknown then) while tax was due.
+            _ => p.tax_due > 0 && at > deadline,
+        };
+        if paid_late {
+            self.late_payment.insert(idx);
+        }
+        if p.tax_due > p.tax_paid {
+            self.arrears.insert(idx);
+        }
+        if age <= 12 {
+            self.revenue_12m += p.revenue as f64 / 100.0;
+            if p.tax_type == TaxType::Vat && p.revenue == 0 {
+                self.zero_filing += 1;
+            }
+        }
+    }
+
+    /// Tax paid in the last 12 months against the 12 before; NaN (missing) without a prior year.
+    fn growth(&self) -> f64 {
+        if self.paid[1] > 0.0 {
+            self.paid[0] / self.paid[1] - 1.0
+        } else {
+            f64::NAN
+        }
+    }
+}
+
+/// Administrative penalties listed in the last three years that still count at `at`.
+fn penalties_3y(records: &[RecordFact], at: NaiveDate) -> usize {
+    let three_years_ago = at.checked_sub_months(Months::new(36)).unwrap_or(at);
+    records
+        .iter()
+        .filter(|r| {
+            r.kind == RecordKind::AdminPenalty && r.listed_at > three_years_ago && r.counts_at(at)
+        })
+        .count()
+}
+
+/// The knock-outs (an active dishonest listing, grade D) and whether the enterprise is known.
+fn flags(f: &SmeFacts, grade: Option<&GradeFact>, at: NaiveDate) -> Vec<Flag> {
     let mut flags = Vec::new();
     if f.records
         .iter()
@@ -146,19 +203,7 @@ pub fn characteristics(f: &SmeFacts, at: NaiveDate) -> FeatureVector {
     if f.enterprise.is_none() {
         flags.push(Flag::UnknownEnterprise);
     }
-    let through =
-        last_period.map(|i| format!("{:04}-{:02}", i.div_euclid(12), i.rem_euclid(12) + 1));
-    let data_as_of = json!({
-        "tax_grade_year": grade.map(|g| g.year),
-        "tax_payments_through": through,
-        "as_of": at,
-        "year": at.year(),
-    });
-    FeatureVector {
-        values,
-        flags,
-        data_as_of,
-    }
+    flags
 }
 
 #[cfg(test)]

@@ -43,6 +43,8 @@ pub struct FeedRequest {
 }
 
 /// Validates and stores one file, or replays the batch stored earlier under the same key.
+/// Stages: look at the file, replay a key seen before, open the batch in its transaction, load
+/// the rows, supersede older versions, record the answer and commit.
 pub async fn import(
     db: &Db,
     pii: &PiiKey,
@@ -60,52 +62,13 @@ pub async fn import(
     if let Some(prev) = db.feed_batch_by_key(&req.source, &key).await? {
         return replay(prev, req.kind, &facts, key);
     }
-    if facts.size == 0 {
-        return Err(FeedError::Unreadable {
-            what: "a feed".into(),
-            reason: "the body is empty".into(),
-        });
-    }
-    let format = match req.format {
-        Some(f) => f,
-        None => Format::sniff(&facts.head)?,
+    let format = readable_format(&req, &facts)?;
+    let ctx = context(db, pii, &req).await?;
+    let batch = batch_record(&req, &facts, key, format);
+    let mut tx = match open_batch(db, &batch).await? {
+        Opened::New(tx) => tx,
+        Opened::Replay(prev) => return replay(prev, req.kind, &facts, batch.idempotency_key),
     };
-    let known_subjects = if req.kind == FeedKind::LoanOutcomes {
-        db.known_loan_subjects().await?
-    } else {
-        Default::default()
-    };
-    let ctx = Arc::new(Ctx {
-        pii: pii.clone(),
-        source: req.source.clone(),
-        today: req.received_at.date_naive(),
-        earliest_founding_year: req.limits.earliest_founding_year,
-        known_subjects,
-    });
-    let batch = BatchRecord {
-        id: ulid::Ulid::new().to_string(),
-        kind: req.kind.as_str().to_owned(),
-        source: req.source.clone(),
-        idempotency_key: key.clone(),
-        content_sha256: facts.sha256.clone(),
-        format: format.as_str().to_owned(),
-        rows_stored: 0,
-        result_json: "{}".into(),
-        received_at: req.received_at,
-    };
-    let mut tx = db.begin().await?;
-    match store::insert_batch(&mut tx, &batch).await {
-        Err(StoreError::Conflict(_)) => {
-            // Another request under the same key committed first: answer as its replay.
-            drop(tx);
-            let prev = db
-                .feed_batch_by_key(&req.source, &key)
-                .await?
-                .ok_or(StoreError::NotFound)?;
-            return replay(prev, req.kind, &facts, key);
-        }
-        other => other?,
-    }
     let job = Job {
         tx: &mut tx,
         batch_id: &batch.id,
@@ -116,23 +79,119 @@ pub async fn import(
         progress,
         limits: &req.limits,
     };
-    let loaded = match req.kind {
-        FeedKind::Enterprises => load::<kinds::Enterprises>(job).await?,
-        FeedKind::TaxGrades => load::<kinds::TaxGrades>(job).await?,
-        FeedKind::TaxPayments => load::<kinds::TaxPayments>(job).await?,
-        FeedKind::Households => load::<kinds::Households>(job).await?,
-        FeedKind::FarmerAssessments => load::<kinds::Assessments>(job).await?,
-        FeedKind::PublicRecords => load::<kinds::PublicRecords>(job).await?,
-        FeedKind::LoanOutcomes => load::<kinds::LoanOutcomes>(job).await?,
+    let loaded = load_kind(req.kind, job).await?;
+    let superseded = supersede(&mut tx, req.kind, &batch.id).await?;
+    let result = batch_result(&batch, &facts, format, loaded, superseded);
+    let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
+    store::finish_batch(&mut tx, &batch.id, result.rows as i64, &json).await?;
+    tx.commit().await?;
+    Ok(Accepted {
+        result,
+        replayed: false,
+    })
+}
+
+/// The file's format (given, or sniffed from its first bytes); an empty body is refused.
+fn readable_format(req: &FeedRequest, facts: &FileFacts) -> Result<Format, FeedError> {
+    if facts.size == 0 {
+        return Err(FeedError::Unreadable {
+            what: "a feed".into(),
+            reason: "the body is empty".into(),
+        });
+    }
+    Ok(match req.format {
+        Some(f) => f,
+        None => Format::sniff(&facts.head)?,
+    })
+}
+
+/// What the validators need: the PII key, the sender, today, and for loan outcomes the subjects
+/// already stored.
+async fn context(db: &Db, pii: &PiiKey, req: &FeedRequest) -> Result<Arc<Ctx>, FeedError> {
+    let known_subjects = if req.kind == FeedKind::LoanOutcomes {
+        db.known_loan_subjects().await?
+    } else {
+        Default::default()
     };
-    let superseded = match req.kind {
-        FeedKind::TaxGrades => tax::supersede_grades(&mut tx, &batch.id).await?,
-        FeedKind::FarmerAssessments => {
-            households::supersede_assessments(&mut tx, &batch.id).await?
+    Ok(Arc::new(Ctx {
+        pii: pii.clone(),
+        source: req.source.clone(),
+        today: req.received_at.date_naive(),
+        earliest_founding_year: req.limits.earliest_founding_year,
+        known_subjects,
+    }))
+}
+
+/// The batch's record as it is opened: no rows yet, no answer yet.
+fn batch_record(req: &FeedRequest, facts: &FileFacts, key: String, format: Format) -> BatchRecord {
+    BatchRecord {
+        id: ulid::Ulid::new().to_string(),
+        kind: req.kind.as_str().to_owned(),
+        source: req.source.clone(),
+        idempotency_key: key,
+        content_sha256: facts.sha256.clone(),
+        format: format.as_str().to_owned(),
+        rows_stored: 0,
+        result_json: "{}".into(),
+        received_at: req.received_at,
+    }
+}
+
+enum Opened {
+    /// The batch's transaction, its record inserted.
+    New(Tx),
+    /// Another request under the same key committed first: its batch.
+    Replay(BatchRecord),
+}
+
+/// Starts the batch's transaction with its record, or finds the batch that won a race for the
+/// same key.
+async fn open_batch(db: &Db, batch: &BatchRecord) -> Result<Opened, FeedError> {
+    let mut tx = db.begin().await?;
+    match store::insert_batch(&mut tx, batch).await {
+        Err(StoreError::Conflict(_)) => {
+            drop(tx);
+            let prev = db
+                .feed_batch_by_key(&batch.source, &batch.idempotency_key)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            Ok(Opened::Replay(prev))
         }
+        other => other.map(|_| Opened::New(tx)).map_err(FeedError::from),
+    }
+}
+
+/// Loads the file's rows with the validator of its kind.
+async fn load_kind(kind: FeedKind, job: Job<'_>) -> Result<Loaded, FeedError> {
+    match kind {
+        FeedKind::Enterprises => load::<kinds::Enterprises>(job).await,
+        FeedKind::TaxGrades => load::<kinds::TaxGrades>(job).await,
+        FeedKind::TaxPayments => load::<kinds::TaxPayments>(job).await,
+        FeedKind::Households => load::<kinds::Households>(job).await,
+        FeedKind::FarmerAssessments => load::<kinds::Assessments>(job).await,
+        FeedKind::PublicRecords => load::<kinds::PublicRecords>(job).await,
+        FeedKind::LoanOutcomes => load::<kinds::LoanOutcomes>(job).await,
+    }
+}
+
+/// Marks the earlier versions this batch's grades or assessments replace; how many.
+async fn supersede(tx: &mut Tx, kind: FeedKind, batch_id: &str) -> Result<u64, FeedError> {
+    Ok(match kind {
+        FeedKind::TaxGrades => tax::supersede_grades(tx, batch_id).await?,
+        FeedKind::FarmerAssessments => households::supersede_assessments(tx, batch_id).await?,
         _ => 0,
-    };
-    let result = BatchResult {
+    })
+}
+
+/// The accepted batch's answer, stored with it for replays.
+fn batch_result(
+    batch: &BatchRecord,
+    facts: &FileFacts,
+    format: Format,
+    loaded: Loaded,
+    superseded: u64,
+) -> BatchResult {
+    BatchResult {
         batch_id: batch.id.clone(),
         kind: batch.kind.clone(),
         format: batch.format.clone(),
@@ -147,14 +206,7 @@ pub async fn import(
         warnings_total: loaded.warnings_total,
         warnings: loaded.warnings,
         received_at: batch.received_at,
-    };
-    let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
-    store::finish_batch(&mut tx, &batch.id, loaded.rows as i64, &json).await?;
-    tx.commit().await?;
-    Ok(Accepted {
-        result,
-        replayed: false,
-    })
+    }
 }
 
 /// The same key again: the same content (and kind) replays the stored answer, anything else is

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::{AuditError, AuditEvent, AuditWriter, ConsentRef, Refusal};
@@ -235,6 +235,8 @@ async fn commit(
     Ok(())
 }
 
+/// The score itself, stage by stage: the request parsed, the caller's right to it (role and
+/// consent), the subject's characteristics, the champion's answer.
 async fn decide(
     state: &Scorer<'_>,
     partner: &Partner,
@@ -242,6 +244,46 @@ async fn decide(
     request_id: &str,
     ctx: &mut Context,
 ) -> Result<(ScoreResponse, Observation), ScoreError> {
+    let (product, purpose, subject) = parse_request(state.pii, req, ctx)?;
+    consent::purpose_allowed(partner.role, purpose)?;
+    let now = state.clock.now();
+    check_consent(
+        state,
+        partner,
+        &subject,
+        purpose,
+        &req.consent_id,
+        now,
+        ctx,
+    )
+    .await?;
+    let champion = state
+        .champions
+        .get(product)
+        .ok_or(ScoreError::NoChampion(product))?;
+    let features = characteristics(state, product, &subject.key, now.date_naive()).await?;
+    if features.flags.iter().any(|f| f.unknown_subject()) {
+        return Err(ScoreError::NoData(product));
+    }
+    let shadow = state.champions.shadow(product);
+    build_response(
+        &champion,
+        shadow.as_deref(),
+        product,
+        &subject,
+        &features,
+        request_id,
+        now,
+    )
+}
+
+/// The request's product, purpose and subject as domain types (each kept in `ctx` for the
+/// record as soon as it is known), the subject of the kind the product scores.
+fn parse_request(
+    pii: &PiiKey,
+    req: &ScoreRequest,
+    ctx: &mut Context,
+) -> Result<(Product, Purpose, SubjectRef), ScoreError> {
     let invalid = |field: &'static str, message: String| ScoreError::Invalid { field, message };
     let product: Product = req
         .product
@@ -254,71 +296,49 @@ async fn decide(
         .map_err(|e| invalid("purpose", format!("{e}")))?;
     ctx.purpose = Some(purpose);
     let subject = SubjectId::parse(&req.subject).map_err(|e| invalid("subject", format!("{e}")))?;
-    let subject_ref = state.pii.subject_ref(&subject);
+    let subject_ref = pii.subject_ref(&subject);
     ctx.subject = Some(subject_ref.clone());
     match (product, &subject) {
-        (Product::Sme, SubjectId::Enterprise(_)) | (Product::Farmer, SubjectId::Person(_)) => {}
-        _ => {
-            return Err(invalid(
-                "subject",
-                format!(
-                    "product {} needs {}",
-                    product.as_str(),
-                    match product {
-                        Product::Sme => "a unified social credit code",
-                        Product::Farmer => "the household head's resident id",
-                    }
-                ),
-            ))
+        (Product::Sme, SubjectId::Enterprise(_)) | (Product::Farmer, SubjectId::Person(_)) => {
+            Ok((product, purpose, subject_ref))
         }
+        _ => Err(invalid(
+            "subject",
+            format!(
+                "product {} needs {}",
+                product.as_str(),
+                match product {
+                    Product::Sme => "a unified social credit code",
+                    Product::Farmer => "the household head's resident id",
+                }
+            ),
+        )),
     }
-    consent::purpose_allowed(partner.role, purpose)?;
-    let now = state.clock.now();
-    check_consent(
-        state,
-        partner,
-        &subject_ref,
-        purpose,
-        &req.consent_id,
-        now,
-        ctx,
-    )
-    .await?;
+}
 
-    let champion = state
-        .champions
-        .get(product)
-        .ok_or(ScoreError::NoChampion(product))?;
-    let today = now.date_naive();
-    let features = match product {
+/// The subject's characteristics today, from the read model's facts.
+async fn characteristics(
+    state: &Scorer<'_>,
+    product: Product,
+    subject_key: &str,
+    today: NaiveDate,
+) -> Result<FeatureVector, ScoreError> {
+    Ok(match product {
         Product::Sme => features::sme::characteristics(
             &*state
                 .read_model
-                .sme_facts(state.db, &subject_ref.key, today)
+                .sme_facts(state.db, subject_key, today)
                 .await?,
             today,
         ),
         Product::Farmer => features::farmer::characteristics(
             &*state
                 .read_model
-                .farmer_facts(state.db, &subject_ref.key)
+                .farmer_facts(state.db, subject_key)
                 .await?,
             today,
         ),
-    };
-    if features.flags.iter().any(|f| f.unknown_subject()) {
-        return Err(ScoreError::NoData(product));
-    }
-    let shadow = state.champions.shadow(product);
-    build_response(
-        &champion,
-        shadow.as_deref(),
-        product,
-        &subject_ref,
-        &features,
-        request_id,
-        now,
-    )
+    })
 }
 
 async fn check_consent(
