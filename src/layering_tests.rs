@@ -145,7 +145,10 @@ fn sql_runs_only_in_storage() {
 
 #[test]
 fn the_sql_check_sees_queries_and_the_dialect_macros() {
-    assert_eq!(running_sql("let r = sqlx::query_as(SQL).fetch_all(p);").len(), 1);
+    assert_eq!(
+        running_sql("let r = sqlx::query_as(SQL).fetch_all(p);").len(),
+        1
+    );
     assert_eq!(running_sql("with_db!(db, p => run(p))").len(), 1);
     assert_eq!(running_sql("with_tx!(tx, c => run(c))").len(), 1);
     assert!(running_sql("StoreError::Other(sqlx::Error::Io(e))").is_empty());

@@ -5,9 +5,9 @@ use chrono::{Datelike, NaiveDate};
 use serde_json::json;
 use training::Value;
 
+use super::{category, number, FeatureVector};
 use crate::domain::{FarmerGrade, Flag, RecordKind};
 pub use crate::storage::facts::{AssessmentFact, FarmerFacts, HouseholdFact, LoanFact, Village};
-use super::{category, number, FeatureVector};
 
 /// Share of credit households at which a village is a credit village (domain.md §3).
 pub const CREDIT_VILLAGE_SHARE: f64 = 0.70;

@@ -247,12 +247,15 @@ mod tests {
             grade(1, 2024, TaxGrade::B, "2025-04-20"),
             grade(2, 2024, TaxGrade::D, "2025-08-01"),
         ];
-        assert_eq!(grade_at(&grades, d("2025-07-31")).unwrap().grade, TaxGrade::B);
-        assert_eq!(grade_at(&grades, d("2025-08-01")).unwrap().grade, TaxGrade::D);
         assert_eq!(
-            grade_at(&grades, d("2025-04-19")).map(|g| g.grade),
-            None
+            grade_at(&grades, d("2025-07-31")).unwrap().grade,
+            TaxGrade::B
         );
+        assert_eq!(
+            grade_at(&grades, d("2025-08-01")).unwrap().grade,
+            TaxGrade::D
+        );
+        assert_eq!(grade_at(&grades, d("2025-04-19")).map(|g| g.grade), None);
     }
 
     #[test]
@@ -261,7 +264,10 @@ mod tests {
             grade(1, 2024, TaxGrade::C, "2025-04-20"),
             grade(7, 2024, TaxGrade::B, "2025-04-20"),
         ];
-        assert_eq!(grade_at(&grades, d("2025-06-01")).unwrap().grade, TaxGrade::B);
+        assert_eq!(
+            grade_at(&grades, d("2025-06-01")).unwrap().grade,
+            TaxGrade::B
+        );
     }
 
     #[test]

@@ -56,7 +56,8 @@ pub async fn examples(
             let first = loans.first().map_or(cutoff, |l| l.disbursed_on);
             let from = first.checked_sub_months(Months::new(25)).unwrap_or(first);
             let facts =
-                facts::sme_facts_of_borrowers(db, cutoff, &from.format("%Y-%m").to_string()).await?;
+                facts::sme_facts_of_borrowers(db, cutoff, &from.format("%Y-%m").to_string())
+                    .await?;
             build(&|s, d| facts.get(s).map(|f| features::sme::characteristics(f, d)))
         }
         Product::Farmer => {

@@ -247,16 +247,7 @@ async fn decide(
     let (product, purpose, subject) = parse_request(state.pii, req, ctx)?;
     consent::purpose_allowed(partner.role, purpose)?;
     let now = state.clock.now();
-    check_consent(
-        state,
-        partner,
-        &subject,
-        purpose,
-        &req.consent_id,
-        now,
-        ctx,
-    )
-    .await?;
+    check_consent(state, partner, &subject, purpose, &req.consent_id, now, ctx).await?;
     let champion = state
         .champions
         .get(product)
@@ -332,10 +323,7 @@ async fn characteristics(
             today,
         ),
         Product::Farmer => features::farmer::characteristics(
-            &*state
-                .read_model
-                .farmer_facts(state.db, subject_key)
-                .await?,
+            &*state.read_model.farmer_facts(state.db, subject_key).await?,
             today,
         ),
     })
@@ -419,7 +407,11 @@ fn build_response(
                 text_zh: r.text_zh,
             })
             .collect(),
-        flags: features.flags.iter().map(|f| f.as_str().to_owned()).collect(),
+        flags: features
+            .flags
+            .iter()
+            .map(|f| f.as_str().to_owned())
+            .collect(),
         warnings: subject.warnings.clone(),
         model: ModelRef {
             id: champion.id.clone(),

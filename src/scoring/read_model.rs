@@ -15,8 +15,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use moka::sync::Cache;
 
-use crate::storage::facts::{self, FarmerFacts, SmeFacts, Village};
 use crate::storage::consents::Consent;
+use crate::storage::facts::{self, FarmerFacts, SmeFacts, Village};
 use crate::storage::partners::{key_digest, Partner};
 use crate::storage::revisions::Revised;
 use crate::storage::{Db, StoreError};
@@ -63,9 +63,7 @@ impl ReadModel {
                 .build(),
             villages: Cache::builder()
                 .max_capacity(facts_bytes / 4)
-                .weigher(|_, v: &Village| {
-                    weight(v.iter().map(|h| 8 + h.len() * 40).sum())
-                })
+                .weigher(|_, v: &Village| weight(v.iter().map(|h| 8 + h.len() * 40).sum()))
                 .time_to_live(TIME_TO_LIVE)
                 .build(),
             generations: Default::default(),

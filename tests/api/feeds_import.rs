@@ -578,8 +578,11 @@ async fn a_reassessment_supersedes_the_earlier_assessment_of_that_year() {
     let key = pii().subject_key(&resident_id(11));
     assert_eq!(t.db.assessment_history(&key).await.unwrap().len(), 2);
     // Which one is in force is the features' rule, the one serving and training use.
-    let facts = creditbridge::storage::facts::farmer_facts(&t.db, &key).await.unwrap();
-    let at = |d| features::farmer::assessment_at(&facts.assessments, date(d)).map(|a| a.grade.as_str());
+    let facts = creditbridge::storage::facts::farmer_facts(&t.db, &key)
+        .await
+        .unwrap();
+    let at =
+        |d| features::farmer::assessment_at(&facts.assessments, date(d)).map(|a| a.grade.as_str());
     assert_eq!(at("2024-11-01"), None);
     assert_eq!(at("2024-11-30").unwrap(), "AAA");
     assert_eq!(at("2025-01-01").unwrap(), "AA");
@@ -672,7 +675,9 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
         let active = |d| {
             let (db, u1) = (t.db.clone(), u1.clone());
             async move {
-                let facts = creditbridge::storage::facts::sme_facts(&db, &u1, date(d)).await.unwrap();
+                let facts = creditbridge::storage::facts::sme_facts(&db, &u1, date(d))
+                    .await
+                    .unwrap();
                 facts
                     .records
                     .iter()
@@ -684,7 +689,9 @@ async fn public_records_count_until_display_ends_or_repair_and_purge_after_five_
         assert_eq!(active("2019-06-01").await, 1, "repaired on that day");
         assert_eq!(active("2020-01-02").await, 0, "display window over");
         let person = pii().subject_key(&resident_id(11));
-        let facts = creditbridge::storage::facts::farmer_facts(&t.db, &person).await.unwrap();
+        let facts = creditbridge::storage::facts::farmer_facts(&t.db, &person)
+            .await
+            .unwrap();
         let counting = |d| {
             facts
                 .records

@@ -51,7 +51,9 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         assert_eq!(old.superseded_by, Some(new.id));
         assert_ne!(old.batch_id, new.batch_id);
         let june = "2026-06-01".parse().unwrap();
-        let facts = creditbridge::storage::facts::sme_facts(db, USCC, june).await.unwrap();
+        let facts = creditbridge::storage::facts::sme_facts(db, USCC, june)
+            .await
+            .unwrap();
         let in_force = features::sme::grade_at(&facts.grades, june).unwrap();
         assert_eq!(in_force.grade.as_str(), "C");
 
@@ -67,7 +69,9 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         );
         assert_eq!(db.assessment_history(&key).await.unwrap().len(), 1);
         let today = crate::common::test_now().date_naive();
-        let facts = creditbridge::storage::facts::sme_facts(db, USCC, today).await.unwrap();
+        let facts = creditbridge::storage::facts::sme_facts(db, USCC, today)
+            .await
+            .unwrap();
         assert_eq!(
             facts.records.iter().filter(|r| r.counts_at(today)).count(),
             1
