@@ -34,20 +34,12 @@ async fn the_absurd_consents_of_the_issue_are_refused_naming_the_field() {
         let bank = app.partner_key("bank").await;
 
         let (status, answer) = app
-            .post(
-                &bank,
-                "/v1/consents",
-                body("2026-11-01T09:00:00Z", "9999-12-31"),
-            )
+            .register_consent(&bank, body("2026-11-01T09:00:00Z", "9999-12-31"))
             .await;
         assert_refused(status, &answer, "valid_until", "consent.max_term_days");
 
         let (status, answer) = app
-            .post(
-                &bank,
-                "/v1/consents",
-                body("0001-01-01T00:00:00Z", "2026-12-31"),
-            )
+            .register_consent(&bank, body("0001-01-01T00:00:00Z", "2026-12-31"))
             .await;
         assert_refused(status, &answer, "signed_at", "consent.earliest_signed_at");
         assert!(
@@ -61,7 +53,7 @@ async fn the_absurd_consents_of_the_issue_are_refused_naming_the_field() {
         // Still refused: signed tomorrow.
         let tomorrow = (test_now() + chrono::Duration::days(1)).to_rfc3339();
         let (status, answer) = app
-            .post(&bank, "/v1/consents", body(&tomorrow, "2026-12-31"))
+            .register_consent(&bank, body(&tomorrow, "2026-12-31"))
             .await;
         assert_refused(status, &answer, "signed_at", "is in the future");
         app.stop().await;
@@ -76,16 +68,12 @@ async fn a_consent_of_exactly_the_maximum_term_is_accepted_and_one_day_more_refu
 
     // The default term: one year, 366 days from the day of signing.
     let last = test_today().checked_add_days(Days::new(366)).unwrap();
-    let (status, answer) = app
-        .post(&bank, "/v1/consents", body(&signed, &day(last)))
-        .await;
+    let (status, answer) = app.register_consent(&bank, body(&signed, &day(last))).await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer["valid_until"], day(last));
 
     let over = last.succ_opt().unwrap();
-    let (status, answer) = app
-        .post(&bank, "/v1/consents", body(&signed, &day(over)))
-        .await;
+    let (status, answer) = app.register_consent(&bank, body(&signed, &day(over))).await;
     assert_refused(status, &answer, "valid_until", "more than 366 days");
     assert!(
         answer["error"]["message"]
@@ -108,29 +96,17 @@ async fn the_term_and_the_earliest_day_are_settings() {
 
     // Term: 30 days from a signature on the earliest day allowed.
     let (status, answer) = app
-        .post(
-            &bank,
-            "/v1/consents",
-            body("2026-11-01T00:00:00Z", "2026-12-01"),
-        )
+        .register_consent(&bank, body("2026-11-01T00:00:00Z", "2026-12-01"))
         .await;
     assert_eq!(status, 201, "{answer}");
     let (status, answer) = app
-        .post(
-            &bank,
-            "/v1/consents",
-            body("2026-11-01T00:00:00Z", "2026-12-02"),
-        )
+        .register_consent(&bank, body("2026-11-01T00:00:00Z", "2026-12-02"))
         .await;
     assert_refused(status, &answer, "valid_until", "more than 30 days");
 
     // Earliest day: one second before it is refused, whatever the term.
     let (status, answer) = app
-        .post(
-            &bank,
-            "/v1/consents",
-            body("2026-10-31T23:59:59Z", "2026-11-30"),
-        )
+        .register_consent(&bank, body("2026-10-31T23:59:59Z", "2026-11-30"))
         .await;
     assert_refused(status, &answer, "signed_at", "is before 2026-11-01");
     app.stop().await;

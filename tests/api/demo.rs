@@ -4,7 +4,7 @@
 //! why, and refuse scores, rather than force its models past the gates (the small-city
 //! demo promoted a farmer model with out-of-time AUC 0.303).
 
-use crate::common::{Backend, TestApp};
+use crate::common::{score_body, Backend, TestApp};
 use creditbridge::demo::{self, DemoSize};
 use creditbridge::domain::Role;
 use serde_json::{json, Value};
@@ -85,24 +85,21 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
         ),
     ] {
         let key = key(role);
-        let resp = app
-            .client
-            .post(app.url("/v1/consents"))
-            .bearer_auth(&key)
-            .json(&json!({
-                "subject": subject, "purpose": purpose, "valid_until": valid_until,
-                "evidence_sha256": "c".repeat(64), "signed_at": signed_at
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201, "{product}");
-        let consent: Value = resp.json().await.unwrap();
-        let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&key).json(&json!({
-            "product": product, "subject": subject, "purpose": purpose, "consent_id": consent["consent_id"]
-        })).send().await.unwrap();
-        assert_eq!(resp.status(), 503, "{product}");
-        let s: Value = resp.json().await.unwrap();
+        let (status, consent) = app
+            .register_consent(
+                &key,
+                json!({
+                    "subject": subject, "purpose": purpose, "valid_until": valid_until,
+                    "evidence_sha256": "c".repeat(64), "signed_at": signed_at
+                }),
+            )
+            .await;
+        assert_eq!(status, 201, "{product}");
+        let consent_id = consent["consent_id"].as_str().unwrap();
+        let (status, s) = app
+            .score(&key, score_body(product, &subject, purpose, consent_id))
+            .await;
+        assert_eq!(status, 503, "{product}");
         assert!(
             s["error"]["message"]
                 .as_str()

@@ -10,31 +10,6 @@ const CSV: &str = "text/csv";
 const JSONL: &str = "application/x-ndjson";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-async fn post(
-    app: &TestApp,
-    key: &str,
-    kind: &str,
-    content_type: Option<&str>,
-    idem: Option<&str>,
-    body: Vec<u8>,
-) -> (StatusCode, reqwest::header::HeaderMap, Value) {
-    let mut req = app
-        .client
-        .post(app.url(&format!("/v1/feeds/{kind}")))
-        .bearer_auth(key)
-        .body(body);
-    if let Some(ct) = content_type {
-        req = req.header("content-type", ct);
-    }
-    if let Some(k) = idem {
-        req = req.header("idempotency-key", k);
-    }
-    let resp = req.send().await.unwrap();
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let json = resp.json().await.unwrap_or(Value::Null);
-    (status, headers, json)
-}
-
 async fn count(app: &TestApp, kind: FeedKind) -> i64 {
     app.state.db.count_rows(kind).await.unwrap()
 }
@@ -55,7 +30,7 @@ async fn every_kind_is_accepted_in_every_format() {
                     "jsonl" => table.jsonl(),
                     _ => table.xlsx(),
                 };
-                let (status, _, json) = post(&app, &admin, kind, Some(ct), None, body).await;
+                let (status, _, json) = app.feed(&admin, kind, Some(ct), None, body).await;
                 assert_eq!(
                     status,
                     StatusCode::CREATED,
@@ -63,7 +38,11 @@ async fn every_kind_is_accepted_in_every_format() {
                 );
                 assert_eq!(json["rows"], 2, "{format} {kind}");
                 assert_eq!(json["format"], format);
-                assert_eq!(count(&app, kind.parse().unwrap()).await, 2, "{format} {kind}");
+                assert_eq!(
+                    count(&app, kind.parse().unwrap()).await,
+                    2,
+                    "{format} {kind}"
+                );
             }
             // The values survive every format unchanged (money as exact fen).
             let paid = app
@@ -88,7 +67,7 @@ async fn the_format_is_sniffed_when_no_content_type_is_given() {
     let admin = app.partner_key("admin").await;
     let (_, t) = city().remove(0);
     for body in [t.csv(), t.jsonl(), t.xlsx()] {
-        let (status, _, json) = post(&app, &admin, "enterprises", None, None, body).await;
+        let (status, _, json) = app.feed(&admin, "enterprises", None, None, body).await;
         assert_eq!(status, StatusCode::CREATED, "{json}");
     }
     app.stop().await;
@@ -100,12 +79,16 @@ async fn each_role_may_send_only_its_own_feeds() {
     let bank = app.partner_key("bank").await;
     let tax = app.partner_key("tax_bureau").await;
     let (_, t) = city().remove(0);
-    let (status, _, json) = post(&app, &bank, "enterprises", Some(CSV), None, t.csv()).await;
+    let (status, _, json) = app
+        .feed(&bank, "enterprises", Some(CSV), None, t.csv())
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(json["error"]["code"], "role_not_allowed");
-    let (status, _, _) = post(&app, &tax, "households", Some(CSV), None, t.csv()).await;
+    let (status, _, _) = app.feed(&tax, "households", Some(CSV), None, t.csv()).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = post(&app, &tax, "enterprises", Some(CSV), None, t.csv()).await;
+    let (status, _, _) = app
+        .feed(&tax, "enterprises", Some(CSV), None, t.csv())
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     let resp = app
         .client
@@ -115,7 +98,7 @@ async fn each_role_may_send_only_its_own_feeds() {
         .await
         .unwrap();
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
-    let (status, _, _) = post(&app, &tax, "weather", Some(CSV), None, t.csv()).await;
+    let (status, _, _) = app.feed(&tax, "weather", Some(CSV), None, t.csv()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(count(&app, FeedKind::Enterprises).await, 2);
     app.stop().await;
@@ -128,25 +111,13 @@ async fn a_replay_returns_the_original_result_and_a_changed_body_under_the_same_
         let app = TestApp::spawn(backend).await;
         let tax = app.partner_key("tax_bureau").await;
         let (_, t) = city().remove(0);
-        let (s1, _, first) = post(
-            &app,
-            &tax,
-            "enterprises",
-            Some(CSV),
-            Some("batch-7"),
-            t.csv(),
-        )
-        .await;
+        let (s1, _, first) = app
+            .feed(&tax, "enterprises", Some(CSV), Some("batch-7"), t.csv())
+            .await;
         assert_eq!(s1, StatusCode::CREATED);
-        let (s2, h2, again) = post(
-            &app,
-            &tax,
-            "enterprises",
-            Some(CSV),
-            Some("batch-7"),
-            t.csv(),
-        )
-        .await;
+        let (s2, h2, again) = app
+            .feed(&tax, "enterprises", Some(CSV), Some("batch-7"), t.csv())
+            .await;
         assert_eq!(s2, StatusCode::OK);
         assert_eq!(h2["idempotent-replayed"], "true");
         assert_eq!(again, first);
@@ -154,15 +125,15 @@ async fn a_replay_returns_the_original_result_and_a_changed_body_under_the_same_
 
         let mut changed = t.clone();
         changed.rows[0][1] = "Another name".into();
-        let (s3, _, json) = post(
-            &app,
-            &tax,
-            "enterprises",
-            Some(CSV),
-            Some("batch-7"),
-            changed.csv(),
-        )
-        .await;
+        let (s3, _, json) = app
+            .feed(
+                &tax,
+                "enterprises",
+                Some(CSV),
+                Some("batch-7"),
+                changed.csv(),
+            )
+            .await;
         assert_eq!(s3, StatusCode::CONFLICT, "{json}");
         assert_eq!(
             app.state
@@ -176,21 +147,25 @@ async fn a_replay_returns_the_original_result_and_a_changed_body_under_the_same_
         );
 
         // Without a key the content hash is the key: the same file twice is stored once.
-        let (s4, _, _) = post(&app, &tax, "enterprises", Some(CSV), None, changed.csv()).await;
-        let (s5, _, _) = post(&app, &tax, "enterprises", Some(CSV), None, changed.csv()).await;
+        let (s4, _, _) = app
+            .feed(&tax, "enterprises", Some(CSV), None, changed.csv())
+            .await;
+        let (s5, _, _) = app
+            .feed(&tax, "enterprises", Some(CSV), None, changed.csv())
+            .await;
         assert_eq!((s4, s5), (StatusCode::CREATED, StatusCode::OK));
         assert_eq!(batches(&app).await, 2);
         // Keys are per source: another partner may use the same key.
         let other = app.partner_key("tax_bureau").await;
-        let (s6, _, _) = post(
-            &app,
-            &other,
-            "enterprises",
-            Some(CSV),
-            Some("batch-7"),
-            changed.csv(),
-        )
-        .await;
+        let (s6, _, _) = app
+            .feed(
+                &other,
+                "enterprises",
+                Some(CSV),
+                Some("batch-7"),
+                changed.csv(),
+            )
+            .await;
         assert_eq!(s6, StatusCode::CREATED);
         app.stop().await;
     }
@@ -210,7 +185,9 @@ async fn a_body_over_the_limit_is_refused_with_413() {
         r[0] = uscc(100 + i);
         t.rows.push(r);
     }
-    let (status, _, json) = post(&app, &tax, "enterprises", Some(CSV), None, t.csv()).await;
+    let (status, _, json) = app
+        .feed(&tax, "enterprises", Some(CSV), None, t.csv())
+        .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{json}");
     assert_eq!(json["error"]["code"], "payload_too_large");
     assert_eq!(count(&app, FeedKind::Enterprises).await, 0);
@@ -247,7 +224,7 @@ async fn invalid_rows_are_listed_with_line_and_column_and_nothing_is_stored() {
             ],
         ],
     );
-    let (status, _, json) = post(&app, &tax, "tax-grades", Some(CSV), None, t.csv()).await;
+    let (status, _, json) = app.feed(&tax, "tax-grades", Some(CSV), None, t.csv()).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{json}");
     let details = &json["error"]["details"];
     assert_eq!(details["errors_total"], 3, "{json}");

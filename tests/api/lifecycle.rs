@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::common::fixtures::{self, feed, USCC};
-use crate::common::{backends, Backend, TestApp};
+use crate::common::{backends, sme_score_body, Backend, TestApp};
 use creditbridge::domain::Product;
 use creditbridge::feeds::FeedKind;
 use creditbridge::lifecycle::dataset;
@@ -369,21 +369,9 @@ async fn a_promotion_made_on_another_replica_is_served_without_a_restart_and_can
 
         let bank = a.partner_key("bank").await;
         let consent_id = a.consent(&bank, USCC, "loan_application").await;
-        let body = json!({ "product": "sme", "subject": USCC, "purpose": "loan_application",
-                           "consent_id": consent_id });
         let mut served = String::new();
         for _ in 0..50 {
-            let s: Value = a
-                .client
-                .post(a.url("/v1/scores"))
-                .bearer_auth(&bank)
-                .json(&body)
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let (_, s) = a.score(&bank, sme_score_body(&consent_id)).await;
             served = s["model"]["id"].as_str().unwrap_or_default().to_owned();
             if served == "sme-new" {
                 break;
@@ -469,21 +457,10 @@ async fn monitoring_reports_live_scores_against_the_champion() {
     let admin = app.partner_key("admin").await;
     let consent_id = app.consent(&bank, USCC, "loan_application").await;
     for _ in 0..3 {
-        let resp = app.client.post(app.url("/v1/scores")).bearer_auth(&bank).json(&json!({
-            "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent_id
-        })).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
+        let (status, _) = app.score(&bank, sme_score_body(&consent_id)).await;
+        assert_eq!(status, 200);
     }
-    let r: Value = app
-        .client
-        .get(app.url("/v1/monitoring/sme"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, r) = app.get_json(&admin, "/v1/monitoring/sme").await;
     assert_eq!(r["model_id"], "sme-mon");
     assert_eq!(r["observations"], 3);
     assert_eq!(
@@ -523,20 +500,17 @@ async fn monitored_champion(app: &TestApp) -> (String, String, String) {
 async fn score_n(app: &TestApp, bank: &str, consent_id: &str, n: usize) -> Vec<f64> {
     let mut scores = Vec::new();
     for _ in 0..n {
-        let resp = app.client.post(app.url("/v1/scores")).bearer_auth(bank).json(&json!({
-            "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent_id
-        })).send().await.unwrap();
-        assert_eq!(resp.status(), 200);
-        let s: Value = resp.json().await.unwrap();
+        let (status, s) = app.score(bank, sme_score_body(consent_id)).await;
+        assert_eq!(status, 200);
         scores.push(s["score"].as_f64().unwrap());
     }
     scores
 }
 
 async fn fetch_monitoring(app: &TestApp, admin: &str) -> Value {
-    let resp = app.get(admin, "/v1/monitoring/sme").await;
-    assert_eq!(resp.status(), 200);
-    resp.json().await.unwrap()
+    let (status, r) = app.get_json(admin, "/v1/monitoring/sme").await;
+    assert_eq!(status, 200);
+    r
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::common::fixtures::{self, USCC};
-use crate::common::{Backend, TestApp};
+use crate::common::{sme_score_body, Backend, TestApp};
 use serde_json::{json, Value};
 
 /// Every `(METHOD, /v1 path)` the router serves, read from the `.route(...)` calls in
@@ -200,34 +200,9 @@ async fn metrics_count_requests_by_route_and_scores_by_product_and_grade() {
         let r = app.client.get(app.url("/readyz")).send().await.unwrap();
         assert_eq!(r.status(), 200);
     }
-    let consent: Value = app
-        .client
-        .post(app.url("/v1/consents"))
-        .bearer_auth(&bank)
-        .json(&json!({
-            "subject": USCC, "purpose": "loan_application", "valid_until": "2027-06-30",
-            "evidence_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
-            "signed_at": "2026-11-01T09:00:00Z"
-        }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let resp = app
-        .client
-        .post(app.url("/v1/scores"))
-        .bearer_auth(&bank)
-        .json(
-            &json!({ "product": "sme", "subject": USCC, "purpose": "loan_application",
-                       "consent_id": consent["consent_id"] }),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let scored: Value = resp.json().await.unwrap();
+    let consent = app.consent(&bank, USCC, "loan_application").await;
+    let (status, scored) = app.score(&bank, sme_score_body(&consent)).await;
+    assert_eq!(status, 200);
     let after = metrics().await;
 
     // Assert

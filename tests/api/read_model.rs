@@ -6,10 +6,10 @@
 use std::time::{Duration, Instant};
 
 use crate::common::fixtures::{self, USCC};
-use crate::common::{backends, Backend, TestApp};
+use crate::common::{backends, sme_score_body, Backend, TestApp};
 use creditbridge::feeds::FeedKind;
 use creditbridge::storage::revisions::Revised;
-use serde_json::{json, Value};
+use serde_json::Value;
 
 async fn ready_app(backend: Backend) -> TestApp {
     let app = TestApp::spawn_with(backend, |s| s.read_model_refresh_ms = 50).await;
@@ -18,15 +18,11 @@ async fn ready_app(backend: Backend) -> TestApp {
     app
 }
 
-fn score_body(consent_id: &str) -> Value {
-    json!({ "product": "sme", "subject": USCC, "purpose": "loan_application", "consent_id": consent_id })
-}
-
 /// Scores until `done` holds for the answer, or fails after 5 s (the refresh runs every 50 ms).
 async fn eventually(app: &TestApp, key: &str, consent: &str, done: impl Fn(u16, &Value) -> bool) {
     let start = Instant::now();
     loop {
-        let (status, body) = app.post(key, "/v1/scores", score_body(consent)).await;
+        let (status, body) = app.score(key, sme_score_body(consent)).await;
         if done(status, &body) {
             return;
         }
@@ -52,7 +48,7 @@ async fn a_feed_imported_elsewhere_reaches_the_next_scores() {
         let app = ready_app(backend).await;
         let bank = app.partner_key("bank").await;
         let consent = app.consent(&bank, USCC, "loan_application").await;
-        let (status, first) = app.post(&bank, "/v1/scores", score_body(&consent)).await;
+        let (status, first) = app.score(&bank, sme_score_body(&consent)).await;
         assert_eq!(status, 200, "{first}");
         assert!(flags(&first).contains(&"dishonest_debtor_active".to_owned()));
 
@@ -81,7 +77,7 @@ async fn a_consent_or_key_revoked_on_another_replica_stops_scores() {
         let app = ready_app(backend).await;
         let bank = app.partner_key("bank").await;
         let consent = app.consent(&bank, USCC, "loan_application").await;
-        let (status, _) = app.post(&bank, "/v1/scores", score_body(&consent)).await;
+        let (status, _) = app.score(&bank, sme_score_body(&consent)).await;
         assert_eq!(status, 200);
 
         // Act / Assert: revoked in the database directly, as another replica or the CLI would.

@@ -2,7 +2,7 @@
 //! and the audit trail each of them leaves.
 
 use crate::common::fixtures::{self, RESIDENT, RESIDENT_OTHER, USCC, USCC_UNKNOWN};
-use crate::common::{backends, Backend, TestApp, EVIDENCE};
+use crate::common::{backends, score_body, Backend, TestApp, EVIDENCE};
 use serde_json::{json, Value};
 
 async fn ready_app(backend: Backend) -> TestApp {
@@ -13,31 +13,15 @@ async fn ready_app(backend: Backend) -> TestApp {
     app
 }
 
-async fn post(app: &TestApp, key: &str, path: &str, body: Value) -> (u16, Value) {
-    app.post(key, path, body).await
-}
-
-async fn consent(app: &TestApp, key: &str, subject: &str, purpose: &str) -> String {
-    app.consent(key, subject, purpose).await
-}
-
-fn score_body(product: &str, subject: &str, purpose: &str, consent_id: &str) -> Value {
-    json!({ "product": product, "subject": subject, "purpose": purpose, "consent_id": consent_id })
-}
-
 #[tokio::test]
 async fn a_bank_scores_an_enterprise_with_reasons_flags_and_an_audit_record() {
     for backend in backends() {
         let app = ready_app(backend).await;
         let bank = app.partner_key("bank").await;
-        let c = consent(&app, &bank, USCC, "loan_application").await;
-        let (status, s) = post(
-            &app,
-            &bank,
-            "/v1/scores",
-            score_body("sme", USCC, "loan_application", &c),
-        )
-        .await;
+        let c = app.consent(&bank, USCC, "loan_application").await;
+        let (status, s) = app
+            .score(&bank, score_body("sme", USCC, "loan_application", &c))
+            .await;
         assert_eq!(status, 200, "{backend:?} {s}");
         assert_eq!(s["product"], "sme");
         assert_eq!(s["subject"], "9111************1L");
@@ -78,14 +62,10 @@ async fn a_bank_scores_an_enterprise_with_reasons_flags_and_an_audit_record() {
 async fn an_insurer_scores_a_household_and_the_identity_number_is_never_stored() {
     let app = ready_app(Backend::Sqlite).await;
     let insurer = app.partner_key("insurer").await;
-    let c = consent(&app, &insurer, RESIDENT, "underwriting").await;
-    let (status, s) = post(
-        &app,
-        &insurer,
-        "/v1/scores",
-        score_body("farmer", RESIDENT, "underwriting", &c),
-    )
-    .await;
+    let c = app.consent(&insurer, RESIDENT, "underwriting").await;
+    let (status, s) = app
+        .score(&insurer, score_body("farmer", RESIDENT, "underwriting", &c))
+        .await;
     assert_eq!(status, 200, "{s}");
     assert_eq!(
         s["subject"], "**************002X",
@@ -116,18 +96,12 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
     let bank = app.partner_key("bank").await;
     let other_bank = app.partner_key("bank").await;
     let insurer = app.partner_key("insurer").await;
-    let c = consent(&app, &bank, USCC, "loan_application").await;
-    let others = consent(&app, &other_bank, USCC, "loan_application").await;
-    let revoked = consent(&app, &bank, USCC, "post_loan").await;
-    let (status, _) = post(
-        &app,
-        &bank,
-        &format!("/v1/consents/{revoked}/revoke"),
-        json!({}),
-    )
-    .await;
+    let c = app.consent(&bank, USCC, "loan_application").await;
+    let others = app.consent(&other_bank, USCC, "loan_application").await;
+    let revoked = app.consent(&bank, USCC, "post_loan").await;
+    let (status, _) = app.revoke_consent(&bank, &revoked).await;
     assert_eq!(status, 200);
-    let unknown_subject = consent(&app, &bank, USCC_UNKNOWN, "loan_application").await;
+    let unknown_subject = app.consent(&bank, USCC_UNKNOWN, "loan_application").await;
     // An expired consent cannot be registered through the API, so it is planted.
     let partner = app.state.db.partner_by_key(&bank).await.unwrap().unwrap();
     let subject = app
@@ -223,7 +197,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         ),
     ];
     for (name, key, body, status, code) in &cases {
-        let (got, err) = post(&app, key, "/v1/scores", body.clone()).await;
+        let (got, err) = app.score(key, body.clone()).await;
         assert_eq!(
             (got, err["error"]["code"].as_str().unwrap_or("")),
             (*status, *code),
@@ -233,7 +207,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
     // Refused before the body could be read as a request: still audited, under the caller.
     let mut unknown_field = score_body("sme", USCC, "loan_application", &c);
     unknown_field["limit"] = json!(100);
-    let (got, err) = post(&app, &bank, "/v1/scores", unknown_field).await;
+    let (got, err) = app.score(&bank, unknown_field).await;
     assert_eq!(got, 422, "unknown fields are refused: {err}");
     // A number where the subject's text belongs (serde's message quotes it), then bad JSON.
     for (body, status) in [
@@ -244,7 +218,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         assert_eq!(resp.status(), status, "{body}");
     }
     let bureau = app.partner_key("tax_bureau").await;
-    let (got, err) = post(&app, &bureau, "/v1/scores", json!({ "not": "read" })).await;
+    let (got, err) = app.score(&bureau, json!({ "not": "read" })).await;
     assert_eq!(
         (got, err["error"]["code"].as_str().unwrap_or("")),
         (403, "role_not_allowed"),
@@ -329,7 +303,7 @@ async fn keys_are_checked_before_anything_else() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401);
-    let (status, err) = post(&app, "cbk_not_a_key", "/v1/scores", body.clone()).await;
+    let (status, err) = app.score("cbk_not_a_key", body.clone()).await;
     assert_eq!(
         (status, err["error"]["code"].as_str().unwrap()),
         (401, "unauthorized")
@@ -341,7 +315,7 @@ async fn keys_are_checked_before_anything_else() {
         .await
         .unwrap();
     app.state.db.revoke_partner(&bank.id).await.unwrap();
-    let (status, err) = post(&app, &bank.key, "/v1/scores", body).await;
+    let (status, err) = app.score(&bank.key, body).await;
     assert_eq!(status, 401);
     assert!(err["error"]["message"]
         .as_str()
@@ -353,18 +327,14 @@ async fn keys_are_checked_before_anything_else() {
 async fn a_batch_answers_each_item_in_order_and_audits_each() {
     let app = ready_app(Backend::Sqlite).await;
     let bank = app.partner_key("bank").await;
-    let c = consent(&app, &bank, USCC, "loan_application").await;
+    let c = app.consent(&bank, USCC, "loan_application").await;
     let mut items: Vec<Value> = (0..5)
         .map(|_| score_body("sme", USCC, "loan_application", &c))
         .collect();
     items.insert(2, score_body("sme", USCC, "loan_application", "c_missing"));
-    let (status, body) = post(
-        &app,
-        &bank,
-        "/v1/scores/batch",
-        json!({ "requests": items }),
-    )
-    .await;
+    let (status, body) = app
+        .post(&bank, "/v1/scores/batch", json!({ "requests": items }))
+        .await;
     assert_eq!(status, 200, "{body}");
     let results = body["results"].as_array().unwrap();
     assert_eq!(results.len(), 6);
@@ -378,15 +348,13 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     let too_many: Vec<Value> = (0..1001)
         .map(|_| score_body("sme", USCC, "loan_application", &c))
         .collect();
-    let (status, _) = post(
-        &app,
-        &bank,
-        "/v1/scores/batch",
-        json!({ "requests": too_many }),
-    )
-    .await;
+    let (status, _) = app
+        .post(&bank, "/v1/scores/batch", json!({ "requests": too_many }))
+        .await;
     assert_eq!(status, 413);
-    let (status, _) = post(&app, &bank, "/v1/scores/batch", json!({ "requests": [] })).await;
+    let (status, _) = app
+        .post(&bank, "/v1/scores/batch", json!({ "requests": [] }))
+        .await;
     assert_eq!(status, 422);
     // Each refused batch is one record under the batch's request id.
     let rows = app.state.db.audit_rows(6, 100).await.unwrap();
@@ -406,15 +374,8 @@ async fn rate_limits_answer_429_with_retry_after() {
     let bank = app.partner_key("bank").await;
     let body = score_body("sme", USCC, "loan_application", "c_x");
     for _ in 0..2 {
-        let resp = app
-            .client
-            .post(app.url("/v1/scores"))
-            .bearer_auth(&bank)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_ne!(resp.status(), 429);
+        let (status, _) = app.score(&bank, body.clone()).await;
+        assert_ne!(status, 429);
     }
     let resp = app
         .client
@@ -450,16 +411,15 @@ async fn a_pilot_credit_code_is_accepted_with_a_warning() {
         (USCC, json!([])),
     ] {
         // Act
-        let (status, consent) = post(&app, &bank, "/v1/consents", consent_body(subject)).await;
+        let (status, consent) = app.register_consent(&bank, consent_body(subject)).await;
         assert_eq!(status, 201, "{consent}");
         let consent_id = consent["consent_id"].as_str().unwrap();
-        let (status, score) = post(
-            &app,
-            &bank,
-            "/v1/scores",
-            score_body("sme", subject, "loan_application", consent_id),
-        )
-        .await;
+        let (status, score) = app
+            .score(
+                &bank,
+                score_body("sme", subject, "loan_application", consent_id),
+            )
+            .await;
 
         // Assert
         assert_eq!(consent["warnings"], warnings, "{consent}");

@@ -112,6 +112,23 @@ pub fn test_settings(url: &str, data_dir: &std::path::Path) -> Settings {
     }
 }
 
+/// The body of a score request.
+pub fn score_body(
+    product: &str,
+    subject: &str,
+    purpose: &str,
+    consent_id: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "product": product, "subject": subject, "purpose": purpose, "consent_id": consent_id
+    })
+}
+
+/// The score most tests ask for: the fixture enterprise (`fixtures::USCC`), before a loan.
+pub fn sme_score_body(consent_id: &str) -> serde_json::Value {
+    score_body("sme", fixtures::USCC, "loan_application", consent_id)
+}
+
 pub struct TestApp {
     pub address: String,
     pub state: AppState,
@@ -221,9 +238,68 @@ impl TestApp {
             "subject": subject, "purpose": purpose, "valid_until": "2027-06-30",
             "evidence_sha256": EVIDENCE, "signed_at": "2026-11-01T09:00:00Z"
         });
-        let (status, answer) = self.post(key, "/v1/consents", body).await;
+        let (status, answer) = self.register_consent(key, body).await;
         assert_eq!(status, 201, "{answer}");
         answer["consent_id"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/consents` with `body` as it is: the status and the answer.
+    pub async fn register_consent(
+        &self,
+        key: &str,
+        body: serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        self.post(key, "/v1/consents", body).await
+    }
+
+    /// `POST /v1/consents/{id}/revoke`.
+    pub async fn revoke_consent(&self, key: &str, id: &str) -> (u16, serde_json::Value) {
+        let path = format!("/v1/consents/{id}/revoke");
+        self.post(key, &path, serde_json::json!({})).await
+    }
+
+    /// `POST /v1/scores` with `body` (see `score_body`): the status and the answer.
+    pub async fn score(&self, key: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.post(key, "/v1/scores", body).await
+    }
+
+    /// `POST /v1/feeds/{kind}` with the file `body`, labelled `content_type` (none: sniffed) and
+    /// under `idempotency_key` (none: the content's hash): status, headers and the JSON answer
+    /// (null if none).
+    pub async fn feed(
+        &self,
+        key: &str,
+        kind: &str,
+        content_type: Option<&str>,
+        idempotency_key: Option<&str>,
+        body: Vec<u8>,
+    ) -> (
+        reqwest::StatusCode,
+        reqwest::header::HeaderMap,
+        serde_json::Value,
+    ) {
+        let mut req = self
+            .client
+            .post(self.url(&format!("/v1/feeds/{kind}")))
+            .bearer_auth(key)
+            .body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
+        }
+        let resp = req.send().await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let json = resp.json().await.unwrap_or(serde_json::Value::Null);
+        (status, headers, json)
+    }
+
+    /// GETs `path` with `key` and reads the JSON answer (null if none): status and answer.
+    pub async fn get_json(&self, key: &str, path: &str) -> (u16, serde_json::Value) {
+        let resp = self.get(key, path).await;
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
     /// Stops the server gracefully and waits for it.
