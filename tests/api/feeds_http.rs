@@ -4,7 +4,6 @@ use crate::common::{backends, TestApp};
 use crate::feeds_support::{city, uscc, Table};
 use creditbridge::domain::FeedKind;
 use reqwest::StatusCode;
-use serde_json::Value;
 
 const CSV: &str = "text/csv";
 const JSONL: &str = "application/x-ndjson";

@@ -4,6 +4,7 @@
 
 use crate::common::{backends, fixtures, TestApp};
 use creditbridge::clock::Clock;
+use creditbridge::domain::FeedKind;
 use creditbridge::feeds::maintenance::{purge, PurgeError};
 use serde_json::Value;
 
