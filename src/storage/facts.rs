@@ -459,3 +459,18 @@ pub async fn village(db: &Db, code: &str) -> Result<Village, StoreError> {
     }
     Ok(Arc::new(by_household.into_values().collect()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_word_outside_the_vocabulary_is_a_decode_error_naming_its_column() {
+        let grade: TaxGrade = parse("tax_grades.grade", "D").unwrap();
+        assert_eq!(grade, TaxGrade::D);
+        let err = parse::<FarmerGrade>("farmer_assessments.grade", "AAAA").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("farmer_assessments.grade"), "{text}");
+        assert!(text.contains("AAAA"), "{text}");
+    }
+}
