@@ -54,6 +54,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             Some(day) => ManualClock::at(day.and_time(NaiveTime::MIN).and_utc()) as SharedClock,
             None => clock::system(),
         };
+        startup::ensure_signing_key(&settings)?;
         let state = startup::build_state_with(settings, clock).await?;
         let started = std::time::Instant::now();
         let prepared = demo::prepare(&state, &data_dir, &size).await?;

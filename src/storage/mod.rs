@@ -18,6 +18,7 @@ pub mod consents;
 pub mod enterprises;
 pub mod feeds;
 pub mod households;
+pub mod ledger;
 pub mod loans;
 pub mod models;
 pub mod partners;
