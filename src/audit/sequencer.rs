@@ -166,11 +166,18 @@ impl Sequencer {
                 let result = self.step(force).await;
                 match &result {
                     Ok(report) => {
+                        metrics::gauge!("creditbridge_ledger_sequencer").set(if report.holder {
+                            1.0
+                        } else {
+                            0.0
+                        });
                         if report.sequenced > 0 {
                             metrics::counter!("creditbridge_ledger_sequenced_total")
                                 .increment(report.sequenced);
                         }
-                        metrics::gauge!("creditbridge_ledger_size").set(report.size as f64);
+                        if report.holder {
+                            metrics::gauge!("creditbridge_ledger_size").set(report.size as f64);
+                        }
                     }
                     Err(e) => tracing::error!(error = %e, "ledger sequencer run failed"),
                 }

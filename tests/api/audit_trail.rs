@@ -980,3 +980,108 @@ async fn a_broken_old_chain_is_not_carried_over_and_the_start_says_where() {
         assert_eq!(t.db.ledger_count().await.unwrap(), 0);
     }
 }
+
+/// `creditbridge` in `dir` on the PostgreSQL database `url`.
+fn on_postgres(dir: &std::path::Path, url: &str) -> Command {
+    let mut cmd = crate::common::process::creditbridge(dir);
+    cmd.env("CREDITBRIDGE_DATABASE_URL", url)
+        .env("CREDITBRIDGE_LEDGER__SEQUENCE_INTERVAL_MS", "100");
+    cmd
+}
+
+/// Whether the server at `base` is the sequencer, from its metrics.
+async fn is_sequencer(base: &str) -> bool {
+    let text = reqwest::get(format!("{base}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines().any(|l| l == "creditbridge_ledger_sequencer 1")
+}
+
+/// Polls `audit verify` until a checkpoint covers every entry; the printed verification.
+async fn verified_all(dir: &std::path::Path, url: &str) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..150 {
+        let out = crate::common::process::succeed(on_postgres(dir, url).args(["audit", "verify"]));
+        last = serde_json::from_slice(&out.stdout).unwrap();
+        if last["pending"] == 0 && last["verified"].as_u64() > Some(0) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no checkpoint came to cover every entry: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_replicas_run_one_sequencer_and_the_other_takes_over_when_it_is_killed() {
+    use crate::common::process::{free_port, serve, succeed, wait_ready};
+    if !backends().contains(&Backend::Postgres) {
+        return; // PostgreSQL only: SQLite has one process.
+    }
+    // Arrange: two replicas of one database, an admin key, entries through both.
+    let t = crate::common::test_db(Backend::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let out = succeed(
+        on_postgres(dir.path(), &t.url)
+            .args(["partners", "add", "--name", "ops", "--role", "admin"]),
+    );
+    let admin = serde_json::from_slice::<Value>(&out.stdout).unwrap()["key"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // One after the other: two first starts at once race to register the committed champions
+    // (`bootstrap_champions` answers "model … already exists" to one of them: not the ledger's).
+    let ports = [free_port(), free_port()];
+    let bases: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{p}"))
+        .collect();
+    let mut servers: Vec<Option<crate::common::process::Server>> = Vec::new();
+    for (port, base) in ports.iter().zip(&bases) {
+        servers.push(Some(serve(on_postgres(dir.path(), &t.url), *port)));
+        wait_ready(base).await;
+    }
+    let client = reqwest::Client::new();
+    let read_history = |base: &str| {
+        let req = client
+            .get(format!("{base}/v1/audit/subjects/{USCC}"))
+            .bearer_auth(&admin);
+        async move { assert_eq!(req.send().await.unwrap().status(), 200) }
+    };
+    for i in 0..20 {
+        read_history(&bases[i % 2]).await;
+    }
+    let before = verified_all(dir.path(), &t.url).await;
+    let mut holders = Vec::new();
+    for base in &bases {
+        holders.push(is_sequencer(base).await);
+    }
+    assert_eq!(
+        holders.iter().filter(|h| **h).count(),
+        1,
+        "exactly one sequencer: {holders:?}"
+    );
+    let holder = holders.iter().position(|h| *h).unwrap();
+    let survivor = 1 - holder;
+
+    // Act: kill -9 the sequencer, keep recording through the survivor.
+    let mut killed = servers[holder].take().unwrap();
+    killed.0.kill().unwrap();
+    killed.0.wait().unwrap();
+    for _ in 0..10 {
+        read_history(&bases[survivor]).await;
+    }
+
+    // Assert: the survivor took over the same tree and signed what came after.
+    let after = verified_all(dir.path(), &t.url).await;
+    assert!(is_sequencer(&bases[survivor]).await);
+    assert_eq!(after["ok"], true);
+    assert_eq!(
+        after["verified"].as_u64().unwrap(),
+        before["verified"].as_u64().unwrap() + 10,
+        "{before} then {after}"
+    );
+    drop(servers);
+}
