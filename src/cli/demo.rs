@@ -71,6 +71,10 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let base = format!("http://{}", listener.local_addr()?);
+        state.record_start(crate::audit::Actor::operator()).await?;
+        if let Some(signer) = &state.signer {
+            println!("audit log public key: {}", signer.verifier().to_vkey());
+        }
         println!("{}", demo::instructions(&prepared, &base));
         startup::run(listener, state, startup::shutdown_signal()).await?;
         Ok(())

@@ -43,6 +43,10 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
         e["kind"].as_str().unwrap_or(""),
         "model.promoted" | "model.forced" | "model.rolled_back"
     )));
+    // Each demo partner and its key are in the ledger.
+    let count = |kind: &str| events.iter().filter(|e| e["kind"] == kind).count();
+    assert_eq!(count("partner.added"), prepared.partners.len());
+    assert_eq!(count("key.issued"), prepared.partners.len());
 
     let key = |role: Role| {
         prepared
