@@ -6,14 +6,15 @@
 //! caller kept elsewhere, e.g. the witness file): a changed, inserted, removed or reordered entry
 //! is caught even when every hash in the database was recomputed, since nobody without the
 //! signing key can sign a matching checkpoint. Entries after the checkpoint are `pending`, not a
-//! failure. Each leaf's indexed columns must agree with its bytes, and the subject index must
-//! list exactly the leaves that name a subject (an index that hides an entry fails).
+//! failure. Each leaf's indexed columns must agree with its bytes, the subject index must list
+//! exactly the leaves that name a subject (an index that hides an entry fails), and every stored
+//! tree node must be the hash of its leaves (proofs are served from them).
 //!
 //! Where a root does not match, the run is repeated over the stored checkpoints signed between
 //! the last good one and the failing one, to name the first checkpoint that no longer matches.
 
 use ledger::auditor::{AuditFailure, LogAuditor};
-use ledger::{Hash, LogVerifier};
+use ledger::{Frontier, Hash, LogVerifier};
 use serde::Serialize;
 
 use crate::storage::ledger::LedgerConn;
@@ -129,16 +130,27 @@ async fn replay(
         Err(e) => return Ok(Err(failed(None, e.to_string()))),
     };
     let mut next: u64 = 0;
+    // The tree rebuilt from the leaves: the nodes the sequencer must have stored.
+    let mut tree = Frontier::new();
     loop {
         let rows = conn.leaves(next, PAGE).await?;
         let Some(last) = rows.last() else { break };
         let page_end = last.leaf_index as u64 + 1;
         let mut expected_index = Vec::new();
+        let mut expected_nodes: Vec<(u8, u64, Hash)> = Vec::new();
         for row in &rows {
             let index = row.leaf_index as u64;
             let stored = Hash(row.leaf_hash.as_slice().try_into().unwrap_or([0; 32]));
             if let Err(e) = auditor.push(index, &row.leaf, Some(&stored)) {
                 return Ok(Err(auditor_problem(e)));
+            }
+            let appended = tree.append(Hash::leaf(&row.leaf), |id, h| {
+                if id.level >= 1 {
+                    expected_nodes.push((id.level, id.index, h));
+                }
+            });
+            if let Err(e) = appended {
+                return Ok(Err(failed(Some(index), e.to_string())));
             }
             let entry = match ledger::entry::decode(&row.leaf) {
                 Ok(entry) => entry,
@@ -175,6 +187,9 @@ async fn replay(
                 format!("the subject index does not match entry {first}: an entry is hidden from or added to a subject's history"),
             )));
         }
+        if let Some(problem) = check_nodes(conn, &expected_nodes).await? {
+            return Ok(Err(problem));
+        }
         next = page_end;
     }
     let beyond = conn.subject_index_beyond(next).await?;
@@ -188,6 +203,38 @@ async fn replay(
         Ok(summary) => Ok(Ok(summary.newest.map(|c| c.size))),
         Err(e) => Ok(Err(auditor_problem(e))),
     }
+}
+
+/// Compares the nodes a page of leaves completed with the stored ones, level by level.
+async fn check_nodes(
+    conn: &mut LedgerConn,
+    expected: &[(u8, u64, Hash)],
+) -> Result<Option<Problem>, StoreError> {
+    let mut levels: Vec<u8> = expected.iter().map(|n| n.0).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    for level in levels {
+        let want: Vec<(u64, Hash)> = expected
+            .iter()
+            .filter(|n| n.0 == level)
+            .map(|n| (n.1, n.2))
+            .collect();
+        let (from, to) = (want[0].0, want[want.len() - 1].0);
+        let stored = conn.nodes_at(level, from, to).await?;
+        for (i, (index, hash)) in want.iter().enumerate() {
+            let matches = stored
+                .get(i)
+                .is_some_and(|(idx, h)| *idx as u64 == *index && h.as_slice() == hash.0);
+            if !matches {
+                let leaf = index << level;
+                return Ok(Some(failed(
+                    Some(leaf),
+                    format!("the stored tree node at level {level}, index {index} (leaves from {leaf}) is missing or not the hash of its leaves: proofs served from it would not verify"),
+                )));
+            }
+        }
+    }
+    Ok(None)
 }
 
 fn auditor_problem(e: AuditFailure) -> Problem {

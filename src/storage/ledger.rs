@@ -581,6 +581,18 @@ impl LedgerConn {
             .bind(from as i64).bind(to as i64).fetch_all(c).await)?)
     }
 
+    /// The stored perfect subtrees of `level` with index in `[from, to]`, in index order.
+    pub async fn nodes_at(
+        &mut self,
+        level: u8,
+        from: u64,
+        to: u64,
+    ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
+        Ok(on_conn!(self, c => sqlx::query_as(
+            "SELECT idx, hash FROM ledger_nodes WHERE level = $1 AND idx >= $2 AND idx <= $3 ORDER BY idx")
+            .bind(i16::from(level)).bind(from as i64).bind(to as i64).fetch_all(c).await)?)
+    }
+
     /// Subject-index rows pointing past the last leaf (an index entry for nothing).
     pub async fn subject_index_beyond(&mut self, size: u64) -> Result<i64, StoreError> {
         Ok(on_conn!(self, c => sqlx::query_scalar(

@@ -107,15 +107,18 @@ enum Tamper {
     ColumnChanged,
     /// The subject index loses leaf 3: the subject's history would hide it.
     IndexHidesEntry,
+    /// The stored node over leaves 2 and 3 replaced: proofs through it would not verify.
+    NodeChanged,
 }
 
-const TAMPERINGS: [(Tamper, u64); 6] = [
+const TAMPERINGS: [(Tamper, u64); 7] = [
     (Tamper::ChangedWithHashRecomputed, 2),
     (Tamper::Reordered, 1),
     (Tamper::Inserted, 2),
     (Tamper::Deleted, 2),
     (Tamper::ColumnChanged, 1),
     (Tamper::IndexHidesEntry, 3),
+    (Tamper::NodeChanged, 2),
 ];
 
 async fn tamper(app: &TestApp, how: Tamper) {
@@ -208,6 +211,13 @@ async fn tamper(app: &TestApp, how: Tamper) {
                 exec(db, &format!("UPDATE ledger_entries SET subject_key = '{other}' WHERE entry_no = {entry_no}")).await,
                 1
             );
+        }
+        Tamper::NodeChanged => {
+            let n = creditbridge::with_db!(db, p => sqlx::query(
+                "UPDATE ledger_nodes SET hash = $1 WHERE level = 1 AND idx = 1")
+                .bind(vec![7u8; 32]).execute(p).await.map(|r| r.rows_affected()))
+            .unwrap();
+            assert_eq!(n, 1);
         }
         Tamper::IndexHidesEntry => {
             assert_eq!(
