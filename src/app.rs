@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::audit::AuditWriter;
+use crate::audit::sequencer::SequencerHandle;
+use crate::audit::{digest_of, Actor, AuditEvent, AuditSubject, AuditWriter, EventKind, Outcome};
 use crate::clock::SharedClock;
 use crate::consent::{self, ConsentError, Registered, Registration};
 use crate::domain::Product;
@@ -33,6 +34,12 @@ pub struct AppState {
     pub pii: PiiKey,
     pub settings: Arc<Settings>,
     pub audit: AuditWriter,
+    /// The audit log's signing key (only the sequencer signs; everyone else needs its public
+    /// half). `None` where no key is configured: such a process records entries but does not
+    /// sequence them.
+    pub signer: Option<Arc<ledger::LogSigner>>,
+    /// The running sequencer of this process, if it is one (`serve`).
+    pub sequencer: SequencerHandle,
     pub champions: Arc<Champions>,
     pub limiter: Arc<RateLimiter>,
     pub gates: Arc<Gates>,
@@ -74,7 +81,36 @@ impl AppState {
         req: FeedRequest,
         progress: Option<Progress>,
     ) -> Result<Accepted, FeedError> {
-        let accepted = feeds::import(&self.db, &self.pii, req, progress).await?;
+        // The file's digest for the ledger, taken before the pipeline reads (and may remove) it.
+        let file_sha256 = file_digest(&req.path).await?;
+        let (kind, source) = (req.kind, req.source.clone());
+        let result = feeds::import(&self.db, &self.pii, req, progress).await;
+        let actor = if source == "cli" {
+            Actor::operator()
+        } else {
+            Actor::Partner {
+                partner_id: source.clone(),
+            }
+        };
+        let event = match &result {
+            Ok(accepted) => AuditEvent::new(EventKind::FeedAccepted, actor, self.clock.now())
+                .outcome(Outcome::Done)
+                .with("batch_id", &accepted.result.batch_id)
+                .with("rows", accepted.result.rows)
+                .with("replayed", accepted.replayed),
+            // The refusal's text may quote the file's rows: only its digest goes in.
+            Err(e) => AuditEvent::new(EventKind::FeedRefused, actor, self.clock.now())
+                .outcome(Outcome::Refused)
+                .with("reason", digest_of(&e.to_string())),
+        }
+        .with("feed_kind", kind.as_str())
+        .with("file_sha256", &file_sha256)
+        .with("source_partner", &source);
+        self.audit
+            .record(event)
+            .await
+            .map_err(|e| FeedError::Store(audit_failed(e)))?;
+        let accepted = result?;
         if !accepted.replayed {
             self.read_model.invalidate(Revised::Facts);
         }
@@ -82,7 +118,7 @@ impl AppState {
     }
 
     /// Registers a consent for `partner` (`consent::register`), effective for scoring on this
-    /// replica at once.
+    /// replica at once; recorded in the audit ledger.
     pub async fn register_consent(
         &self,
         partner: &Partner,
@@ -98,11 +134,31 @@ impl AppState {
         )
         .await?;
         self.read_model.invalidate(Revised::Consents);
+        let event = AuditEvent::new(
+            EventKind::ConsentRegistered,
+            Actor::Partner {
+                partner_id: partner.id.clone(),
+            },
+            self.clock.now(),
+        )
+        .subject(AuditSubject {
+            keyed_hash: self.pii.subject_key(registration.subject.as_str()),
+            last4: registration.subject.last4().to_owned(),
+        })
+        .outcome(Outcome::Done)
+        .with("consent_id", &registered.consent_id)
+        .with("purpose", registration.purpose.as_str())
+        .with("valid_until", registration.valid_until)
+        .with("evidence_sha256", &registration.evidence_sha256);
+        self.audit
+            .record(event)
+            .await
+            .map_err(|e| ConsentError::Store(audit_failed(e)))?;
         Ok(registered)
     }
 
     /// Revokes consent `id` of `partner` as of `at`, effective for scoring on this replica at
-    /// once (others within the refresh interval).
+    /// once (others within the refresh interval); recorded in the audit ledger.
     pub async fn revoke_consent(
         &self,
         partner: &Partner,
@@ -111,6 +167,20 @@ impl AppState {
     ) -> Result<(), ConsentError> {
         consent::revoke(&self.db, partner, id, at).await?;
         self.read_model.invalidate(Revised::Consents);
+        let event = AuditEvent::new(
+            EventKind::ConsentRevoked,
+            Actor::Partner {
+                partner_id: partner.id.clone(),
+            },
+            self.clock.now(),
+        )
+        .outcome(Outcome::Done)
+        .with("consent_id", id)
+        .with("revoked_at", at);
+        self.audit
+            .record(event)
+            .await
+            .map_err(|e| ConsentError::Store(audit_failed(e)))?;
         Ok(())
     }
 
@@ -139,7 +209,7 @@ impl AppState {
         product: Product,
         as_of: NaiveDate,
     ) -> Result<RetrainOutcome, RetrainError> {
-        retrain::retrain(
+        let outcome = retrain::retrain(
             &retrain::Retraining {
                 db: &self.db,
                 models_dir: &self.settings.models_dir,
@@ -151,6 +221,82 @@ impl AppState {
             product,
             as_of,
         )
-        .await
+        .await?;
+        let event = AuditEvent::new(EventKind::ModelTrained, Actor::System, self.clock.now())
+            .outcome(Outcome::Done)
+            .with("product", product.as_str())
+            .with("model_id", &outcome.id)
+            .with("as_of", as_of)
+            .with("rows_train", outcome.rows_train)
+            .with("rows_oot", outcome.rows_oot)
+            .with("oot_auc", outcome.oot_auc);
+        self.audit
+            .record(event)
+            .await
+            .map_err(|e| RetrainError::Store(audit_failed(e)))?;
+        Ok(outcome)
     }
+
+    /// Adds a partner with its first key; both are entries of the audit ledger (the key only
+    /// by the partner's id: its clear text exists only in the answer).
+    pub async fn add_partner(
+        &self,
+        name: &str,
+        role: crate::domain::Role,
+        actor: Actor,
+    ) -> anyhow::Result<crate::storage::partners::NewPartner> {
+        let added = self.db.add_partner(name, role).await?;
+        let now = self.clock.now();
+        for kind in [EventKind::PartnerAdded, EventKind::KeyIssued] {
+            let event = AuditEvent::new(kind, actor.clone(), now)
+                .outcome(Outcome::Done)
+                .with("partner_id", &added.id)
+                .with("role", role.as_str());
+            self.audit.record(event).await?;
+        }
+        Ok(added)
+    }
+
+    /// Revokes a partner's key, recorded in the audit ledger.
+    pub async fn revoke_partner(&self, id: &str, actor: Actor) -> anyhow::Result<Partner> {
+        let revoked = self.db.revoke_partner(id).await?;
+        let event = AuditEvent::new(EventKind::KeyRevoked, actor, self.clock.now())
+            .outcome(Outcome::Done)
+            .with("partner_id", id);
+        self.audit.record(event).await?;
+        Ok(revoked)
+    }
+
+    /// Records the start of a process: its version, a digest of its settings (secrets are never
+    /// serialised) and the PII key's fingerprint.
+    pub async fn record_start(&self, actor: Actor) -> Result<(), crate::audit::AuditError> {
+        let settings = serde_json::to_string(&*self.settings).unwrap_or_default();
+        let event = AuditEvent::new(EventKind::ProcessStarted, actor, self.clock.now())
+            .outcome(Outcome::Done)
+            .with("version", env!("CARGO_PKG_VERSION"))
+            .with("settings_sha256", digest_of(&settings)["sha256"].clone())
+            .with("pii_key_fingerprint", self.pii.fingerprint());
+        self.audit.record(event).await.map(|_| ())
+    }
+}
+
+/// A failed audit record where the use case's error speaks only of storage: the action is
+/// committed but its entry is not, and the caller must hear of it (a logged 500).
+fn audit_failed(e: crate::audit::AuditError) -> StoreError {
+    StoreError::Other(sqlx::Error::Protocol(e.to_string()))
+}
+
+/// SHA-256 of a file, hex.
+async fn file_digest(path: &std::path::Path) -> Result<String, FeedError> {
+    use sha2::{Digest, Sha256};
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok::<_, std::io::Error>(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(|e| FeedError::Io(std::io::Error::other(e)))?
+    .map_err(FeedError::Io)
 }

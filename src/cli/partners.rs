@@ -1,5 +1,6 @@
 //! `creditbridge partners add|list|revoke`: partner keys, shown once and stored hashed.
 
+use crate::audit::Actor;
 use crate::domain::Role;
 use crate::settings::Settings;
 use crate::startup;
@@ -33,10 +34,16 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
         let out = match args.action {
             Action::Add { name, role } => {
                 anyhow::ensure!(!name.trim().is_empty(), "--name must not be empty");
-                serde_json::to_string(&state.db.add_partner(name.trim(), role).await?)?
+                serde_json::to_string(
+                    &state
+                        .add_partner(name.trim(), role, Actor::operator())
+                        .await?,
+                )?
             }
             Action::List => serde_json::to_string_pretty(&state.db.list_partners().await?)?,
-            Action::Revoke { id } => serde_json::to_string(&state.db.revoke_partner(&id).await?)?,
+            Action::Revoke { id } => {
+                serde_json::to_string(&state.revoke_partner(&id, Actor::operator()).await?)?
+            }
         };
         println!("{out}");
         state.db.close().await;

@@ -45,15 +45,26 @@ async fn a_bank_scores_an_enterprise_with_reasons_flags_and_an_audit_record() {
         assert_eq!(s["data_as_of"]["tax_grade_year"], 2025);
         assert!(s["request_id"].as_str().unwrap().len() >= 26);
 
-        let rows = app.state.db.audit_rows(0, 100).await.unwrap();
+        let rows: Vec<Value> = crate::common::audit_entries(&app.state.db)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] != "consent.registered")
+            .collect();
         assert_eq!(rows.len(), 1);
-        let event: Value = serde_json::from_str(&rows[0].body).unwrap();
+        let event = &rows[0];
+        assert_eq!(event["kind"], "score.delivered");
         assert_eq!(event["outcome"], "delivered");
         assert_eq!(event["score"], s["score"]);
         assert_eq!(event["consent"]["id"], c);
         assert_eq!(event["consent"]["evidence_sha256"], EVIDENCE);
         assert_eq!(event["model_id"], "sme-test-1");
-        assert_eq!(event["event_id"], s["request_id"]);
+        assert_eq!(event["event_id"], s["receipt"]["event_id"]);
+        assert_ne!(
+            event["event_id"], s["request_id"],
+            "a server id, not the client's"
+        );
+        assert_eq!(event["correlation_id"], s["request_id"]);
+        assert_eq!(event["subject_last4"], "341L");
         app.stop().await;
     }
 }
@@ -225,14 +236,10 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         "{err}"
     );
 
-    let refused: Vec<Value> = app
-        .state
-        .db
-        .audit_rows(0, 100)
+    let refused: Vec<Value> = crate::common::audit_entries(&app.state.db)
         .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .into_iter()
+        .filter(|e| e["kind"] != "consent.registered" && e["kind"] != "consent.revoked")
         .collect();
     assert_eq!(refused.len(), cases.len() + 4, "every refusal is audited");
     assert!(refused
@@ -246,49 +253,55 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         .unwrap()
         .unwrap()
         .id;
-    let unread: Vec<(&str, &str, &str)> = refused[cases.len()..]
+    let unread: Vec<(&str, &str, Value)> = refused[cases.len()..]
         .iter()
         .map(|e| {
             (
                 e["partner_id"].as_str().unwrap(),
                 e["refusal"]["code"].as_str().unwrap(),
-                e["refusal"]["message"].as_str().unwrap(),
+                e["refusal"]["message"].clone(),
             )
         })
         .collect();
-    // The body refusals keep a fixed text: serde's own may quote the body.
+    // The body refusals keep a fixed text (serde's own may quote the body), and every text is
+    // kept only as its digest and length.
+    let digest = creditbridge::audit::digest_of;
     assert_eq!(
         unread,
         vec![
             (
                 partner.id.as_str(),
                 "invalid_body",
-                "the body is not a valid request"
+                digest("the body is not a valid request")
             ),
             (
                 partner.id.as_str(),
                 "invalid_body",
-                "the body is not a valid request"
+                digest("the body is not a valid request")
             ),
             (
                 partner.id.as_str(),
                 "malformed_json",
-                "the body is not a valid request"
+                digest("the body is not a valid request")
             ),
             (
                 bureau_id.as_str(),
                 "role_not_allowed",
-                "role tax_bureau may not use this endpoint"
+                digest("role tax_bureau may not use this endpoint")
             ),
         ]
     );
     assert!(refused[cases.len()..]
         .iter()
-        .all(|e| e["subject_key"].is_null() && e["product"].is_null()));
+        .all(|e| e["subject_last4"].is_null() && e["product"].is_null()));
     assert!(!refused
         .iter()
         .any(|e| e.to_string().contains("914408000000000007")));
-    assert!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok);
+    app.sequence().await;
+    let v = creditbridge::audit::verify(&app.state.db, &app.verifier(), &[])
+        .await
+        .unwrap();
+    assert!(v.ok, "{v:?}");
 }
 
 #[tokio::test]
@@ -343,7 +356,21 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     for (i, r) in results.iter().enumerate().filter(|(i, _)| *i != 2) {
         assert!(r["score"].is_i64(), "item {i}: {r}");
     }
-    assert_eq!(app.state.db.audit_rows(0, 100).await.unwrap().len(), 6);
+    let entries = crate::common::audit_entries(&app.state.db).await;
+    let scored: Vec<_> = entries
+        .iter()
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("score."))
+        .collect();
+    assert_eq!(scored.len(), 6);
+    // Each item carries the receipt of its own entry.
+    for r in results.iter().filter(|r| r["score"].is_i64()) {
+        assert!(
+            scored
+                .iter()
+                .any(|e| e["event_id"] == r["receipt"]["event_id"]),
+            "{r}"
+        );
+    }
 
     let too_many: Vec<Value> = (0..1001)
         .map(|_| score_body("sme", USCC, "loan_application", &c))
@@ -357,10 +384,12 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
         .await;
     assert_eq!(status, 422);
     // Each refused batch is one record under the batch's request id.
-    let rows = app.state.db.audit_rows(6, 100).await.unwrap();
-    let codes: Vec<Value> = rows
+    let codes: Vec<Value> = crate::common::audit_entries(&app.state.db)
+        .await
         .iter()
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["refusal"]["code"].clone())
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("score."))
+        .skip(6)
+        .map(|e| e["refusal"]["code"].clone())
         .collect();
     assert_eq!(
         codes,
