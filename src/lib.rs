@@ -5,8 +5,10 @@ pub mod app;
 pub mod audit;
 pub mod cli;
 pub mod clock;
+pub mod console;
 pub mod consent;
 pub mod demo;
+pub mod disputes;
 pub mod domain;
 pub mod features;
 pub mod feeds;
@@ -20,6 +22,7 @@ pub mod simulator;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod users;
 
 #[cfg(test)]
 mod layering_tests;

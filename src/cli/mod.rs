@@ -17,6 +17,7 @@ pub mod partners;
 pub mod score;
 pub mod serve;
 pub mod train;
+pub mod users;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,6 +69,8 @@ pub enum Command {
     Demo(demo::Args),
     /// Manage partner keys
     Partners(partners::Args),
+    /// Manage console users (operators, analysts, auditors)
+    Users(users::Args),
     /// Model registry: list, show, promote, rollback
     Models(models::Args),
     /// Retrain a product's model from the database and register a candidate
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args, &cli.common),
         Command::Demo(args) => demo::run(args, &cli.common),
         Command::Partners(args) => partners::run(args, &cli.common),
+        Command::Users(args) => users::run(args, &cli.common),
         Command::Models(args) => models::run(args, &cli.common),
         Command::Retrain(args) => models::run_retrain(args, &cli.common),
         Command::Audit(args) => audit::run(args, &cli.common),

@@ -10,6 +10,8 @@ mod audit_trail;
 mod cli_train_score;
 mod connections;
 mod consent_bounds;
+mod console;
+mod console_browser;
 mod demo;
 mod feeds_http;
 mod feeds_import;

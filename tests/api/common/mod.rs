@@ -11,6 +11,8 @@ use creditbridge::settings::{DatabaseUrl, Settings};
 use creditbridge::storage::Db;
 use tokio::sync::oneshot;
 
+pub mod browser;
+pub mod console;
 pub mod fixtures;
 pub mod process;
 
