@@ -57,7 +57,10 @@ pub async fn open(
     now: DateTime<Utc>,
 ) -> Result<DisputeRow, DisputeError> {
     let note = text("note", note)?;
-    let entry = db.audit_event(event_id).await.map_err(DisputeError::Store)?;
+    let entry = db
+        .audit_event(event_id)
+        .await
+        .map_err(DisputeError::Store)?;
     if entry.and_then(|e| e.subject_key).as_deref() != Some(subject_key) {
         return Err(DisputeError::NoSuchEntry(event_id.to_owned()));
     }
@@ -105,7 +108,10 @@ mod tests {
 
     #[test]
     fn notes_refuse_empty_long_and_identity_numbers() {
-        assert!(matches!(text("note", "  "), Err(DisputeError::Note("note"))));
+        assert!(matches!(
+            text("note", "  "),
+            Err(DisputeError::Note("note"))
+        ));
         assert!(matches!(
             text("note", &"x".repeat(MAX_NOTE_CHARS + 1)),
             Err(DisputeError::Note("note"))

@@ -33,7 +33,11 @@ pub async fn show(
     };
     let event_id = q.event.as_deref().map(str::trim).filter(|e| !e.is_empty());
     let event = match event_id {
-        Some(id) => state.db.audit_event(id).await.map_err(ConsoleError::internal)?,
+        Some(id) => state
+            .db
+            .audit_event(id)
+            .await
+            .map_err(ConsoleError::internal)?,
         None => None,
     };
     let shown = event.map(|e| {
@@ -42,7 +46,11 @@ pub async fn show(
         if let Some(obj) = body.as_object_mut() {
             obj.remove("subject_key");
         }
-        format!("#{}\n{}", e.seq, serde_json::to_string_pretty(&body).unwrap_or_default())
+        format!(
+            "#{}\n{}",
+            e.seq,
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        )
     });
     let body = html! {
         form method="get" action="/console/audit" {

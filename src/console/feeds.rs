@@ -15,7 +15,11 @@ use crate::storage::StoreError;
 
 pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, ConsoleError> {
     let lang = s.lang();
-    let batches = state.db.recent_batches(200).await.map_err(ConsoleError::internal)?;
+    let batches = state
+        .db
+        .recent_batches(200)
+        .await
+        .map_err(ConsoleError::internal)?;
     let partners: BTreeMap<String, String> = state
         .db
         .list_partners()

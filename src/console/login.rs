@@ -87,20 +87,34 @@ pub async fn submit(
     headers: axum::http::HeaderMap,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, ConsoleError> {
-    let lang = form.lang.as_deref().and_then(Lang::parse).unwrap_or(Lang::Zh);
+    let lang = form
+        .lang
+        .as_deref()
+        .and_then(Lang::parse)
+        .unwrap_or(Lang::Zh);
     let next = safe_next(form.next.as_deref());
     if !cookie(&headers, LOGIN_CSRF_COOKIE).is_some_and(|c| same_token(&c, &form.csrf)) {
         return Err(ConsoleError::Csrf(lang));
     }
     let settings = &state.settings.console;
-    match sessions::login(&state.db, settings, &form.name, &form.password, state.clock.now()).await
+    match sessions::login(
+        &state.db,
+        settings,
+        &form.name,
+        &form.password,
+        state.clock.now(),
+    )
+    .await
     {
         Ok(signed) => {
             super::audit::sign_in(&state, Some(&signed.user), None).await?;
             let max_age = (signed.expires_at - state.clock.now()).num_seconds().max(0);
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();
-            h.append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, &signed.cookie, max_age));
+            h.append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, &signed.cookie, max_age),
+            );
             h.append(header::SET_COOKIE, set_cookie(LOGIN_CSRF_COOKIE, "", 0));
             Ok(resp)
         }
@@ -134,9 +148,16 @@ pub async fn logout(
             .await
             .map_err(ConsoleError::internal)?;
     }
-    super::audit::action(&state, &signed.user, "sign_out", None, serde_json::json!({})).await?;
-    let mut resp = Redirect::to(&format!("/console/login?lang={}", signed.lang().as_str()))
-        .into_response();
+    super::audit::action(
+        &state,
+        &signed.user,
+        "sign_out",
+        None,
+        serde_json::json!({}),
+    )
+    .await?;
+    let mut resp =
+        Redirect::to(&format!("/console/login?lang={}", signed.lang().as_str())).into_response();
     resp.headers_mut()
         .append(header::SET_COOKIE, set_cookie(SESSION_COOKIE, "", 0));
     Ok(resp)
@@ -154,9 +175,8 @@ pub async fn switch_lang(
     signed: Signed,
     Form(form): Form<LangForm>,
 ) -> Result<Response, ConsoleError> {
-    let lang = Lang::parse(&form.lang).ok_or_else(|| {
-        ConsoleError::Invalid(signed.lang(), "lang: use zh or en".to_owned())
-    })?;
+    let lang = Lang::parse(&form.lang)
+        .ok_or_else(|| ConsoleError::Invalid(signed.lang(), "lang: use zh or en".to_owned()))?;
     users::set_lang(&state.db, &signed.user.name, lang)
         .await
         .map_err(ConsoleError::internal)?;

@@ -33,8 +33,14 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/subjects/lookup", post(subjects::lookup))
         .route("/console/subjects/{key}", get(subjects::show))
         .route("/console/subjects/{key}/report", get(subjects::report))
-        .route("/console/subjects/{key}/disputes", post(subjects::open_dispute))
-        .route("/console/disputes/{id}/resolve", post(subjects::resolve_dispute))
+        .route(
+            "/console/subjects/{key}/disputes",
+            post(subjects::open_dispute),
+        )
+        .route(
+            "/console/disputes/{id}/resolve",
+            post(subjects::resolve_dispute),
+        )
         .route("/console/models", get(models::show))
         .route("/console/models/{id}/promote", post(models::promote))
         .route("/console/models/{id}/approve", post(models::approve))

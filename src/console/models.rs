@@ -51,8 +51,16 @@ fn card(state: &AppState, lang: Lang, m: &ModelRow) -> Markup {
 pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, ConsoleError> {
     let lang = s.lang();
     let analyst = s.user.role.may(Duty::Models);
-    let models = state.db.models(None).await.map_err(ConsoleError::internal)?;
-    let approvals = state.db.open_approvals().await.map_err(ConsoleError::internal)?;
+    let models = state
+        .db
+        .models(None)
+        .await
+        .map_err(ConsoleError::internal)?;
+    let approvals = state
+        .db
+        .open_approvals()
+        .await
+        .map_err(ConsoleError::internal)?;
     let mut sections = Vec::new();
     for product in Product::ALL {
         let history = state

@@ -24,7 +24,11 @@ async fn render(
 ) -> Result<Response, ConsoleError> {
     let lang = s.lang();
     let operator = s.user.role.may(Duty::Partners);
-    let partners = state.db.list_partners().await.map_err(ConsoleError::internal)?;
+    let partners = state
+        .db
+        .list_partners()
+        .await
+        .map_err(ConsoleError::internal)?;
     let body = html! {
         @if let Some((name, key)) = &new_key {
             div class="notice" { p { (name) ": " (t(lang, "key_once")) } p class="key" id="new-key" { (key) } }
@@ -78,7 +82,10 @@ pub async fn add(
     let lang = s.lang();
     let name = form.name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ConsoleError::Invalid(lang, "name: 1 to 200 characters".into()));
+        return Err(ConsoleError::Invalid(
+            lang,
+            "name: 1 to 200 characters".into(),
+        ));
     }
     let role: Role = form
         .role
@@ -114,7 +121,13 @@ pub async fn revoke(
         other => ConsoleError::internal(other),
     })?;
     state.read_model.invalidate(Revised::Partners);
-    super::audit::action(&state, &s.user, "partner_revoke", None, json!({ "partner_id": id }))
-        .await?;
+    super::audit::action(
+        &state,
+        &s.user,
+        "partner_revoke",
+        None,
+        json!({ "partner_id": id }),
+    )
+    .await?;
     Ok(Redirect::to("/console/partners").into_response())
 }

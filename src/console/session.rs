@@ -83,8 +83,7 @@ pub fn set_cookie(name: &str, value: &str, max_age_secs: i64) -> HeaderValue {
 /// Equal without telling, by the time taken, how much of a guess matched.
 pub fn same_token(a: &str, b: &str) -> bool {
     a.len() == b.len()
-        && a
-            .bytes()
+        && a.bytes()
             .zip(b.bytes())
             .fold(0u8, |acc, (x, y)| acc | (x ^ y))
             == 0
@@ -114,7 +113,11 @@ async fn posted_token(req: Request) -> Result<(Option<String>, Request), Respons
             .find(|(k, _)| k == "csrf")
             .map(|(_, v)| v.into_owned())
     };
-    if let Some(h) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
+    if let Some(h) = req
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|v| v.to_str().ok())
+    {
         return Ok((Some(h.to_owned()), req));
     }
     let is_form = req
@@ -154,7 +157,11 @@ pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> R
         Ok(other) => {
             let expired = matches!(other, SessionState::Expired);
             // A POST's own path is no page to come back to.
-            let back = if req.method() == Method::GET { here.as_str() } else { "/console" };
+            let back = if req.method() == Method::GET {
+                here.as_str()
+            } else {
+                "/console"
+            };
             return to_login(back, expired);
         }
     };
@@ -180,7 +187,10 @@ mod tests {
 
     #[test]
     fn next_stays_in_the_console() {
-        assert_eq!(safe_next(Some("/console/models?x=1")), "/console/models?x=1");
+        assert_eq!(
+            safe_next(Some("/console/models?x=1")),
+            "/console/models?x=1"
+        );
         assert_eq!(safe_next(Some("https://evil.example/console")), "/console");
         assert_eq!(safe_next(Some("/console//evil.example")), "/console");
         assert_eq!(safe_next(Some("/v1/models")), "/console");
@@ -198,7 +208,10 @@ mod tests {
     #[test]
     fn cookies_are_read_by_name() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; cb_session=xyz; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; cb_session=xyz; b=2"),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("xyz"));
         assert_eq!(cookie(&h, "c"), None);
     }

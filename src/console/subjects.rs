@@ -118,7 +118,10 @@ fn who(e: &AuditEvent) -> String {
     e.detail
         .as_ref()
         .and_then(|d| d["user"].as_str())
-        .map_or_else(|| e.partner_id.clone().unwrap_or_default(), |u| format!("{u} (console)"))
+        .map_or_else(
+            || e.partner_id.clone().unwrap_or_default(),
+            |u| format!("{u} (console)"),
+        )
 }
 
 fn consents_table(lang: Lang, consents: &[Consent]) -> Markup {
@@ -259,7 +262,9 @@ fn dispute_error(lang: Lang, e: DisputeError) -> ConsoleError {
         DisputeError::Note(_) | DisputeError::IdentityNumber(_) => {
             ConsoleError::Invalid(lang, e.to_string())
         }
-        DisputeError::NoSuchEntry(_) | DisputeError::NoSuchDispute(_) => ConsoleError::NotFound(lang),
+        DisputeError::NoSuchEntry(_) | DisputeError::NoSuchDispute(_) => {
+            ConsoleError::NotFound(lang)
+        }
         DisputeError::AlreadyOpen(_) | DisputeError::AlreadyResolved(_) => {
             ConsoleError::Conflict(lang, e.to_string())
         }
@@ -316,9 +321,15 @@ pub async fn resolve_dispute(
 ) -> Result<Response, ConsoleError> {
     s.may(Duty::Subjects)?;
     let lang = s.lang();
-    let d = disputes::resolve(&state.db, &id, &form.resolution, &s.actor(), state.clock.now())
-        .await
-        .map_err(|e| dispute_error(lang, e))?;
+    let d = disputes::resolve(
+        &state.db,
+        &id,
+        &form.resolution,
+        &s.actor(),
+        state.clock.now(),
+    )
+    .await
+    .map_err(|e| dispute_error(lang, e))?;
     super::audit::action(
         &state,
         &s.user,

@@ -66,6 +66,8 @@ impl Db {
             return Ok(());
         }
         self.dispute(id).await?;
-        Err(StoreError::Conflict(format!("dispute {id} is already resolved")))
+        Err(StoreError::Conflict(format!(
+            "dispute {id} is already resolved"
+        )))
     }
 }

@@ -105,10 +105,7 @@ impl Db {
         .map_err(|e| StoreError::from_insert(e, "console session"))
     }
 
-    pub async fn console_session(
-        &self,
-        id_sha256: &str,
-    ) -> Result<Option<SessionRow>, StoreError> {
+    pub async fn console_session(&self, id_sha256: &str) -> Result<Option<SessionRow>, StoreError> {
         Ok(with_db!(self, p => sqlx::query_as(
             "SELECT user_name, csrf_token, created_at, expires_at FROM console_sessions WHERE id_sha256 = $1")
             .bind(id_sha256).fetch_optional(p).await)?)
@@ -123,7 +120,9 @@ impl Db {
     /// Drops sessions that expired before `now` (called at each sign-in: the table stays small
     /// without a job of its own).
     pub async fn purge_console_sessions(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(with_db!(self, p => sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
-            .bind(now).execute(p).await.map(|r| r.rows_affected()))?)
+        Ok(
+            with_db!(self, p => sqlx::query("DELETE FROM console_sessions WHERE expires_at < $1")
+            .bind(now).execute(p).await.map(|r| r.rows_affected()))?,
+        )
     }
 }

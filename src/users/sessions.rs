@@ -52,7 +52,10 @@ pub struct SignedIn {
 /// What a request's cookie stands for.
 #[derive(Debug)]
 pub enum SessionState {
-    Valid { user: User, csrf: String },
+    Valid {
+        user: User,
+        csrf: String,
+    },
     /// It was a session, and its time is up: the console sends the person to sign in again.
     Expired,
     Missing,
@@ -134,7 +137,11 @@ pub async fn login(
 }
 
 /// The session a cookie stands for at `now`. An expired one is removed as it is found.
-pub async fn resolve(db: &Db, cookie: &str, now: DateTime<Utc>) -> Result<SessionState, StoreError> {
+pub async fn resolve(
+    db: &Db,
+    cookie: &str,
+    now: DateTime<Utc>,
+) -> Result<SessionState, StoreError> {
     let id = digest(cookie);
     let Some(session) = db.console_session(&id).await? else {
         return Ok(SessionState::Missing);

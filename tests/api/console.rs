@@ -94,12 +94,21 @@ async fn sessions_are_strict_cookies_stored_hashed_and_expire_back_to_sign_in() 
             .iter()
             .find(|c| c.starts_with("cb_session="))
             .unwrap();
-        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/console", "Max-Age=28800"] {
+        for attr in [
+            "HttpOnly",
+            "Secure",
+            "SameSite=Strict",
+            "Path=/console",
+            "Max-Age=28800",
+        ] {
             assert!(cookie.contains(attr), "{attr} in {cookie}");
         }
         let value = c.session.clone().unwrap();
         let db = &app.state.db;
-        assert!(db.console_session(&value).await.unwrap().is_none(), "never stored in clear");
+        assert!(
+            db.console_session(&value).await.unwrap().is_none(),
+            "never stored in clear"
+        );
         let hashed = hex::encode(sha2::Sha256::digest(value.as_bytes()));
         assert!(db.console_session(&hashed).await.unwrap().is_some());
         assert_eq!(c.get("/console/models").await.status, 200);
@@ -113,13 +122,24 @@ async fn sessions_are_strict_cookies_stored_hashed_and_expire_back_to_sign_in() 
             Some("/console/login?next=%2Fconsole%2Fmodels%3Fproduct%3Dsme&expired=1"),
             "{backend:?}"
         );
-        assert!(db.console_session(&hashed).await.unwrap().is_none(), "removed when found expired");
+        assert!(
+            db.console_session(&hashed).await.unwrap().is_none(),
+            "removed when found expired"
+        );
         let login = c.get(gone.location.as_deref().unwrap()).await;
-        assert!(login.body.contains("name=\"next\" value=\"/console/models?product=sme\""));
-        assert!(login.body.contains("会话已过期"), "the sign-in page says why");
+        assert!(login
+            .body
+            .contains("name=\"next\" value=\"/console/models?product=sme\""));
+        assert!(
+            login.body.contains("会话已过期"),
+            "the sign-in page says why"
+        );
         // No session at all: the same redirect, without the notice.
         let none = ConsoleClient::new(&app).get("/console/subjects").await;
-        assert_eq!(none.location.as_deref(), Some("/console/login?next=%2Fconsole%2Fsubjects"));
+        assert_eq!(
+            none.location.as_deref(),
+            Some("/console/login?next=%2Fconsole%2Fsubjects")
+        );
         app.stop().await;
     }
 }
@@ -138,7 +158,11 @@ async fn a_post_without_the_session_csrf_token_is_refused_and_changes_nothing() 
         let forged = op
             .post_raw(
                 "/console/partners",
-                &[("name", "Bank A"), ("role", "bank"), ("csrf", &"0".repeat(64))],
+                &[
+                    ("name", "Bank A"),
+                    ("role", "bank"),
+                    ("csrf", &"0".repeat(64)),
+                ],
             )
             .await;
         assert_eq!(forged.status, 403);
@@ -158,7 +182,10 @@ async fn a_post_without_the_session_csrf_token_is_refused_and_changes_nothing() 
             .await;
         assert_eq!(ok.status, 200, "{}", ok.body);
         assert!(ok.body.contains("id=\"new-key\">cbk_"));
-        assert_eq!(app.state.db.list_partners().await.unwrap().len(), before + 1);
+        assert_eq!(
+            app.state.db.list_partners().await.unwrap().len(),
+            before + 1
+        );
         let refused = audit_bodies(&app, "console_action")
             .await
             .into_iter()
@@ -181,12 +208,30 @@ async fn each_role_sees_only_its_buttons_and_direct_posts_outside_it_are_refused
         let auditor = signed_in(&app, "au", "auditor").await;
 
         let has = |body: String, id: &str| body.contains(&format!("id=\"{id}\""));
-        assert!(has(operator.get("/console/partners").await.body, "add-partner"));
-        assert!(!has(analyst.get("/console/partners").await.body, "add-partner"));
-        assert!(!has(auditor.get("/console/partners").await.body, "add-partner"));
-        assert!(has(analyst.get("/console/models").await.body, "promote-sme-new"));
-        assert!(!has(operator.get("/console/models").await.body, "promote-sme-new"));
-        assert!(!has(auditor.get("/console/models").await.body, "promote-sme-new"));
+        assert!(has(
+            operator.get("/console/partners").await.body,
+            "add-partner"
+        ));
+        assert!(!has(
+            analyst.get("/console/partners").await.body,
+            "add-partner"
+        ));
+        assert!(!has(
+            auditor.get("/console/partners").await.body,
+            "add-partner"
+        ));
+        assert!(has(
+            analyst.get("/console/models").await.body,
+            "promote-sme-new"
+        ));
+        assert!(!has(
+            operator.get("/console/models").await.body,
+            "promote-sme-new"
+        ));
+        assert!(!has(
+            auditor.get("/console/models").await.body,
+            "promote-sme-new"
+        ));
 
         // Direct POSTs with a valid token, outside the role: refused, nothing changes.
         let add = [("name", "Sneaky"), ("role", "bank")];
@@ -204,8 +249,14 @@ async fn each_role_sees_only_its_buttons_and_direct_posts_outside_it_are_refused
                 "{who}"
             );
         }
-        assert!(app.state.db.list_partners().await.unwrap().is_empty(), "{backend:?}");
-        assert_eq!(app.state.db.model("sme-new").await.unwrap().status, "candidate");
+        assert!(
+            app.state.db.list_partners().await.unwrap().is_empty(),
+            "{backend:?}"
+        );
+        assert_eq!(
+            app.state.db.model("sme-new").await.unwrap().status,
+            "candidate"
+        );
         assert!(app.state.db.open_approvals().await.unwrap().is_empty());
         app.stop().await;
     }
@@ -221,7 +272,10 @@ async fn a_forced_promotion_waits_for_a_second_analyst_and_then_changes_the_cham
         let second = signed_in(&app, "analyst2", "analyst").await;
 
         let no_reason = first
-            .post("/console/models/sme-new/promote", &[("reason", ""), ("force", "true")])
+            .post(
+                "/console/models/sme-new/promote",
+                &[("reason", ""), ("force", "true")],
+            )
             .await;
         assert_eq!(no_reason.status, 422);
         assert!(no_reason.body.contains("needs a reason"));
@@ -242,22 +296,40 @@ async fn a_forced_promotion_waits_for_a_second_analyst_and_then_changes_the_cham
         let own = first.post("/console/models/sme-new/approve", &[]).await;
         assert_eq!(own.status, 409, "{backend:?}");
         assert!(own.body.contains("different"));
-        assert_eq!(app.state.db.champion("sme").await.unwrap().unwrap().id, "sme-old");
+        assert_eq!(
+            app.state.db.champion("sme").await.unwrap().unwrap().id,
+            "sme-old"
+        );
 
         let ok = second.post("/console/models/sme-new/approve", &[]).await;
         assert_eq!(ok.status, 303, "{}", ok.body);
-        assert_eq!(app.state.db.champion("sme").await.unwrap().unwrap().id, "sme-new");
+        assert_eq!(
+            app.state.db.champion("sme").await.unwrap().unwrap().id,
+            "sme-new"
+        );
         let overview = second.get("/console").await.body;
-        assert!(overview.contains("sme-new"), "the overview shows the new champion");
+        assert!(
+            overview.contains("sme-new"),
+            "the overview shows the new champion"
+        );
         let history = app.state.db.promotion_history("sme").await.unwrap();
         assert_eq!(history[0].promoted_by, "console:analyst1");
         assert_eq!(history[0].approved_by.as_deref(), Some("console:analyst2"));
         let actions: Vec<String> = audit_bodies(&app, "console_action")
             .await
             .into_iter()
-            .map(|b| format!("{} {}", b["detail"]["user"].as_str().unwrap(), b["detail"]["action"].as_str().unwrap()))
+            .map(|b| {
+                format!(
+                    "{} {}",
+                    b["detail"]["user"].as_str().unwrap(),
+                    b["detail"]["action"].as_str().unwrap()
+                )
+            })
             .collect();
-        assert_eq!(actions, ["analyst1 model_promote", "analyst2 model_approve"]);
+        assert_eq!(
+            actions,
+            ["analyst1 model_promote", "analyst2 model_approve"]
+        );
         app.stop().await;
     }
 }
@@ -268,19 +340,33 @@ async fn a_subject_lookup_keys_the_id_and_an_invalid_one_is_explained_without_it
         let app = TestApp::spawn(backend).await;
         let op = signed_in(&app, "op", "operator").await;
         // A resident id with a wrong check character.
-        let bad = op.post("/console/subjects/lookup", &[("subject", "110105194912310021")]).await;
+        let bad = op
+            .post(
+                "/console/subjects/lookup",
+                &[("subject", "110105194912310021")],
+            )
+            .await;
         assert_eq!(bad.status, 422, "{backend:?}");
         assert!(bad.body.contains("18-digit resident identity number"));
         assert!(!bad.body.contains("1101051949"), "never echoed");
         assert!(!bad.body.contains("0021"), "not even the tail");
         // A good one: the URL carries the key, not the number.
         let good = op
-            .post("/console/subjects/lookup", &[("subject", fixtures::RESIDENT)])
+            .post(
+                "/console/subjects/lookup",
+                &[("subject", fixtures::RESIDENT)],
+            )
             .await;
         assert_eq!(good.status, 303);
         let to = good.location.unwrap();
         assert!(!to.contains(fixtures::RESIDENT));
-        assert_eq!(to, format!("/console/subjects/{}", app.state.pii.subject_key(fixtures::RESIDENT)));
+        assert_eq!(
+            to,
+            format!(
+                "/console/subjects/{}",
+                app.state.pii.subject_key(fixtures::RESIDENT)
+            )
+        );
         let page = op.get(&to).await;
         assert_eq!(page.status, 200);
         assert!(!page.body.contains(fixtures::RESIDENT));
@@ -289,7 +375,10 @@ async fn a_subject_lookup_keys_the_id_and_an_invalid_one_is_explained_without_it
             assert!(!row.body.contains(fixtures::RESIDENT), "{}", row.body);
         }
         let lookups = audit_bodies(&app, "console_action").await;
-        assert_eq!(lookups.last().unwrap()["detail"]["action"], "subject_lookup");
+        assert_eq!(
+            lookups.last().unwrap()["detail"]["action"],
+            "subject_lookup"
+        );
         assert_eq!(lookups.last().unwrap()["detail"]["user"], "op");
         assert_eq!(op.get("/console/subjects/not-a-key").await.status, 404);
         app.stop().await;
@@ -305,8 +394,12 @@ async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
         let bank = app.partner_key("bank").await;
         let consent = app.consent(&bank, USCC, "loan_application").await;
         let (status, scored) = app
-            .post(&bank, "/v1/scores", json!({ "product": "sme", "subject": USCC,
-                "purpose": "loan_application", "consent_id": consent }))
+            .post(
+                &bank,
+                "/v1/scores",
+                json!({ "product": "sme", "subject": USCC,
+                "purpose": "loan_application", "consent_id": consent }),
+            )
             .await;
         assert_eq!(status, 200, "{scored}");
         let score = scored["score"].as_i64().unwrap();
@@ -314,35 +407,79 @@ async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
         let op = signed_in(&app, "op", "operator").await;
         let auditor = signed_in(&app, "au", "auditor").await;
         let page = op.get(&format!("/console/subjects/{USCC}")).await.body;
-        assert!(page.contains(&format!("<td class=\"score\">{score}</td>")), "{backend:?}");
-        let event_id = app.state.db.audit_for_subject(USCC, 10).await.unwrap()
-            .into_iter().find(|r| r.kind == "score").unwrap().event_id;
-        assert!(!auditor.get(&format!("/console/subjects/{USCC}")).await.body.contains("class=\"dispute\""));
+        assert!(
+            page.contains(&format!("<td class=\"score\">{score}</td>")),
+            "{backend:?}"
+        );
+        let event_id = app
+            .state
+            .db
+            .audit_for_subject(USCC, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|r| r.kind == "score")
+            .unwrap()
+            .event_id;
+        assert!(!auditor
+            .get(&format!("/console/subjects/{USCC}"))
+            .await
+            .body
+            .contains("class=\"dispute\""));
         let path = format!("/console/subjects/{USCC}/disputes");
-        let refused = auditor.post(&path, &[("event_id", &event_id), ("note", "not me")]).await;
+        let refused = auditor
+            .post(&path, &[("event_id", &event_id), ("note", "not me")])
+            .await;
         assert_eq!(refused.status, 403);
         let with_id = op
-            .post(&path, &[("event_id", &event_id), ("note", "subject 11010519491231002X says no")])
+            .post(
+                &path,
+                &[
+                    ("event_id", &event_id),
+                    ("note", "subject 11010519491231002X says no"),
+                ],
+            )
             .await;
         assert_eq!(with_id.status, 422);
         assert!(!with_id.body.contains("1101051949"));
-        let other = op.post(&path, &[("event_id", "no-such-event"), ("note", "x")]).await;
+        let other = op
+            .post(&path, &[("event_id", "no-such-event"), ("note", "x")])
+            .await;
         assert_eq!(other.status, 404);
-        let opened = op.post(&path, &[("event_id", &event_id), ("note", "the subject never applied")]).await;
+        let opened = op
+            .post(
+                &path,
+                &[
+                    ("event_id", &event_id),
+                    ("note", "the subject never applied"),
+                ],
+            )
+            .await;
         assert_eq!(opened.status, 303, "{}", opened.body);
-        let twice = op.post(&path, &[("event_id", &event_id), ("note", "again")]).await;
+        let twice = op
+            .post(&path, &[("event_id", &event_id), ("note", "again")])
+            .await;
         assert_eq!(twice.status, 409);
         let page = op.get(&format!("/console/subjects/{USCC}")).await.body;
         assert!(page.contains("the subject never applied"));
         let d = &app.state.db.disputes_of(USCC).await.unwrap()[0];
-        assert_eq!((d.status.as_str(), d.opened_by.as_str()), ("open", "console:op"));
+        assert_eq!(
+            (d.status.as_str(), d.opened_by.as_str()),
+            ("open", "console:op")
+        );
         let done = op
-            .post(&format!("/console/disputes/{}/resolve", d.id), &[("resolution", "consent on file; explained")])
+            .post(
+                &format!("/console/disputes/{}/resolve", d.id),
+                &[("resolution", "consent on file; explained")],
+            )
             .await;
         assert_eq!(done.status, 303);
         let d = &app.state.db.disputes_of(USCC).await.unwrap()[0];
         assert_eq!(d.status, "resolved");
-        let report = op.get(&format!("/console/subjects/{USCC}/report")).await.body;
+        let report = op
+            .get(&format!("/console/subjects/{USCC}/report"))
+            .await
+            .body;
         assert!(report.contains("consent on file; explained") && !report.contains("<form"));
         app.stop().await;
     }
@@ -355,14 +492,31 @@ fn users_add_reads_the_password_from_a_file_and_never_from_the_command_line() {
     std::fs::write(&file, "a long console password\n").unwrap();
     let out = process::succeed(
         process::creditbridge(dir.path())
-            .args(["users", "add", "--name", "sun", "--role", "auditor", "--password-file"])
+            .args([
+                "users",
+                "add",
+                "--name",
+                "sun",
+                "--role",
+                "auditor",
+                "--password-file",
+            ])
             .arg(&file),
     );
     let added: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(added, json!({ "name": "sun", "role": "auditor" }));
     // No flag takes a password itself.
     let argv = process::creditbridge(dir.path())
-        .args(["users", "add", "--name", "x", "--role", "auditor", "--password", "secret-secret"])
+        .args([
+            "users",
+            "add",
+            "--name",
+            "x",
+            "--role",
+            "auditor",
+            "--password",
+            "secret-secret",
+        ])
         .output()
         .unwrap();
     assert!(!argv.status.success());
@@ -380,7 +534,15 @@ fn users_add_reads_the_password_from_a_file_and_never_from_the_command_line() {
     assert!(!short.status.success());
     assert!(String::from_utf8_lossy(&short.stderr).contains("password: at least 12 characters"));
     let bad_role = process::creditbridge(dir.path())
-        .args(["users", "add", "--name", "x", "--role", "admin", "--password-file"])
+        .args([
+            "users",
+            "add",
+            "--name",
+            "x",
+            "--role",
+            "admin",
+            "--password-file",
+        ])
         .arg(&file)
         .output()
         .unwrap();

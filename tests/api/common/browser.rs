@@ -32,9 +32,8 @@ impl Drop for Browser {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| d.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 /// Starts chromedriver and a headless Chromium pointed at `app`, or `None` (after a loud
@@ -83,13 +82,11 @@ pub async fn start(app: &TestApp) -> Option<Browser> {
             ]
         }),
     );
-    let client = ClientBuilder::new(
-        hyper_util::client::legacy::connect::HttpConnector::new(),
-    )
-    .capabilities(caps)
-    .connect(&url)
-    .await
-    .expect("a WebDriver session");
+    let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+        .capabilities(caps)
+        .connect(&url)
+        .await
+        .expect("a WebDriver session");
     let base = app.address.replace("127.0.0.1", "localhost");
     Some(Browser {
         client,
@@ -117,6 +114,20 @@ impl Browser {
             Some(q) => format!("{}?{q}", u.path()),
             None => u.path().to_owned(),
         }
+    }
+
+    /// The page's path once it starts with `prefix` (a click's navigation may still be under
+    /// way when WebDriver answers); panics with the last path after a bounded wait.
+    pub async fn wait_path(&self, prefix: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..100 {
+            last = self.path().await;
+            if last.starts_with(prefix) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("still at {last}, waiting for {prefix}");
     }
 
     pub async fn text(&self, css: &str) -> String {

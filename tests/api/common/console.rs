@@ -160,9 +160,12 @@ impl ConsoleClient {
     }
 }
 
-/// A console client signed in as a new user `name` of `role`.
+/// A console client signed in as a new user `name` of `role`, who reads English.
 pub async fn signed_in(app: &TestApp, name: &str, role: &str) -> ConsoleClient {
     add_user(&app.state, name, role).await;
+    users::set_lang(&app.state.db, name, users::Lang::En)
+        .await
+        .unwrap();
     let mut c = ConsoleClient::new(app);
     let a = c.sign_in(name, PASSWORD).await;
     assert_eq!(a.status, 303, "{}", a.body);
