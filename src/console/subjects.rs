@@ -147,7 +147,7 @@ fn history_table(s: Option<&Signed>, lang: Lang, key: &str, subject: &Subject) -
                      th { (t(lang, "outcome")) } th { (t(lang, "score")) } th { (t(lang, "grade")) } th { (t(lang, "dispute")) } }
                 @for (_, e) in &subject.history {
                     @let open = subject.disputes.iter().find(|d| d.event_id == e.event_id && d.status == "open");
-                    tr data-event=(e.event_id) {
+                    tr data-event=(e.event_id) data-kind=(e.kind) {
                         td { (when(e.recorded_at)) }
                         td { (who(e)) }
                         td { (e.kind) br; small { (e.event_id) } }
