@@ -246,12 +246,14 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
         "the delivered score {} is in the history",
         scored["score"]
     );
+    // The score's row: the look-up itself is an entry of the history too.
+    let row = "#history tr[data-kind=score]";
     b.fill(
-        "form.dispute input[name=note]",
+        &format!("{row} form.dispute input[name=note]"),
         "the subject never applied to this bank",
     )
     .await;
-    b.click("form.dispute button").await;
+    b.click(&format!("{row} form.dispute button")).await;
     assert!(b.exists("#disputes tr[data-dispute]").await);
     assert!(
         b.text("#history").await.contains("有异议"),
@@ -265,6 +267,12 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
     assert_eq!(
         (d.status.as_str(), d.opened_by.as_str()),
         ("open", "console:op")
+    );
+    let scored_entry = app.state.db.audit_for_subject(USCC, 10).await.unwrap();
+    let scored_entry = scored_entry.iter().find(|r| r.kind == "score").unwrap();
+    assert_eq!(
+        d.event_id, scored_entry.event_id,
+        "the score's entry is disputed"
     );
     b.close().await;
     app.stop().await;
