@@ -57,10 +57,11 @@ pub async fn open(
     now: DateTime<Utc>,
 ) -> Result<DisputeRow, DisputeError> {
     let note = text("note", note)?;
-    let entry = db
-        .audit_event(event_id)
-        .await
-        .map_err(DisputeError::Store)?;
+    let entry = match db.ledger_entry(event_id).await {
+        Ok(e) => Some(e),
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(DisputeError::Store(e)),
+    };
     if entry.and_then(|e| e.subject_key).as_deref() != Some(subject_key) {
         return Err(DisputeError::NoSuchEntry(event_id.to_owned()));
     }

@@ -50,10 +50,16 @@ pub enum EventKind {
     Purge,
     SubjectHistoryRead,
     ProcessStarted,
+    /// A console sign-in, accepted or refused (issue 19).
+    ConsoleSignIn,
+    /// Something a console user did (issue 19).
+    ConsoleAction,
+    /// A console user added from the command line (issue 19).
+    ConsoleUserAdded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
@@ -70,6 +76,9 @@ impl EventKind {
         EventKind::Purge,
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
+        EventKind::ConsoleSignIn,
+        EventKind::ConsoleAction,
+        EventKind::ConsoleUserAdded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +99,9 @@ impl EventKind {
             EventKind::Purge => "purge",
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",
+            EventKind::ConsoleSignIn => "console.sign_in",
+            EventKind::ConsoleAction => "console.action",
+            EventKind::ConsoleUserAdded => "console.user_added",
         }
     }
 

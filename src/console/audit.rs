@@ -1,20 +1,19 @@
-//! The one place the console writes to the audit trail: every sign-in (accepted or refused),
-//! every sign-out and every action, under the console user's name (`detail.user`). A refusal
-//! says why in the record (unknown name, wrong password, locked) although the page does not.
+//! The one place the console writes to the audit ledger: every sign-in (accepted or refused),
+//! every sign-out and every action, under the console user's name (actor `by:console:NAME`,
+//! and `user` and `role` in the entry). A refusal says why in the entry (unknown name, wrong
+//! password, locked) although the page does not.
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::page::ConsoleError;
 use crate::app::AppState;
-use crate::audit::AuditEvent;
-use crate::users::User;
+use crate::audit::{Actor, AuditEvent, AuditSubject, EventKind, Outcome};
+use crate::users::{User, UserRole};
 
-fn event(state: &AppState, kind: &str) -> AuditEvent {
-    AuditEvent::new(
-        format!("{kind}-{}", ulid::Ulid::new()),
-        kind,
-        state.clock.now(),
-    )
+fn actor(name: &str) -> Actor {
+    Actor::Named {
+        name: format!("console:{name}"),
+    }
 }
 
 async fn write(state: &AppState, event: AuditEvent) -> Result<(), ConsoleError> {
@@ -26,79 +25,89 @@ async fn write(state: &AppState, event: AuditEvent) -> Result<(), ConsoleError> 
         .map_err(ConsoleError::internal)
 }
 
-/// A sign-in. `user` is the account's name only when the account exists (a mistyped password
-/// in the name field must not land in the trail).
-pub async fn sign_in(
-    state: &AppState,
-    user: Option<&User>,
-    refusal: Option<&str>,
-) -> Result<(), ConsoleError> {
-    let mut e = event(state, "console_sign_in");
-    e.outcome = if refusal.is_some() { "refused" } else { "done" }.into();
-    e.detail = Some(json!({
-        "user": user.map(|u| u.name.as_str()),
-        "role": user.map(|u| u.role.as_str()),
-        "refusal": refusal,
-    }));
+/// An accepted sign-in.
+pub async fn sign_in(state: &AppState, user: &User) -> Result<(), ConsoleError> {
+    let e = AuditEvent::new(
+        EventKind::ConsoleSignIn,
+        actor(&user.name),
+        state.clock.now(),
+    )
+    .outcome(Outcome::Done)
+    .with("user", &user.name)
+    .with("role", user.role.as_str());
     write(state, e).await
 }
 
-/// A refused sign-in of an account that exists but whose `User` the refusal has not built.
-pub async fn sign_in_refused_named(
+/// A refused sign-in. `name` only when the account exists (a password typed into the name
+/// field must not land in the ledger).
+pub async fn sign_in_refused(
     state: &AppState,
     name: Option<&str>,
     refusal: &str,
 ) -> Result<(), ConsoleError> {
-    let mut e = event(state, "console_sign_in");
-    e.outcome = "refused".into();
-    e.detail = Some(json!({ "user": name, "refusal": refusal }));
+    let who = name.map_or(Actor::System, actor);
+    let e = AuditEvent::new(EventKind::ConsoleSignIn, who, state.clock.now())
+        .outcome(Outcome::Refused)
+        .with("user", name)
+        .with("refusal", refusal);
     write(state, e).await
 }
 
-/// Something a console user did: `action` names it, `detail` says to what. `subject_key` puts
-/// the record in a subject's history (a look-up of that subject).
+/// Something a console user did: `action` names it, `detail` (an object) says to what;
+/// `subject` puts the entry in a subject's history (a look-up of that subject).
 pub async fn action(
     state: &AppState,
     user: &User,
     action: &str,
-    subject: Option<(&str, &str)>,
-    mut detail: Value,
+    subject: Option<AuditSubject>,
+    detail: Value,
 ) -> Result<(), ConsoleError> {
-    let mut e = event(state, "console_action");
-    if let Some(obj) = detail.as_object_mut() {
-        obj.insert("user".into(), json!(user.name));
-        obj.insert("role".into(), json!(user.role.as_str()));
-        obj.insert("action".into(), json!(action));
+    let mut e = AuditEvent::new(
+        EventKind::ConsoleAction,
+        actor(&user.name),
+        state.clock.now(),
+    )
+    .outcome(Outcome::Done);
+    if let Value::Object(fields) = detail {
+        for (k, v) in fields {
+            e.set(&k, v);
+        }
     }
-    if let Some((key, masked)) = subject {
-        e.subject_key = Some(key.to_owned());
-        e.subject_masked = Some(masked.to_owned());
+    e.set("user", &user.name);
+    e.set("role", user.role.as_str());
+    e.set("action", action);
+    if let Some(s) = subject {
+        e = e.subject(s);
     }
-    e.detail = Some(detail);
     write(state, e).await
 }
 
-/// A POST refused for its CSRF token. Logged if the trail cannot take it: the refusal stands.
+/// A POST refused for its CSRF token. Logged if the ledger cannot take it: the refusal stands.
 pub async fn refused_csrf(state: &AppState, user: &User, path: &str) {
-    let mut e = event(state, "console_action");
-    e.outcome = "refused".into();
-    e.refusal = Some(crate::audit::Refusal {
-        code: "csrf".into(),
-        message: "missing or wrong CSRF token".into(),
-    });
-    e.detail = Some(json!({ "user": user.name, "role": user.role.as_str(), "path": path }));
+    let e = AuditEvent::new(
+        EventKind::ConsoleAction,
+        actor(&user.name),
+        state.clock.now(),
+    )
+    .outcome(Outcome::Refused)
+    .with("user", &user.name)
+    .with("role", user.role.as_str())
+    .with("refusal", "csrf")
+    .with("path", path);
     if let Err(err) = state.audit.record(e).await {
         tracing::error!(error = %err, "audit of a CSRF refusal");
     }
 }
 
-/// A console user added from the command line (by whoever runs it on the server).
-pub async fn user_added(
-    state: &AppState,
-    name: &str,
-    role: crate::users::UserRole,
-) -> Result<(), ConsoleError> {
-    let mut e = event(state, "console_user_added");
-    e.detail = Some(json!({ "user": name, "role": role.as_str(), "by": "cli" }));
+/// A console user added from the command line, by the OS user who ran it.
+pub async fn user_added(state: &AppState, name: &str, role: UserRole) -> Result<(), ConsoleError> {
+    let e = AuditEvent::new(
+        EventKind::ConsoleUserAdded,
+        Actor::operator(),
+        state.clock.now(),
+    )
+    .outcome(Outcome::Done)
+    .with("user", name)
+    .with("role", role.as_str());
     write(state, e).await
 }

@@ -23,32 +23,34 @@ pub async fn show(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
     let lang = s.lang();
-    let verification = match q.verify {
-        Some(_) => Some(
-            crate::audit::verify(&state.db)
+    let verification = match (q.verify, state.signer.as_ref()) {
+        (Some(_), Some(signer)) => Some(
+            crate::audit::verify(&state.db, &signer.verifier(), &[])
                 .await
                 .map_err(ConsoleError::internal)?,
         ),
-        None => None,
+        _ => None,
     };
     let event_id = q.event.as_deref().map(str::trim).filter(|e| !e.is_empty());
     let event = match event_id {
-        Some(id) => state
-            .db
-            .audit_event(id)
-            .await
-            .map_err(ConsoleError::internal)?,
+        Some(id) => match state.db.ledger_entry(id).await {
+            Ok(e) => Some(e),
+            Err(crate::storage::StoreError::NotFound) => None,
+            Err(e) => return Err(ConsoleError::internal(e)),
+        },
         None => None,
     };
+    // The entry as recorded: kind, actor, when, its fields; the subject only as its last 4.
     let shown = event.map(|e| {
-        let mut body: serde_json::Value = serde_json::from_str(&e.body).unwrap_or_default();
-        // The subject key is an internal look-up hash; the masked form is what people read.
-        if let Some(obj) = body.as_object_mut() {
-            obj.remove("subject_key");
-        }
+        let body = ledger::entry::decode(&e.leaf)
+            .map(|d| d.body)
+            .unwrap_or_default();
         format!(
-            "#{}\n{}",
-            e.seq,
+            "{} · {} · {} · {}\n{}",
+            e.event_id,
+            e.kind,
+            e.actor,
+            e.recorded_at,
             serde_json::to_string_pretty(&body).unwrap_or_default()
         )
     });
@@ -60,8 +62,8 @@ pub async fn show(
         @if let Some(v) = &verification {
             p id="verification" class=(if v.ok { "ok" } else { "late" }) {
                 (if v.ok { t(lang, "verified_ok") } else { t(lang, "verified_bad") })
-                " · " (v.rows_checked) " " (t(lang, "rows_checked"))
-                @if let Some(p) = &v.first_problem { " · #" (p.seq) ": " (p.reason) }
+                " · " (v.verified) " " (t(lang, "rows_checked"))
+                @if let Some(p) = &v.problem { " · " (p.reason) }
             }
         }
         h2 { (t(lang, "find_event")) }

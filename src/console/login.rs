@@ -107,7 +107,7 @@ pub async fn submit(
     .await
     {
         Ok(signed) => {
-            super::audit::sign_in(&state, Some(&signed.user), None).await?;
+            super::audit::sign_in(&state, &signed.user).await?;
             let max_age = (signed.expires_at - state.clock.now()).num_seconds().max(0);
             let mut resp = Redirect::to(&next).into_response();
             let h = resp.headers_mut();
@@ -120,7 +120,7 @@ pub async fn submit(
         }
         Err(LoginError::Refused(refusal)) => {
             let known = refusal != Refusal::UnknownName;
-            super::audit::sign_in_refused_named(
+            super::audit::sign_in_refused(
                 &state,
                 known.then_some(form.name.trim()),
                 refusal.as_str(),

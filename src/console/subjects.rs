@@ -15,9 +15,9 @@ use super::i18n::t;
 use super::page::{bare, csrf, page, when, ConsoleError};
 use super::session::Signed;
 use crate::app::AppState;
-use crate::audit::AuditEvent;
+use crate::audit::AuditSubject;
 use crate::disputes::{self, DisputeError};
-use crate::domain::{SubjectId, Uscc};
+use crate::domain::SubjectId;
 use crate::storage::consents::Consent;
 use crate::storage::disputes::DisputeRow;
 use crate::users::{Duty, Lang};
@@ -55,32 +55,54 @@ pub async fn lookup(
         *resp.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
         return Ok(resp);
     };
-    let r = state.pii.subject_ref(&subject);
+    // The ledger's key for subjects of both kinds: the keyed hash.
+    let key = state.pii.subject_key(subject.as_str());
     super::audit::action(
         &state,
         &s.user,
         "subject_lookup",
-        Some((&r.key, &r.masked)),
+        Some(AuditSubject {
+            keyed_hash: key.clone(),
+            last4: subject.last4().to_owned(),
+        }),
         json!({}),
     )
     .await?;
-    Ok(Redirect::to(&format!("/console/subjects/{}", r.key)).into_response())
+    Ok(Redirect::to(&format!("/console/subjects/{key}")).into_response())
 }
 
-/// A subject key as the console hands it around: a credit code, or 64 hex digits of a keyed hash.
+/// A subject key as the console hands it around: 64 hex digits of the keyed hash.
 fn checked_key(lang: Lang, key: &str) -> Result<(), ConsoleError> {
-    let hashed = key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit());
-    if hashed || Uscc::parse(key).is_ok() {
+    if key.len() == 64 && key.bytes().all(|b| b.is_ascii_hexdigit()) {
         Ok(())
     } else {
         Err(ConsoleError::NotFound(lang))
     }
 }
 
+/// One entry of a subject's history, as the ledger recorded it.
+struct Entry {
+    event_id: String,
+    at: chrono::DateTime<chrono::Utc>,
+    kind: String,
+    actor: String,
+    body: serde_json::Value,
+}
+
+impl Entry {
+    fn field(&self, name: &str) -> String {
+        match &self.body[name] {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+}
+
 struct Subject {
     masked: String,
     consents: Vec<Consent>,
-    history: Vec<(i64, AuditEvent)>,
+    history: Vec<Entry>,
     disputes: Vec<DisputeRow>,
 }
 
@@ -88,19 +110,28 @@ async fn load(state: &AppState, lang: Lang, key: &str) -> Result<Subject, Consol
     checked_key(lang, key)?;
     let db = &state.db;
     let rows = db
-        .audit_for_subject(key, 500)
+        .ledger_for_subject(key, 500)
         .await
         .map_err(ConsoleError::internal)?;
-    let history: Vec<(i64, AuditEvent)> = rows
+    let last4 = rows.iter().find_map(|r| r.subject_last4.clone());
+    let history: Vec<Entry> = rows
         .into_iter()
-        .filter_map(|r| Some((r.seq, serde_json::from_str(&r.body).ok()?)))
+        .map(|r| Entry {
+            body: ledger::entry::decode(&r.leaf)
+                .map(|d| d.body)
+                .unwrap_or_default(),
+            event_id: r.event_id,
+            at: r.recorded_at,
+            kind: r.kind,
+            actor: r.actor,
+        })
         .collect();
     let consents = db.consents_of(key).await.map_err(ConsoleError::internal)?;
     let disputes = db.disputes_of(key).await.map_err(ConsoleError::internal)?;
-    let masked = history
-        .iter()
-        .find_map(|(_, e)| e.subject_masked.clone())
-        .or_else(|| consents.first().map(|c| c.subject_masked.clone()))
+    let masked = consents
+        .first()
+        .map(|c| c.subject_masked.clone())
+        .or_else(|| last4.map(|l| format!("**************{l}")))
         .unwrap_or_else(|| "—".into());
     Ok(Subject {
         masked,
@@ -110,18 +141,14 @@ async fn load(state: &AppState, lang: Lang, key: &str) -> Result<Subject, Consol
     })
 }
 
-/// Who asked: the partner, or the console user.
-fn who(e: &AuditEvent) -> String {
-    if let Some(name) = &e.partner_name {
-        return name.clone();
+/// Who asked: the partner or the console user, as the ledger names them.
+fn who(e: &Entry) -> String {
+    let user = e.field("user");
+    if user.is_empty() {
+        e.actor.clone()
+    } else {
+        format!("{user} (console)")
     }
-    e.detail
-        .as_ref()
-        .and_then(|d| d["user"].as_str())
-        .map_or_else(
-            || e.partner_id.clone().unwrap_or_default(),
-            |u| format!("{u} (console)"),
-        )
 }
 
 fn consents_table(lang: Lang, consents: &[Consent]) -> Markup {
@@ -145,16 +172,16 @@ fn history_table(s: Option<&Signed>, lang: Lang, key: &str, subject: &Subject) -
             table id="history" {
                 tr { th { (t(lang, "when")) } th { (t(lang, "who")) } th { (t(lang, "event")) } th { (t(lang, "purpose")) }
                      th { (t(lang, "outcome")) } th { (t(lang, "score")) } th { (t(lang, "grade")) } th { (t(lang, "dispute")) } }
-                @for (_, e) in &subject.history {
+                @for e in &subject.history {
                     @let open = subject.disputes.iter().find(|d| d.event_id == e.event_id && d.status == "open");
                     tr data-event=(e.event_id) data-kind=(e.kind) {
-                        td { (when(e.recorded_at)) }
+                        td { (when(e.at)) }
                         td { (who(e)) }
                         td { (e.kind) br; small { (e.event_id) } }
-                        td { (e.purpose.as_deref().unwrap_or("")) " " (e.product.as_deref().unwrap_or("")) }
-                        td { (e.outcome) @if let Some(r) = &e.refusal { " (" (r.code) ")" } }
-                        td class="score" { @if let Some(v) = e.score { (v) } }
-                        td { (e.grade.as_deref().unwrap_or("")) }
+                        td { (e.field("purpose")) " " (e.field("product")) }
+                        td { (e.field("outcome")) " " (e.field("refusal")) }
+                        td class="score" { (e.field("score")) }
+                        td { (e.field("grade")) }
                         td {
                             @if open.is_some() { span class="late" { (t(lang, "disputed")) } }
                             @else if let (true, Some(s)) = (may_dispute, s) {
@@ -207,9 +234,12 @@ fn flags(subject: &Subject) -> Vec<String> {
     subject
         .history
         .iter()
-        .find(|(_, e)| e.kind == "score" && e.outcome == "delivered")
-        .map(|(_, e)| e.flags.clone())
+        .find(|e| e.kind == "score.delivered")
+        .and_then(|e| e.body["flags"].as_array().cloned())
         .unwrap_or_default()
+        .iter()
+        .map(|f| f.as_str().map_or_else(|| f.to_string(), str::to_owned))
+        .collect()
 }
 
 pub async fn show(

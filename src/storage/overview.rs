@@ -1,11 +1,10 @@
 //! Read-side queries the console's pages need and the API did not (issue 19): the newest batch
 //! per feed kind, recent batches, delivered scores per partner per day, the champion history,
-//! a subject's consents, one audit event, the open forced promotions.
+//! a subject's consents, the open forced promotions.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::audit::AuditRow;
 use super::consents::Consent;
 use super::feeds::BatchRecord;
 use super::models::ApprovalRequest;
@@ -76,8 +75,8 @@ impl Db {
             Db::Postgres(_) => "to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')",
         };
         let sql = format!(
-            "SELECT partner_id, {day} AS day, COUNT(*) AS scores FROM audit_log \
-             WHERE kind = 'score' AND outcome = 'delivered' AND partner_id IS NOT NULL AND recorded_at >= $1 \
+            "SELECT partner_id, {day} AS day, COUNT(*) AS scores FROM ledger_entries \
+             WHERE kind = 'score.delivered' AND partner_id IS NOT NULL AND recorded_at >= $1 \
              GROUP BY partner_id, {day} ORDER BY day, partner_id"
         );
         Ok(with_db!(self, p => sqlx::query_as(&sql).bind(from).fetch_all(p).await)?)
@@ -117,13 +116,6 @@ impl Db {
                 revoked_at: r.10,
             })
             .collect())
-    }
-
-    /// One audit event by its id.
-    pub async fn audit_event(&self, event_id: &str) -> Result<Option<AuditRow>, StoreError> {
-        let sql = "SELECT seq, event_id, recorded_at, kind, partner_id, subject_key, outcome, body, prev_hash, row_hash \
-                   FROM audit_log WHERE event_id = $1";
-        Ok(with_db!(self, p => sqlx::query_as(sql).bind(event_id).fetch_optional(p).await)?)
     }
 
     /// Forced promotions waiting for a second person, oldest first.

@@ -11,11 +11,12 @@ use crate::common::console::{add_user, signed_in, ConsoleClient, PASSWORD};
 use crate::common::fixtures::{self, USCC};
 use crate::common::{backends, process, TestApp};
 
+/// The fields of every ledger entry of `kind`, in order.
 async fn audit_bodies(app: &TestApp, kind: &str) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
-    for r in app.state.db.audit_rows(0, 10_000).await.unwrap() {
+    for r in app.state.db.ledger_entries(0, 10_000).await.unwrap() {
         if r.kind == kind {
-            out.push(serde_json::from_str(&r.body).unwrap());
+            out.push(ledger::entry::decode(&r.leaf).unwrap().body);
         }
     }
     out
@@ -37,10 +38,10 @@ async fn unknown_names_and_wrong_passwords_get_the_same_answer_and_are_audited_a
         };
         assert_eq!(message(&unknown.body), message(&wrong.body));
         assert!(message(&wrong.body).contains("Wrong name or password"));
-        let refusals: Vec<_> = audit_bodies(&app, "console_sign_in")
+        let refusals: Vec<_> = audit_bodies(&app, "console.sign_in")
             .await
             .into_iter()
-            .map(|b| (b["detail"]["user"].clone(), b["detail"]["refusal"].clone()))
+            .map(|b| (b["user"].clone(), b["refusal"].clone()))
             .collect();
         assert_eq!(
             refusals,
@@ -68,9 +69,9 @@ async fn five_failures_lock_the_account_until_the_period_has_passed() {
         assert_eq!(locked.status, 401, "{backend:?}");
         assert!(locked.body.contains("Wrong name or password"));
         assert!(c.session.is_none());
-        let last = audit_bodies(&app, "console_sign_in").await;
-        assert_eq!(last[4]["detail"]["refusal"], "wrong_password_locked");
-        assert_eq!(last[5]["detail"]["refusal"], "locked");
+        let last = audit_bodies(&app, "console.sign_in").await;
+        assert_eq!(last[4]["refusal"], "wrong_password_locked");
+        assert_eq!(last[5]["refusal"], "locked");
         // Fourteen minutes on, still locked; past the fifteen, the password works again.
         app.clock.advance(chrono::Duration::minutes(14));
         assert_eq!(c.sign_in("li", PASSWORD).await.status, 401);
@@ -186,7 +187,7 @@ async fn a_post_without_the_session_csrf_token_is_refused_and_changes_nothing() 
             app.state.db.list_partners().await.unwrap().len(),
             before + 1
         );
-        let refused = audit_bodies(&app, "console_action")
+        let refused = audit_bodies(&app, "console.action")
             .await
             .into_iter()
             .filter(|b| b["outcome"] == "refused")
@@ -315,14 +316,14 @@ async fn a_forced_promotion_waits_for_a_second_analyst_and_then_changes_the_cham
         let history = app.state.db.promotion_history("sme").await.unwrap();
         assert_eq!(history[0].promoted_by, "console:analyst1");
         assert_eq!(history[0].approved_by.as_deref(), Some("console:analyst2"));
-        let actions: Vec<String> = audit_bodies(&app, "console_action")
+        let actions: Vec<String> = audit_bodies(&app, "console.action")
             .await
             .into_iter()
             .map(|b| {
                 format!(
                     "{} {}",
-                    b["detail"]["user"].as_str().unwrap(),
-                    b["detail"]["action"].as_str().unwrap()
+                    b["user"].as_str().unwrap(),
+                    b["action"].as_str().unwrap()
                 )
             })
             .collect();
@@ -371,15 +372,13 @@ async fn a_subject_lookup_keys_the_id_and_an_invalid_one_is_explained_without_it
         assert_eq!(page.status, 200);
         assert!(!page.body.contains(fixtures::RESIDENT));
         // The look-up is in the trail under the user, keyed, never in clear.
-        for row in app.state.db.audit_rows(0, 1000).await.unwrap() {
-            assert!(!row.body.contains(fixtures::RESIDENT), "{}", row.body);
+        for row in app.state.db.ledger_entries(0, 1000).await.unwrap() {
+            let leaf = String::from_utf8_lossy(&row.leaf).into_owned();
+            assert!(!leaf.contains(fixtures::RESIDENT), "{leaf}");
         }
-        let lookups = audit_bodies(&app, "console_action").await;
-        assert_eq!(
-            lookups.last().unwrap()["detail"]["action"],
-            "subject_lookup"
-        );
-        assert_eq!(lookups.last().unwrap()["detail"]["user"], "op");
+        let lookups = audit_bodies(&app, "console.action").await;
+        assert_eq!(lookups.last().unwrap()["action"], "subject_lookup");
+        assert_eq!(lookups.last().unwrap()["user"], "op");
         assert_eq!(op.get("/console/subjects/not-a-key").await.status, 404);
         app.stop().await;
     }
@@ -403,10 +402,11 @@ async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
             .await;
         assert_eq!(status, 200, "{scored}");
         let score = scored["score"].as_i64().unwrap();
+        let key = app.state.pii.subject_key(USCC);
 
         let op = signed_in(&app, "op", "operator").await;
         let auditor = signed_in(&app, "au", "auditor").await;
-        let page = op.get(&format!("/console/subjects/{USCC}")).await.body;
+        let page = op.get(&format!("/console/subjects/{key}")).await.body;
         assert!(
             page.contains(&format!("<td class=\"score\">{score}</td>")),
             "{backend:?}"
@@ -414,19 +414,19 @@ async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
         let event_id = app
             .state
             .db
-            .audit_for_subject(USCC, 10)
+            .ledger_for_subject(&app.state.pii.subject_key(USCC), 10)
             .await
             .unwrap()
             .into_iter()
-            .find(|r| r.kind == "score")
+            .find(|r| r.kind == "score.delivered")
             .unwrap()
             .event_id;
         assert!(!auditor
-            .get(&format!("/console/subjects/{USCC}"))
+            .get(&format!("/console/subjects/{key}"))
             .await
             .body
             .contains("class=\"dispute\""));
-        let path = format!("/console/subjects/{USCC}/disputes");
+        let path = format!("/console/subjects/{key}/disputes");
         let refused = auditor
             .post(&path, &[("event_id", &event_id), ("note", "not me")])
             .await;
@@ -460,9 +460,9 @@ async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
             .post(&path, &[("event_id", &event_id), ("note", "again")])
             .await;
         assert_eq!(twice.status, 409);
-        let page = op.get(&format!("/console/subjects/{USCC}")).await.body;
+        let page = op.get(&format!("/console/subjects/{key}")).await.body;
         assert!(page.contains("the subject never applied"));
-        let d = &app.state.db.disputes_of(USCC).await.unwrap()[0];
+        let d = &app.state.db.disputes_of(&key).await.unwrap()[0];
         assert_eq!(
             (d.status.as_str(), d.opened_by.as_str()),
             ("open", "console:op")
@@ -474,10 +474,10 @@ async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
             )
             .await;
         assert_eq!(done.status, 303);
-        let d = &app.state.db.disputes_of(USCC).await.unwrap()[0];
+        let d = &app.state.db.disputes_of(&key).await.unwrap()[0];
         assert_eq!(d.status, "resolved");
         let report = op
-            .get(&format!("/console/subjects/{USCC}/report"))
+            .get(&format!("/console/subjects/{key}/report"))
             .await
             .body;
         assert!(report.contains("consent on file; explained") && !report.contains("<form"));

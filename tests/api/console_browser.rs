@@ -226,6 +226,7 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
         .await;
     assert_eq!(status, 200, "{scored}");
     add_user(&app.state, "op", "operator").await;
+    let key = app.state.pii.subject_key(USCC);
     b.sign_in("op", PASSWORD).await;
     b.goto("/console/subjects").await;
     // An invalid id: the rule, not the digits.
@@ -236,8 +237,8 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
     b.fill("#subject", USCC).await;
     b.click("#lookup-go").await;
     assert_eq!(
-        b.wait_path("/console/subjects/9").await,
-        format!("/console/subjects/{USCC}")
+        b.wait_path("/console/subjects/").await,
+        format!("/console/subjects/{key}")
     );
     assert!(
         b.source()
@@ -247,7 +248,7 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
         scored["score"]
     );
     // The score's row: the look-up itself is an entry of the history too.
-    let row = "#history tr[data-kind=score]";
+    let row = "#history tr[data-kind='score.delivered']";
     b.fill(
         &format!("{row} form.dispute input[name=note]"),
         "the subject never applied to this bank",
@@ -260,16 +261,24 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
         "the entry shows disputed"
     );
     b.shot("subject").await;
-    b.goto(&format!("/console/subjects/{USCC}/report")).await;
+    b.goto(&format!("/console/subjects/{key}/report")).await;
     assert!(b.source().await.contains("the subject never applied"));
     b.shot("subject-report").await;
-    let d = &app.state.db.disputes_of(USCC).await.unwrap()[0];
+    let d = &app.state.db.disputes_of(&key).await.unwrap()[0];
     assert_eq!(
         (d.status.as_str(), d.opened_by.as_str()),
         ("open", "console:op")
     );
-    let scored_entry = app.state.db.audit_for_subject(USCC, 10).await.unwrap();
-    let scored_entry = scored_entry.iter().find(|r| r.kind == "score").unwrap();
+    let scored_entry = app
+        .state
+        .db
+        .ledger_for_subject(&app.state.pii.subject_key(USCC), 10)
+        .await
+        .unwrap();
+    let scored_entry = scored_entry
+        .iter()
+        .find(|r| r.kind == "score.delivered")
+        .unwrap();
     assert_eq!(
         d.event_id, scored_entry.event_id,
         "the score's entry is disputed"
