@@ -9,18 +9,20 @@ use chrono::NaiveDate;
 
 use crate::audit::AuditWriter;
 use crate::clock::SharedClock;
-use crate::consent::{self, ConsentError, Registered, Registration};
-use crate::domain::Product;
+use crate::consent::{self, Actor, ConsentError, Registered, Registration};
+use crate::domain::{Product, Role, SubjectId};
 use crate::feeds::{self, Accepted, FeedError, FeedRequest, Progress};
 use crate::lifecycle::monitoring::{self, MonitoringReport};
 use crate::lifecycle::retrain::{self, RetrainError, RetrainOutcome};
 use crate::lifecycle::{Gates, Registry};
-use crate::pii::PiiKey;
+use crate::partners::{self, PartnerError};
+use crate::pii::{PiiKey, SubjectRef};
 use crate::rate_limit::RateLimiter;
 use crate::scoring::read_model::ReadModel;
 use crate::scoring::{Champions, Scorer};
 use crate::settings::Settings;
-use crate::storage::partners::Partner;
+use crate::storage::consents::Consent;
+use crate::storage::partners::{IssuedKey, NewPartner, Partner, PartnerKey};
 use crate::storage::revisions::Revised;
 use crate::storage::{Db, StoreError};
 
@@ -74,7 +76,21 @@ impl AppState {
         req: FeedRequest,
         progress: Option<Progress>,
     ) -> Result<Accepted, FeedError> {
-        let accepted = feeds::import(&self.db, &self.pii, req, progress).await?;
+        let (source, kind) = (req.source.clone(), req.kind);
+        let received_at = req.received_at;
+        let outcome = feeds::import(&self.db, &self.pii, req, progress).await;
+        if let Err(FeedError::Invalid {
+            not_eligible: Some(refused),
+            ..
+        }) = &outcome
+        {
+            let event = feeds::not_eligible_event(&source, kind, refused, received_at);
+            self.audit
+                .record(event)
+                .await
+                .map_err(|e| FeedError::Audit(e.to_string()))?;
+        }
+        let accepted = outcome?;
         if !accepted.replayed {
             self.read_model.invalidate(Revised::Facts);
         }
@@ -91,6 +107,7 @@ impl AppState {
         let registered = consent::register(
             &self.db,
             &self.pii,
+            &self.audit,
             partner,
             registration,
             &self.settings.consent,
@@ -101,17 +118,88 @@ impl AppState {
         Ok(registered)
     }
 
-    /// Revokes consent `id` of `partner` as of `at`, effective for scoring on this replica at
-    /// once (others within the refresh interval).
+    /// Revokes consent `id` of `partner` now, effective for scoring on this replica at once
+    /// (others as soon as the database's notification reaches them; see `read_model`).
     pub async fn revoke_consent(
         &self,
-        partner: &Partner,
+        actor: Actor<'_>,
         id: &str,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), ConsentError> {
-        consent::revoke(&self.db, partner, id, at).await?;
+    ) -> Result<Consent, ConsentError> {
+        let revoked = consent::revoke(&self.db, &self.audit, actor, id, self.clock.now()).await;
+        // Dropped even on an audit failure: the revocation itself is stored.
         self.read_model.invalidate(Revised::Consents);
-        Ok(())
+        revoked
+    }
+
+    /// Records now, by `actor`, the subject's withdrawal of consent `id` (`consent::withdraw`),
+    /// effective like a revocation.
+    pub async fn withdraw_consent(
+        &self,
+        actor: Actor<'_>,
+        id: &str,
+        evidence_sha256: &str,
+    ) -> Result<Consent, ConsentError> {
+        let withdrawn = consent::withdraw(
+            &self.db,
+            &self.audit,
+            actor,
+            id,
+            evidence_sha256,
+            self.clock.now(),
+        )
+        .await;
+        self.read_model.invalidate(Revised::Consents);
+        withdrawn
+    }
+
+    /// Every consent held for `subject`, each with where it stands now.
+    pub async fn subject_consents(
+        &self,
+        subject: &SubjectId,
+    ) -> Result<(SubjectRef, Vec<(Consent, &'static str)>), ConsentError> {
+        let now = self.clock.now();
+        let (subject, consents) = consent::of_subject(&self.db, &self.pii, subject).await?;
+        let with_status = consents
+            .into_iter()
+            .map(|c| {
+                let status = consent::status(&c, now);
+                (c, status)
+            })
+            .collect();
+        Ok((subject, with_status))
+    }
+
+    /// Creates a partner with its first key (`partners::add`).
+    pub async fn add_partner(&self, name: &str, role: Role) -> Result<NewPartner, PartnerError> {
+        partners::add(&self.db, &self.audit, name, role, self.clock.now()).await
+    }
+
+    /// Issues a new key to a partner; its other keys stop after `overlap`
+    /// (`partners::rotate_key`).
+    pub async fn rotate_partner_key(
+        &self,
+        partner_id: &str,
+        overlap: chrono::Duration,
+    ) -> Result<IssuedKey, PartnerError> {
+        let issued =
+            partners::rotate_key(&self.db, &self.audit, partner_id, overlap, self.clock.now())
+                .await;
+        self.read_model.invalidate(Revised::Partners);
+        issued
+    }
+
+    /// Revokes one key now, effective on this replica at once.
+    pub async fn revoke_partner_key(&self, key_id: &str) -> Result<PartnerKey, PartnerError> {
+        let revoked = partners::revoke_key(&self.db, &self.audit, key_id, self.clock.now()).await;
+        self.read_model.invalidate(Revised::Partners);
+        revoked
+    }
+
+    /// Revokes a partner and all its keys now, effective on this replica at once.
+    pub async fn revoke_partner(&self, partner_id: &str) -> Result<Partner, PartnerError> {
+        let revoked = partners::revoke(&self.db, &self.audit, partner_id, self.clock.now()).await;
+        self.read_model.invalidate(Revised::Partners);
+        revoked
     }
 
     /// Drift of `product`'s champion over the last `days` days, with this service's monitoring

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::audit::{AuditError, AuditEvent, AuditWriter, ConsentRef};
 use crate::domain::{Purpose, Role, SubjectId};
 use crate::pii::{PiiKey, SubjectRef};
 use crate::settings::ConsentBounds;
@@ -26,6 +27,9 @@ pub enum ConsentError {
     Forbidden { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The step was stored but its audit record could not be committed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 impl ConsentError {
@@ -40,6 +44,23 @@ impl ConsentError {
         ConsentError::Forbidden {
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// Who takes a step of a consent's life: a partner through the API, or the operator at the
+/// service's own command line (who holds the database anyway).
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    Partner(&'a Partner),
+    Operator,
+}
+
+impl Actor<'_> {
+    fn describe(self) -> serde_json::Value {
+        match self {
+            Actor::Partner(p) => serde_json::json!({ "partner_id": p.id, "role": p.role.as_str() }),
+            Actor::Operator => serde_json::json!({ "operator": "command line" }),
         }
     }
 }
@@ -87,14 +108,7 @@ pub fn check_registration(
     now: DateTime<Utc>,
 ) -> Result<(), ConsentError> {
     purpose_allowed(role, reg.purpose)?;
-    let hex_ok = reg.evidence_sha256.len() == 64
-        && reg.evidence_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex_ok {
-        return Err(ConsentError::invalid(
-            "evidence_sha256",
-            "must be 64 hexadecimal characters",
-        ));
-    }
+    check_digest("evidence_sha256", &reg.evidence_sha256)?;
     // A few minutes' grace for the partner's clock.
     if reg.signed_at > now + chrono::Duration::minutes(5) {
         return Err(ConsentError::invalid("signed_at", "is in the future"));
@@ -130,10 +144,22 @@ pub fn check_registration(
     Ok(())
 }
 
+/// A SHA-256 digest of a document, as hex.
+fn check_digest(field: &'static str, digest: &str) -> Result<(), ConsentError> {
+    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(());
+    }
+    Err(ConsentError::invalid(
+        field,
+        "must be 64 hexadecimal characters",
+    ))
+}
+
 /// Checks and stores `reg` for `partner`; the subject is stored as its keyed hash and mask only.
 pub async fn register(
     db: &Db,
     pii: &PiiKey,
+    audit: &AuditWriter,
     partner: &Partner,
     reg: &Registration,
     bounds: &ConsentBounds,
@@ -152,7 +178,17 @@ pub async fn register(
             valid_until: reg.valid_until,
             evidence_sha256: &evidence,
             signed_at: reg.signed_at,
+            created_at: now,
         })
+        .await?;
+    let stored = db.consent(&consent_id).await?;
+    audit
+        .record(audit_event(
+            "registered",
+            &stored,
+            Actor::Partner(partner),
+            now,
+        ))
         .await?;
     Ok(Registered {
         consent_id,
@@ -160,22 +196,110 @@ pub async fn register(
     })
 }
 
-/// Revokes consent `id` as of `now`; only the partner that registered it may.
+/// Revokes consent `id` as of `now`; of the partners only the one that registered it may (the
+/// operator may for it). Returns the consent as it now stands.
 pub async fn revoke(
     db: &Db,
-    partner: &Partner,
+    audit: &AuditWriter,
+    actor: Actor<'_>,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ConsentError> {
+) -> Result<Consent, ConsentError> {
     let consent = db.consent(id).await?;
-    if consent.partner_id != partner.id {
+    if matches!(actor, Actor::Partner(p) if p.id != consent.partner_id) {
         return Err(ConsentError::forbidden(
             "not_your_consent",
             "only the partner that registered a consent may revoke it",
         ));
     }
     db.revoke_consent(id, now).await?;
-    Ok(())
+    let revoked = db.consent(id).await?;
+    audit
+        .record(audit_event("revoked", &revoked, actor, now))
+        .await?;
+    Ok(revoked)
+}
+
+/// Records, as of `now`, that the subject withdrew consent `id` (an administrator's or the
+/// operator's act, on the subject's written withdrawal, whose SHA-256 is `evidence_sha256`). Effective at once: the
+/// next score under it is refused as `consent_withdrawn`. Returns the consent as it now stands.
+pub async fn withdraw(
+    db: &Db,
+    audit: &AuditWriter,
+    actor: Actor<'_>,
+    id: &str,
+    evidence_sha256: &str,
+    now: DateTime<Utc>,
+) -> Result<Consent, ConsentError> {
+    if matches!(actor, Actor::Partner(p) if p.role != Role::Admin) {
+        return Err(ConsentError::forbidden(
+            "role_not_allowed",
+            "only an administrator records a subject's withdrawal",
+        ));
+    }
+    check_digest("evidence_sha256", evidence_sha256)?;
+    db.withdraw_consent(id, &evidence_sha256.to_ascii_lowercase(), now)
+        .await?;
+    let withdrawn = db.consent(id).await?;
+    audit
+        .record(audit_event("withdrawn", &withdrawn, actor, now))
+        .await?;
+    Ok(withdrawn)
+}
+
+/// Every consent held for `subject`, newest first (for administrators: the subject's own
+/// request to see them, or a withdrawal to record).
+pub async fn of_subject(
+    db: &Db,
+    pii: &PiiKey,
+    subject: &SubjectId,
+) -> Result<(SubjectRef, Vec<Consent>), ConsentError> {
+    let subject = pii.subject_ref(subject);
+    let consents = db.consents_of_subject(&subject.key).await?;
+    Ok((subject, consents))
+}
+
+/// Where a consent stands at `now`: `withdrawn`, `revoked`, `expired` or `active` (the first
+/// that applies, in that order, as the score-time check refuses).
+pub fn status(consent: &Consent, now: DateTime<Utc>) -> &'static str {
+    if consent.withdrawn_at.is_some_and(|w| w <= now) {
+        "withdrawn"
+    } else if consent.revoked_at.is_some_and(|r| r <= now) {
+        "revoked"
+    } else if consent.valid_until < now.date_naive() {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+/// A step of a consent's life as the audit trail records it (`kind` = `consent`, the step in
+/// `detail.action`: `registered`, `revoked`, `withdrawn`): who acted, the subject as its keyed
+/// hash and mask, the consent's terms. The one place these records are built.
+pub fn audit_event(
+    action: &str,
+    consent: &Consent,
+    actor: Actor<'_>,
+    at: DateTime<Utc>,
+) -> AuditEvent {
+    let id = format!("consent-{}", ulid::Ulid::new());
+    let mut event = AuditEvent::new(id, "consent", at);
+    event.partner_id = Some(consent.partner_id.clone());
+    event.subject_key = Some(consent.subject_key.clone());
+    event.subject_masked = Some(consent.subject_masked.clone());
+    event.purpose = Some(consent.purpose.clone());
+    event.consent = Some(ConsentRef {
+        id: consent.id.clone(),
+        purpose: consent.purpose.clone(),
+        valid_until: consent.valid_until,
+        evidence_sha256: consent.evidence_sha256.clone(),
+    });
+    event.detail = Some(serde_json::json!({
+        "action": action,
+        "actor": actor.describe(),
+        "withdrawal_evidence_sha256": consent.withdrawal_evidence_sha256,
+    }));
+    event
 }
 
 /// At score time: the consent must be the asking partner's. (Checked before anything about it is
@@ -208,6 +332,12 @@ pub fn covers(
         return refuse(
             "consent_purpose_mismatch",
             "the consent does not cover this purpose",
+        );
+    }
+    if consent.withdrawn_at.is_some_and(|w| w <= now) {
+        return refuse(
+            "consent_withdrawn",
+            "the subject has withdrawn this consent",
         );
     }
     if consent.revoked_at.is_some_and(|r| r <= now) {

@@ -90,6 +90,7 @@ pub async fn prepare(
                 format: None,
                 received_at: state.clock.now(),
                 limits: state.settings.feed_limits.clone(),
+                sender: None,
             };
             let accepted = state
                 .import_feed(req, None)
@@ -134,13 +135,12 @@ pub async fn prepare(
     // Fresh keys each run: keys are only ever shown once, so the previous demo keys are revoked.
     for p in state.db.list_partners().await? {
         if p.active && p.name.starts_with("demo ") {
-            state.db.revoke_partner(&p.id).await?;
+            state.revoke_partner(&p.id).await?;
         }
     }
     let mut partners = Vec::new();
     for role in Role::ALL {
         let p = state
-            .db
             .add_partner(&format!("demo {}", role.as_str()), *role)
             .await?;
         partners.push(DemoPartner {
