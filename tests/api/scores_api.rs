@@ -45,7 +45,8 @@ async fn a_bank_scores_an_enterprise_with_reasons_flags_and_an_audit_record() {
         assert_eq!(s["data_as_of"]["tax_grade_year"], 2025);
         assert!(s["request_id"].as_str().unwrap().len() >= 26);
 
-        let rows = app.state.db.audit_rows(0, 100).await.unwrap();
+        // (The consent's registration is in the trail too, as its own kind.)
+        let rows = score_rows(&app).await;
         assert_eq!(rows.len(), 1);
         let event: Value = serde_json::from_str(&rows[0].body).unwrap();
         assert_eq!(event["outcome"], "delivered");
@@ -226,12 +227,8 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         "{err}"
     );
 
-    let refused: Vec<Value> = app
-        .state
-        .db
-        .audit_rows(0, 100)
+    let refused: Vec<Value> = score_rows(&app)
         .await
-        .unwrap()
         .iter()
         .map(|r| serde_json::from_str(&r.body).unwrap())
         .collect();
@@ -353,7 +350,7 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     for (i, r) in results.iter().enumerate().filter(|(i, _)| *i != 2) {
         assert!(r["score"].is_i64(), "item {i}: {r}");
     }
-    assert_eq!(app.state.db.audit_rows(0, 100).await.unwrap().len(), 6);
+    assert_eq!(score_rows(&app).await.len(), 6);
 
     let too_many: Vec<Value> = (0..1001)
         .map(|_| score_body("sme", USCC, "loan_application", &c))
@@ -367,7 +364,7 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
         .await;
     assert_eq!(status, 422);
     // Each refused batch is one record under the batch's request id.
-    let rows = app.state.db.audit_rows(6, 100).await.unwrap();
+    let rows = score_rows(&app).await.split_off(6);
     let codes: Vec<Value> = rows
         .iter()
         .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["refusal"]["code"].clone())
@@ -436,4 +433,10 @@ async fn a_pilot_credit_code_is_accepted_with_a_warning() {
         assert_eq!(status, 200, "{score}");
         assert_eq!(score["warnings"], warnings, "{score}");
     }
+}
+
+/// The audit trail's score records (consents' steps are recorded beside them).
+async fn score_rows(app: &TestApp) -> Vec<creditbridge::storage::audit::AuditRow> {
+    let rows = app.state.db.audit_rows(0, 1000).await.unwrap();
+    rows.into_iter().filter(|r| r.kind == "score").collect()
 }
