@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use crate::audit::AuditWriter;
+use crate::audit::sequencer::SequencerHandle;
+use crate::audit::{self, digest_of, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::clock::SharedClock;
 use crate::consent::{self, Actor, ConsentError, Registered, Registration};
 use crate::domain::{Product, Role, SubjectId};
@@ -35,6 +36,12 @@ pub struct AppState {
     pub pii: PiiKey,
     pub settings: Arc<Settings>,
     pub audit: AuditWriter,
+    /// The audit log's signing key (only the sequencer signs; everyone else needs its public
+    /// half). `None` where no key is configured: such a process records entries but does not
+    /// sequence them.
+    pub signer: Option<Arc<ledger::LogSigner>>,
+    /// The running sequencer of this process, if it is one (`serve`).
+    pub sequencer: SequencerHandle,
     pub champions: Arc<Champions>,
     pub limiter: Arc<RateLimiter>,
     pub gates: Arc<Gates>,
@@ -76,21 +83,48 @@ impl AppState {
         req: FeedRequest,
         progress: Option<Progress>,
     ) -> Result<Accepted, FeedError> {
-        let (source, kind) = (req.source.clone(), req.kind);
-        let received_at = req.received_at;
-        let outcome = feeds::import(&self.db, &self.pii, req, progress).await;
-        if let Err(FeedError::Invalid {
-            not_eligible: Some(refused),
-            ..
-        }) = &outcome
-        {
-            let event = feeds::not_eligible_event(&source, kind, refused, received_at);
-            self.audit
-                .record(event)
-                .await
-                .map_err(|e| FeedError::Audit(e.to_string()))?;
+        // The file's digest for the ledger, taken before the pipeline reads (and may remove) it.
+        let file_sha256 = file_digest(&req.path).await?;
+        let (kind, source) = (req.kind, req.source.clone());
+        let result = feeds::import(&self.db, &self.pii, req, progress).await;
+        let actor = if source == "cli" {
+            audit::Actor::operator()
+        } else {
+            audit::Actor::Partner {
+                partner_id: source.clone(),
+            }
+        };
+        let event = match &result {
+            Ok(accepted) => AuditEvent::new(EventKind::FeedAccepted, actor, self.clock.now())
+                .outcome(Outcome::Done)
+                .with("batch_id", &accepted.result.batch_id)
+                .with("rows", accepted.result.rows)
+                .with("replayed", accepted.replayed),
+            // The refusal's text may quote the file's rows: only its digest goes in.
+            Err(e) => {
+                let mut event = AuditEvent::new(EventKind::FeedRefused, actor, self.clock.now())
+                    .outcome(Outcome::Refused)
+                    .with("reason", digest_of(&e.to_string()));
+                // A bank's rows for subjects it holds no consent for: how many, and digests of
+                // their keys and of the file, never the keys.
+                if let FeedError::Invalid {
+                    not_eligible: Some(refused),
+                    ..
+                } = e
+                {
+                    event.set("not_eligible", refused);
+                }
+                event
+            }
         }
-        let accepted = outcome?;
+        .with("feed_kind", kind.as_str())
+        .with("file_sha256", &file_sha256)
+        .with("source_partner", &source);
+        self.audit
+            .record(event)
+            .await
+            .map_err(|e| FeedError::Audit(e.to_string()))?;
+        let accepted = result?;
         if !accepted.replayed {
             self.read_model.invalidate(Revised::Facts);
         }
@@ -98,7 +132,7 @@ impl AppState {
     }
 
     /// Registers a consent for `partner` (`consent::register`), effective for scoring on this
-    /// replica at once.
+    /// replica at once; recorded in the audit ledger.
     pub async fn register_consent(
         &self,
         partner: &Partner,
@@ -125,7 +159,15 @@ impl AppState {
         actor: Actor<'_>,
         id: &str,
     ) -> Result<Consent, ConsentError> {
-        let revoked = consent::revoke(&self.db, &self.audit, actor, id, self.clock.now()).await;
+        let revoked = consent::revoke(
+            &self.db,
+            &self.pii,
+            &self.audit,
+            actor,
+            id,
+            self.clock.now(),
+        )
+        .await;
         // Dropped even on an audit failure: the revocation itself is stored.
         self.read_model.invalidate(Revised::Consents);
         revoked
@@ -141,6 +183,7 @@ impl AppState {
     ) -> Result<Consent, ConsentError> {
         let withdrawn = consent::withdraw(
             &self.db,
+            &self.pii,
             &self.audit,
             actor,
             id,
@@ -170,8 +213,13 @@ impl AppState {
     }
 
     /// Creates a partner with its first key (`partners::add`).
-    pub async fn add_partner(&self, name: &str, role: Role) -> Result<NewPartner, PartnerError> {
-        partners::add(&self.db, &self.audit, name, role, self.clock.now()).await
+    pub async fn add_partner(
+        &self,
+        name: &str,
+        role: Role,
+        actor: audit::Actor,
+    ) -> Result<NewPartner, PartnerError> {
+        partners::add(&self.db, &self.audit, name, role, actor, self.clock.now()).await
     }
 
     /// Issues a new key to a partner; its other keys stop after `overlap`
@@ -180,24 +228,35 @@ impl AppState {
         &self,
         partner_id: &str,
         overlap: chrono::Duration,
+        actor: audit::Actor,
     ) -> Result<IssuedKey, PartnerError> {
+        let now = self.clock.now();
         let issued =
-            partners::rotate_key(&self.db, &self.audit, partner_id, overlap, self.clock.now())
-                .await;
+            partners::rotate_key(&self.db, &self.audit, partner_id, overlap, actor, now).await;
         self.read_model.invalidate(Revised::Partners);
         issued
     }
 
     /// Revokes one key now, effective on this replica at once.
-    pub async fn revoke_partner_key(&self, key_id: &str) -> Result<PartnerKey, PartnerError> {
-        let revoked = partners::revoke_key(&self.db, &self.audit, key_id, self.clock.now()).await;
+    pub async fn revoke_partner_key(
+        &self,
+        key_id: &str,
+        actor: audit::Actor,
+    ) -> Result<PartnerKey, PartnerError> {
+        let now = self.clock.now();
+        let revoked = partners::revoke_key(&self.db, &self.audit, key_id, actor, now).await;
         self.read_model.invalidate(Revised::Partners);
         revoked
     }
 
     /// Revokes a partner and all its keys now, effective on this replica at once.
-    pub async fn revoke_partner(&self, partner_id: &str) -> Result<Partner, PartnerError> {
-        let revoked = partners::revoke(&self.db, &self.audit, partner_id, self.clock.now()).await;
+    pub async fn revoke_partner(
+        &self,
+        partner_id: &str,
+        actor: audit::Actor,
+    ) -> Result<Partner, PartnerError> {
+        let now = self.clock.now();
+        let revoked = partners::revoke(&self.db, &self.audit, partner_id, actor, now).await;
         self.read_model.invalidate(Revised::Partners);
         revoked
     }
@@ -227,7 +286,7 @@ impl AppState {
         product: Product,
         as_of: NaiveDate,
     ) -> Result<RetrainOutcome, RetrainError> {
-        retrain::retrain(
+        let outcome = retrain::retrain(
             &retrain::Retraining {
                 db: &self.db,
                 models_dir: &self.settings.models_dir,
@@ -239,6 +298,56 @@ impl AppState {
             product,
             as_of,
         )
-        .await
+        .await?;
+        let event = AuditEvent::new(
+            EventKind::ModelTrained,
+            audit::Actor::System,
+            self.clock.now(),
+        )
+        .outcome(Outcome::Done)
+        .with("product", product.as_str())
+        .with("model_id", &outcome.id)
+        .with("as_of", as_of)
+        .with("rows_train", outcome.rows_train)
+        .with("rows_oot", outcome.rows_oot)
+        .with("oot_auc", outcome.oot_auc);
+        self.audit
+            .record(event)
+            .await
+            .map_err(|e| RetrainError::Store(audit_failed(e)))?;
+        Ok(outcome)
     }
+
+    /// Records the start of a process: its version, a digest of its settings (secrets are never
+    /// serialised) and the PII key's fingerprint.
+    pub async fn record_start(&self, actor: audit::Actor) -> Result<(), audit::AuditError> {
+        let settings = serde_json::to_string(&*self.settings).unwrap_or_default();
+        let event = AuditEvent::new(EventKind::ProcessStarted, actor, self.clock.now())
+            .outcome(Outcome::Done)
+            .with("version", env!("CARGO_PKG_VERSION"))
+            .with("settings_sha256", digest_of(&settings)["sha256"].clone())
+            .with("pii_key_fingerprint", self.pii.fingerprint());
+        self.audit.record(event).await.map(|_| ())
+    }
+}
+
+/// A failed audit record where the use case's error speaks only of storage: the action is
+/// committed but its entry is not, and the caller must hear of it (a logged 500).
+fn audit_failed(e: crate::audit::AuditError) -> StoreError {
+    StoreError::Other(sqlx::Error::Protocol(e.to_string()))
+}
+
+/// SHA-256 of a file, hex.
+async fn file_digest(path: &std::path::Path) -> Result<String, FeedError> {
+    use sha2::{Digest, Sha256};
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(&path)?;
+        let mut hasher = Sha256::new();
+        std::io::copy(&mut file, &mut hasher)?;
+        Ok::<_, std::io::Error>(hex::encode(hasher.finalize()))
+    })
+    .await
+    .map_err(|e| FeedError::Io(std::io::Error::other(e)))?
+    .map_err(FeedError::Io)
 }

@@ -5,7 +5,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::audit::{AuditError, AuditEvent, AuditWriter, ConsentRef};
+use crate::audit::{
+    Actor as AuditActor, AuditError, AuditEvent, AuditSubject, AuditWriter, ConsentRef, EventKind,
+    Outcome,
+};
 use crate::domain::{Purpose, Role, SubjectId};
 use crate::pii::{PiiKey, SubjectRef};
 use crate::settings::ConsentBounds;
@@ -57,10 +60,13 @@ pub enum Actor<'a> {
 }
 
 impl Actor<'_> {
-    fn describe(self) -> serde_json::Value {
+    /// Who acted, as the audit ledger records it.
+    fn audit_actor(self) -> AuditActor {
         match self {
-            Actor::Partner(p) => serde_json::json!({ "partner_id": p.id, "role": p.role.as_str() }),
-            Actor::Operator => serde_json::json!({ "operator": "command line" }),
+            Actor::Partner(p) => AuditActor::Partner {
+                partner_id: p.id.clone(),
+            },
+            Actor::Operator => AuditActor::operator(),
         }
     }
 }
@@ -184,7 +190,8 @@ pub async fn register(
     let stored = db.consent(&consent_id).await?;
     audit
         .record(audit_event(
-            "registered",
+            EventKind::ConsentRegistered,
+            pii,
             &stored,
             Actor::Partner(partner),
             now,
@@ -200,6 +207,7 @@ pub async fn register(
 /// operator may for it). Returns the consent as it now stands.
 pub async fn revoke(
     db: &Db,
+    pii: &PiiKey,
     audit: &AuditWriter,
     actor: Actor<'_>,
     id: &str,
@@ -215,7 +223,13 @@ pub async fn revoke(
     db.revoke_consent(id, now).await?;
     let revoked = db.consent(id).await?;
     audit
-        .record(audit_event("revoked", &revoked, actor, now))
+        .record(audit_event(
+            EventKind::ConsentRevoked,
+            pii,
+            &revoked,
+            actor,
+            now,
+        ))
         .await?;
     Ok(revoked)
 }
@@ -225,6 +239,7 @@ pub async fn revoke(
 /// next score under it is refused as `consent_withdrawn`. Returns the consent as it now stands.
 pub async fn withdraw(
     db: &Db,
+    pii: &PiiKey,
     audit: &AuditWriter,
     actor: Actor<'_>,
     id: &str,
@@ -242,7 +257,13 @@ pub async fn withdraw(
         .await?;
     let withdrawn = db.consent(id).await?;
     audit
-        .record(audit_event("withdrawn", &withdrawn, actor, now))
+        .record(audit_event(
+            EventKind::ConsentWithdrawn,
+            pii,
+            &withdrawn,
+            actor,
+            now,
+        ))
         .await?;
     Ok(withdrawn)
 }
@@ -273,33 +294,44 @@ pub fn status(consent: &Consent, now: DateTime<Utc>) -> &'static str {
     }
 }
 
-/// A step of a consent's life as the audit trail records it (`kind` = `consent`, the step in
-/// `detail.action`: `registered`, `revoked`, `withdrawn`): who acted, the subject as its keyed
-/// hash and mask, the consent's terms. The one place these records are built.
+/// A step of a consent's life as the audit ledger records it (`consent.registered`, `.revoked`,
+/// `.withdrawn`): who acted, the subject as its keyed hash and last 4 (an enterprise's public
+/// credit code is keyed too: the ledger is never purged), the consent's terms. The one place
+/// these entries are built.
 pub fn audit_event(
-    action: &str,
+    kind: EventKind,
+    pii: &PiiKey,
     consent: &Consent,
     actor: Actor<'_>,
     at: DateTime<Utc>,
 ) -> AuditEvent {
-    let id = format!("consent-{}", ulid::Ulid::new());
-    let mut event = AuditEvent::new(id, "consent", at);
-    event.partner_id = Some(consent.partner_id.clone());
-    event.subject_key = Some(consent.subject_key.clone());
-    event.subject_masked = Some(consent.subject_masked.clone());
-    event.purpose = Some(consent.purpose.clone());
-    event.consent = Some(ConsentRef {
-        id: consent.id.clone(),
-        purpose: consent.purpose.clone(),
-        valid_until: consent.valid_until,
-        evidence_sha256: consent.evidence_sha256.clone(),
-    });
-    event.detail = Some(serde_json::json!({
-        "action": action,
-        "actor": actor.describe(),
-        "withdrawal_evidence_sha256": consent.withdrawal_evidence_sha256,
-    }));
-    event
+    // Stored: an enterprise under its credit code, a person under the keyed hash with a mask
+    // that ends in the id's last 4.
+    let (keyed_hash, shown) = if consent.subject_type == "enterprise" {
+        (pii.subject_key(&consent.subject_key), &consent.subject_key)
+    } else {
+        (consent.subject_key.clone(), &consent.subject_masked)
+    };
+    let n = shown.chars().count();
+    let last4: String = shown.chars().skip(n.saturating_sub(4)).collect();
+    AuditEvent::new(kind, actor.audit_actor(), at)
+        .subject(AuditSubject { keyed_hash, last4 })
+        .outcome(Outcome::Done)
+        // The consent's owner (the actor may be an administrator recording a withdrawal).
+        .with("consent_partner_id", &consent.partner_id)
+        .with(
+            "consent",
+            ConsentRef {
+                id: consent.id.clone(),
+                purpose: consent.purpose.clone(),
+                valid_until: consent.valid_until,
+                evidence_sha256: consent.evidence_sha256.clone(),
+            },
+        )
+        .with(
+            "withdrawal_evidence_sha256",
+            &consent.withdrawal_evidence_sha256,
+        )
 }
 
 /// At score time: the consent must be the asking partner's. (Checked before anything about it is

@@ -135,13 +135,19 @@ pub async fn prepare(
     // Fresh keys each run: keys are only ever shown once, so the previous demo keys are revoked.
     for p in state.db.list_partners().await? {
         if p.active && p.name.starts_with("demo ") {
-            state.revoke_partner(&p.id).await?;
+            state
+                .revoke_partner(&p.id, crate::audit::Actor::operator())
+                .await?;
         }
     }
     let mut partners = Vec::new();
     for role in Role::ALL {
         let p = state
-            .add_partner(&format!("demo {}", role.as_str()), *role)
+            .add_partner(
+                &format!("demo {}", role.as_str()),
+                *role,
+                crate::audit::Actor::operator(),
+            )
             .await?;
         partners.push(DemoPartner {
             id: p.id,

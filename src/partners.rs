@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
-use crate::audit::{AuditError, AuditEvent, AuditWriter};
+use crate::audit::{Actor, AuditError, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::domain::Role;
 use crate::storage::partners::{IssuedKey, NewPartner, Partner, PartnerKey};
 use crate::storage::{Db, StoreError};
@@ -73,6 +73,7 @@ pub async fn add(
     audit: &AuditWriter,
     name: &str,
     role: Role,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<NewPartner, PartnerError> {
     let name = name.trim();
@@ -84,14 +85,18 @@ pub async fn add(
     }
     let created = db.add_partner(name, role, now).await?;
     let detail = json!({ "name": name, "role": role.as_str() });
-    let event = key_event(
-        "partner_added",
-        &created.id,
-        Some(&created.key_id),
-        now,
-        detail,
-    );
-    audit.record(event).await?;
+    // Two entries: the partner, and its first key (by id; the key itself is only in the answer).
+    for kind in [EventKind::PartnerAdded, EventKind::KeyIssued] {
+        let event = key_event(
+            kind,
+            actor.clone(),
+            &created.id,
+            Some(&created.key_id),
+            now,
+            detail.clone(),
+        );
+        audit.record(event).await?;
+    }
     Ok(created)
 }
 
@@ -101,6 +106,7 @@ pub async fn rotate_key(
     audit: &AuditWriter,
     partner_id: &str,
     overlap: Duration,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<IssuedKey, PartnerError> {
     let issued = db
@@ -112,7 +118,14 @@ pub async fn rotate_key(
         .map(|k| json!({ "key_id": k.id, "retire_at": k.retire_at }))
         .collect();
     let detail = json!({ "overlap_secs": overlap.num_seconds(), "replaced": replaced });
-    let event = key_event("key_rotated", partner_id, Some(&issued.key_id), now, detail);
+    let event = key_event(
+        EventKind::KeyRotated,
+        actor,
+        partner_id,
+        Some(&issued.key_id),
+        now,
+        detail,
+    );
     audit.record(event).await?;
     Ok(issued)
 }
@@ -122,11 +135,13 @@ pub async fn revoke_key(
     db: &Db,
     audit: &AuditWriter,
     key_id: &str,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<PartnerKey, PartnerError> {
     let key = db.revoke_partner_key(key_id, now).await?;
     let event = key_event(
-        "key_revoked",
+        EventKind::KeyRevoked,
+        actor,
         &key.partner_id,
         Some(&key.id),
         now,
@@ -141,28 +156,41 @@ pub async fn revoke(
     db: &Db,
     audit: &AuditWriter,
     partner_id: &str,
+    actor: Actor,
     now: DateTime<Utc>,
 ) -> Result<Partner, PartnerError> {
     let partner = db.revoke_partner(partner_id, now).await?;
-    let event = key_event("partner_revoked", partner_id, None, now, json!({}));
+    let event = key_event(
+        EventKind::PartnerRevoked,
+        actor,
+        partner_id,
+        None,
+        now,
+        json!({}),
+    );
     audit.record(event).await?;
     Ok(partner)
 }
 
-/// The one place a partner or key step's audit record is built (`kind` = `partner_key`, the step
-/// in `detail.action`).
+/// The one place a partner or key step's audit record is built: who acted, the partner, the
+/// key's id (never the key) and the step's own fields.
 fn key_event(
-    action: &str,
+    kind: EventKind,
+    actor: Actor,
     partner_id: &str,
     key_id: Option<&str>,
     at: DateTime<Utc>,
-    mut detail: serde_json::Value,
+    detail: serde_json::Value,
 ) -> AuditEvent {
-    let mut event = AuditEvent::new(format!("key-{}", ulid::Ulid::new()), "partner_key", at);
-    event.partner_id = Some(partner_id.to_owned());
-    detail["action"] = json!(action);
-    detail["key_id"] = json!(key_id);
-    event.detail = Some(detail);
+    let mut event = AuditEvent::new(kind, actor, at)
+        .outcome(Outcome::Done)
+        .with("partner_id", partner_id)
+        .with("key_id", key_id);
+    if let serde_json::Value::Object(fields) = detail {
+        for (name, value) in fields {
+            event.set(&name, value);
+        }
+    }
     event
 }
 

@@ -12,9 +12,8 @@
 //! (docs/operations.md, "The PII key", says what this means for a leaked old key).
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 
-use crate::audit::{AuditEvent, AuditWriter};
+use crate::audit::{Actor, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::pii::{PiiKey, PiiKeyError};
 use crate::storage::{Db, StoreError};
 
@@ -126,12 +125,11 @@ pub async fn rotate(
         new_fingerprint: short(&new_fp),
         rotated_at: now,
     };
-    let mut event = AuditEvent::new(
-        format!("pii-key-{}", ulid::Ulid::new()),
-        "pii_key_rotation",
-        now,
-    );
-    event.detail = Some(json!(rotated));
+    // Run from the command line only: the operator rotates.
+    let event = AuditEvent::new(EventKind::PiiKeyRotated, Actor::operator(), now)
+        .outcome(Outcome::Done)
+        .with("old_fingerprint", &rotated.old_fingerprint)
+        .with("new_fingerprint", &rotated.new_fingerprint);
     audit
         .record(event)
         .await

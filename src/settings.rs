@@ -70,6 +70,8 @@ pub struct Settings {
     pub shutdown_grace_secs: u64,
     /// What a consent's dates may be (`[consent]`; checked by `consent::check_registration`).
     pub consent: ConsentBounds,
+    /// The audit ledger (`[ledger]`; docs/audit.md).
+    pub ledger: LedgerSettings,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -104,7 +106,46 @@ impl Default for Settings {
             shutdown_delay_ms: 5_000,
             shutdown_grace_secs: 30,
             consent: ConsentBounds::default(),
+            ledger: LedgerSettings::default(),
         }
+    }
+}
+
+/// The audit ledger's sequencer, signing key and witness file (`[ledger]`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct LedgerSettings {
+    /// The file holding the log's Ed25519 signing key (mode 0600; `creditbridge audit keygen` or
+    /// `demo` makes one). Unset: `data_dir/secrets/ledger.key`. Never in the database.
+    pub signing_key_file: Option<PathBuf>,
+    /// The name of an environment variable holding the key text instead of a file.
+    pub signing_key_env: Option<String>,
+    /// Every signed checkpoint is also appended here (meant for WORM storage or another host).
+    pub witness_file: Option<PathBuf>,
+    /// Time between two sequencer runs, in milliseconds (100-200 is the intended range).
+    pub sequence_interval_ms: u64,
+    /// A checkpoint is signed at least this often while entries arrive, in milliseconds.
+    pub checkpoint_interval_ms: u64,
+}
+
+impl Default for LedgerSettings {
+    fn default() -> Self {
+        LedgerSettings {
+            signing_key_file: None,
+            signing_key_env: None,
+            witness_file: None,
+            sequence_interval_ms: 150,
+            checkpoint_interval_ms: 1_000,
+        }
+    }
+}
+
+impl LedgerSettings {
+    /// Where the signing key file is: the setting, or the data directory's `secrets/`.
+    pub fn key_file(&self, data_dir: &std::path::Path) -> PathBuf {
+        self.signing_key_file
+            .clone()
+            .unwrap_or_else(|| data_dir.join("secrets").join("ledger.key"))
     }
 }
 

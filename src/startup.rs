@@ -10,6 +10,7 @@ use axum::Extension;
 use tokio::net::TcpListener;
 
 use crate::app::{jobs, AppState};
+use crate::audit::sequencer::{Sequencer, SequencerConfig, SequencerHandle};
 use crate::audit::AuditWriter;
 use crate::clock::SharedClock;
 use crate::http;
@@ -34,9 +35,13 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
         .with_context(|| format!("cannot open database {}", settings.database_url))?;
     let operator_key = resolve_pii_key(&settings, db.dialect())?;
     let pii = guard_pii_key(&db, &operator_key, &settings).await?;
+    // Once: the rows of the old hash chain become the ledger's first entries (subjects
+    // keyed under the data key, as every hash is).
+    crate::audit::carry_over::carry_over(&db, &pii).await?;
     // The audit writer gets a connection of its own: under load, requests holding the shared
     // pool's connections must never keep the group commit that releases them waiting.
     let audit = AuditWriter::start(settings.database_url.expose()).await?;
+    let signer = load_signer(&settings, false)?;
     crate::http::metrics::handle();
     let champions = Arc::new(Champions::default());
     champions.refresh(&db).await?;
@@ -50,6 +55,8 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
         pii,
         settings: Arc::new(settings),
         audit,
+        signer,
+        sequencer: SequencerHandle::default(),
         champions,
         limiter,
         gates,
@@ -67,6 +74,58 @@ pub async fn bootstrap_champions(state: &AppState) -> anyhow::Result<()> {
 }
 
 pub use crate::pii_custody::PII_FINGERPRINT;
+
+/// The audit log's signing key, from the environment variable `ledger.signing_key_env` names or
+/// the file `ledger.signing_key_file` (default `data_dir/secrets/ledger.key`). A key that is set
+/// but cannot be read is an error naming the setting; a missing default file is `None` unless
+/// `required` (`serve` and `demo` need the key: a log nobody signs would be silently forgeable).
+pub fn load_signer(
+    settings: &Settings,
+    required: bool,
+) -> anyhow::Result<Option<Arc<ledger::LogSigner>>> {
+    let ledger_settings = &settings.ledger;
+    if let Some(var) = &ledger_settings.signing_key_env {
+        let signer = ledger::keys::load_env(var)
+            .map_err(|e| anyhow::anyhow!("ledger.signing_key_env: {e}"))?;
+        return Ok(Some(Arc::new(signer)));
+    }
+    let path = ledger_settings.key_file(&settings.data_dir);
+    if !path.exists() && !required && ledger_settings.signing_key_file.is_none() {
+        return Ok(None);
+    }
+    if !path.exists() {
+        anyhow::bail!(
+            "ledger.signing_key_file: no signing key at {}: create one with `creditbridge audit keygen --out {}` \
+             (the demo makes its own), or set ledger.signing_key_env",
+            path.display(),
+            path.display()
+        );
+    }
+    let signer = ledger::keys::load_file(&path)
+        .map_err(|e| anyhow::anyhow!("ledger.signing_key_file: {e}"))?;
+    Ok(Some(Arc::new(signer)))
+}
+
+/// The log's origin (its key's name) for keys this service generates.
+pub const LOG_ORIGIN: &str = "creditbridge.local/audit";
+
+/// Generates the signing key at the configured file if there is none (the demo's first run).
+pub fn ensure_signing_key(settings: &Settings) -> anyhow::Result<()> {
+    if settings.ledger.signing_key_env.is_some() {
+        return Ok(());
+    }
+    let path = settings.ledger.key_file(&settings.data_dir);
+    if path.exists() {
+        return Ok(());
+    }
+    if let Some(dir) = path.parent() {
+        create_private_dir(dir)?;
+    }
+    let signer = ledger::keys::generate_file(&path, LOG_ORIGIN)
+        .map_err(|e| anyhow::anyhow!("ledger.signing_key_file: {e}"))?;
+    tracing::info!(path = %path.display(), public_key = %signer.verifier().to_vkey(), "generated the audit log's signing key");
+    Ok(())
+}
 
 /// Where the operator's PII key came from, as errors name it.
 pub fn pii_key_source(settings: &Settings) -> String {
@@ -204,6 +263,20 @@ pub async fn run_draining(
             std::time::Duration::from_millis(state.settings.read_model_refresh_ms.max(10)),
         ),
     ];
+    if let Some(signer) = &state.signer {
+        let ledger_settings = &state.settings.ledger;
+        let sequencer = Sequencer::new(
+            state.db.clone(),
+            signer.clone(),
+            state.clock.clone(),
+            SequencerConfig {
+                interval: Duration::from_millis(ledger_settings.sequence_interval_ms.max(10)),
+                checkpoint_every: Duration::from_millis(ledger_settings.checkpoint_interval_ms),
+                witness_file: ledger_settings.witness_file.clone(),
+            },
+        );
+        background.push(sequencer.spawn(&state.sequencer));
+    }
     if state.settings.retrain_schedule {
         background.push(jobs::spawn_quarterly(
             state.clone(),

@@ -1,29 +1,23 @@
-//! Group commit for the audit trail. Each scoring request hands its event to one writer task and
-//! waits; the writer takes everything queued, appends it in one transaction and answers every
-//! waiter after the commit. One fsync carries many requests, and no score leaves before its record
-//! is durable.
+//! Group commit for the audit ledger. Each request hands its entry to one writer task and waits;
+//! the writer takes everything queued, inserts it in one transaction and answers every waiter
+//! after the commit. One fsync carries many requests, and no answer leaves before its entry is
+//! durable. An insert reads no other row: ordering and hashing are the sequencer's.
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{chain_hash, AuditEvent};
-use crate::storage::audit::{self, ChainHead, Observation};
+use super::{AuditEvent, Receipt};
+use crate::storage::audit::Observation;
+use crate::storage::ledger::{self, NewEntry};
 use crate::storage::Db;
 
 /// Largest group written in one transaction.
 const MAX_GROUP: usize = 512;
 
-/// Rows committed between two subject-index batches.
-const INDEX_EVERY_ROWS: usize = 1_000;
-
-/// Quiet time after which the writer indexes the rows it has left unindexed.
-const IDLE_INDEX_AFTER: std::time::Duration = std::time::Duration::from_millis(250);
-
-type Reply = oneshot::Sender<Result<i64, String>>;
-type Job = (AuditEvent, Option<Observation>, Reply);
-
+type Reply = oneshot::Sender<Result<(), String>>;
+type Job = (NewEntry, Option<Observation>, Reply);
 #[derive(Clone)]
 pub struct AuditWriter {
     tx: mpsc::Sender<Job>,
@@ -85,25 +79,26 @@ impl AuditWriter {
         })
     }
 
-    /// Appends `event` and returns its sequence number once it is committed.
-    pub async fn record(&self, event: AuditEvent) -> Result<i64, AuditError> {
+    /// Records `event` under a new event id and returns its receipt once it is committed.
+    pub async fn record(&self, event: AuditEvent) -> Result<Receipt, AuditError> {
         self.record_with(event, None).await
     }
 
-    /// Appends `event`, and in the same commit the monitoring observation of a delivered score.
+    /// Records `event`, and in the same commit the monitoring observation of a delivered score.
     pub async fn record_with(
         &self,
         event: AuditEvent,
         observation: Option<Observation>,
-    ) -> Result<i64, AuditError> {
+    ) -> Result<Receipt, AuditError> {
+        let (entry, receipt) = event.into_entry()?;
         let (reply, wait) = oneshot::channel();
         self.queued.fetch_add(1, Ordering::Relaxed);
-        if self.tx.send((event, observation, reply)).await.is_err() {
+        if self.tx.send((entry, observation, reply)).await.is_err() {
             self.queued.fetch_sub(1, Ordering::Relaxed);
             return Err(AuditError("audit writer has stopped".into()));
         }
         match wait.await {
-            Ok(r) => r.map_err(AuditError),
+            Ok(r) => r.map(|()| receipt).map_err(AuditError),
             Err(_) => Err(AuditError("audit writer dropped the request".into())),
         }
     }
@@ -128,69 +123,35 @@ async fn run(
     restart_wal: Arc<AtomicBool>,
 ) {
     let mut group = Vec::with_capacity(MAX_GROUP);
-    let mut unindexed = 0;
-    // The head this writer's last commit left: the next group chains after it without reading
-    // it back, unless another writer has moved the chain on meanwhile.
-    let mut head: Option<ChainHead> = None;
     loop {
-        // Idle for a moment with rows not yet in the subject index: index them now, so that a
-        // quiet server's index is complete without anyone else taking the write lock.
-        let received = if unindexed > 0 {
-            match tokio::time::timeout(IDLE_INDEX_AFTER, rx.recv_many(&mut group, MAX_GROUP)).await
-            {
-                Ok(n) => n,
-                Err(_) => {
-                    match db.index_audit_subjects().await {
-                        Ok(_) => unindexed = 0,
-                        Err(e) => tracing::warn!(error = %e, "audit subject indexing failed"),
-                    }
-                    continue;
-                }
-            }
-        } else {
-            rx.recv_many(&mut group, MAX_GROUP).await
-        };
-        if received == 0 {
+        if rx.recv_many(&mut group, MAX_GROUP).await == 0 {
             break;
         }
-        unindexed += group.len();
-        let rows: Vec<_> = group.iter().map(|(e, _, _)| e.to_pending()).collect();
-        let observations: Vec<_> = group.iter_mut().filter_map(|(_, o, _)| o.take()).collect();
+        let mut entries = Vec::with_capacity(group.len());
+        let mut observations = Vec::new();
+        let mut replies = Vec::with_capacity(group.len());
+        for (entry, observation, reply) in group.drain(..) {
+            entries.push(entry);
+            observations.extend(observation);
+            replies.push(reply);
+        }
         let started = std::time::Instant::now();
-        // Taken, not borrowed: after a failed commit the next group reads the head afresh.
-        let known = head.take();
-        let result = audit::append(&db, known.as_ref(), &rows, &observations, chain_hash)
-            .await
-            .map(|(seqs, next)| {
-                head = Some(next);
-                seqs
-            });
+        let result = ledger::append_entries(&db, &entries, &observations).await;
         metrics::histogram!("creditbridge_audit_commit_seconds")
             .record(started.elapsed().as_secs_f64());
-        metrics::histogram!("creditbridge_audit_group_rows").record(rows.len() as f64);
-        queued.fetch_sub(group.len() as i64, Ordering::Relaxed);
+        metrics::histogram!("creditbridge_audit_group_rows").record(entries.len() as f64);
+        queued.fetch_sub(replies.len() as i64, Ordering::Relaxed);
         match result {
-            Ok(seqs) => {
-                for ((_, _, reply), seq) in group.drain(..).zip(seqs) {
-                    let _ = reply.send(Ok(seq));
+            Ok(()) => {
+                for reply in replies {
+                    let _ = reply.send(Ok(()));
                 }
             }
             Err(err) => {
-                tracing::error!(error = %err, rows = group.len(), "audit group commit failed");
-                for (_, _, reply) in group.drain(..) {
+                tracing::error!(error = %err, rows = entries.len(), "audit group commit failed");
+                for reply in replies {
                     let _ = reply.send(Err(err.to_string()));
                 }
-            }
-        }
-        // The subject index is filled here, between groups, in small sorted batches: on SQLite
-        // any other writer would hold the one write lock while the groups wait behind it.
-        if unindexed >= INDEX_EVERY_ROWS {
-            match db
-                .audit_index_subjects_batch(2 * INDEX_EVERY_ROWS as i64)
-                .await
-            {
-                Ok(_) => unindexed = 0,
-                Err(e) => tracing::warn!(error = %e, "audit subject indexing failed"),
             }
         }
         if restart_wal.swap(false, Ordering::Relaxed) {

@@ -54,6 +54,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             Some(day) => ManualClock::at(day.and_time(NaiveTime::MIN).and_utc()) as SharedClock,
             None => clock::system(),
         };
+        startup::ensure_signing_key(&settings)?;
         let state = startup::build_state_with(settings, clock).await?;
         let started = std::time::Instant::now();
         let prepared = demo::prepare(&state, &data_dir, &size).await?;
@@ -70,6 +71,10 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let base = format!("http://{}", listener.local_addr()?);
+        state.record_start(crate::audit::Actor::operator()).await?;
+        if let Some(signer) = &state.signer {
+            println!("audit log public key: {}", signer.verifier().to_vkey());
+        }
         println!("{}", demo::instructions(&prepared, &base));
         startup::run(listener, state, startup::shutdown_signal()).await?;
         Ok(())

@@ -2,6 +2,7 @@
 //! A key is printed once, when issued, and stored hashed; rotating issues a new key and lets the
 //! old ones work until the overlap ends, so the partner keeps its consents and history.
 
+use crate::audit::Actor;
 use crate::domain::Role;
 use crate::partners::{parse_overlap, DEFAULT_OVERLAP};
 use crate::settings::Settings;
@@ -54,7 +55,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
 async fn run_action(state: &crate::app::AppState, action: Action) -> anyhow::Result<String> {
     Ok(match action {
         Action::Add { name, role } => {
-            serde_json::to_string(&state.add_partner(&name, role).await?)?
+            serde_json::to_string(&state.add_partner(&name, role, Actor::operator()).await?)?
         }
         Action::List => serde_json::to_string_pretty(&state.db.list_partners().await?)?,
         Action::Keys { partner } => {
@@ -62,11 +63,17 @@ async fn run_action(state: &crate::app::AppState, action: Action) -> anyhow::Res
         }
         Action::RotateKey { partner, overlap } => {
             let overlap = parse_overlap(&overlap)?;
-            serde_json::to_string(&state.rotate_partner_key(&partner, overlap).await?)?
+            serde_json::to_string(
+                &state
+                    .rotate_partner_key(&partner, overlap, Actor::operator())
+                    .await?,
+            )?
         }
         Action::RevokeKey { key_id } => {
-            serde_json::to_string(&state.revoke_partner_key(&key_id).await?)?
+            serde_json::to_string(&state.revoke_partner_key(&key_id, Actor::operator()).await?)?
         }
-        Action::Revoke { id } => serde_json::to_string(&state.revoke_partner(&id).await?)?,
+        Action::Revoke { id } => {
+            serde_json::to_string(&state.revoke_partner(&id, Actor::operator()).await?)?
+        }
     })
 }

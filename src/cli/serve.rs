@@ -23,7 +23,11 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     telemetry::init(settings.log_format);
     super::runtime()?.block_on(async move {
         let listen = settings.listen;
+        // Refuse to serve an unsigned log: the error names the setting.
+        let signer = startup::load_signer(&settings, true)?.expect("required");
+        println!("audit log public key: {}", signer.verifier().to_vkey());
         let state = startup::build_state(settings).await?;
+        state.record_start(crate::audit::Actor::operator()).await?;
         startup::bootstrap_champions(&state).await?;
         let listener = TcpListener::bind(listen)
             .await

@@ -60,6 +60,20 @@ impl SubjectId {
     }
 
     /// `enterprise` or `person`, as in the public-records feed.
+    /// The identifier as parsed (normalised): what the keyed hash is taken of.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SubjectId::Enterprise(code) => code.as_str(),
+            SubjectId::Person(id) => id.as_str(),
+        }
+    }
+
+    /// The last 4 characters: all an audit entry keeps in clear.
+    pub fn last4(&self) -> &str {
+        let s = self.as_str();
+        &s[s.len().saturating_sub(4)..]
+    }
+
     pub fn subject_type(&self) -> &'static str {
         match self {
             SubjectId::Enterprise(_) => "enterprise",

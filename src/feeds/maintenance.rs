@@ -5,7 +5,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::audit::{AuditEvent, AuditWriter};
+use crate::audit::{Actor, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::storage::{loans, public_records, tax, Db, StoreError};
 
 /// How long negative facts are kept after their event ends.
@@ -104,13 +104,21 @@ pub async fn purge(
         None => clock_today,
     };
     let purged = purge_in(db, today, dry_run).await?;
-    let mut event = AuditEvent::new(format!("purge-{}", ulid::Ulid::new()), "purge", now);
-    event.outcome = if dry_run { "dry_run" } else { "applied" }.into();
-    event.detail = Some(json!({
-        "as_of": today, "cutoff": purged.cutoff, "dry_run": dry_run,
-        "public_records": purged.public_records, "loan_defaults": purged.loan_defaults,
-        "tax_grades": purged.tax_grades, "late_tax_months": purged.late_tax_months,
-    }));
+    let outcome = if dry_run {
+        Outcome::DryRun
+    } else {
+        Outcome::Applied
+    };
+    let event = AuditEvent::new(EventKind::Purge, Actor::operator(), now)
+        .outcome(outcome)
+        .with(
+            "detail",
+            json!({
+                "as_of": today, "cutoff": purged.cutoff, "dry_run": dry_run,
+                "public_records": purged.public_records, "loan_defaults": purged.loan_defaults,
+                "tax_grades": purged.tax_grades, "late_tax_months": purged.late_tax_months,
+            }),
+        );
     audit
         .record(event)
         .await

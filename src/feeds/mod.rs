@@ -81,30 +81,6 @@ pub struct NotEligible {
     pub content_sha256: String,
 }
 
-/// The audit record of a feed's not-eligible rows: who sent them, counts and digests only.
-pub fn not_eligible_event(
-    source: &str,
-    kind: FeedKind,
-    refused: &NotEligible,
-    at: chrono::DateTime<chrono::Utc>,
-) -> crate::audit::AuditEvent {
-    let id = format!("feed-refusal-{}", ulid::Ulid::new());
-    let mut event = crate::audit::AuditEvent::new(id, "feed_refusal", at);
-    event.partner_id = Some(source.to_owned());
-    event.outcome = "refused".into();
-    event.refusal = Some(crate::audit::Refusal {
-        code: "not_eligible".into(),
-        message: kinds::NOT_ELIGIBLE.into(),
-    });
-    event.detail = Some(serde_json::json!({
-        "feed": kind.as_str(),
-        "rows_refused": refused.rows,
-        "subjects_sha256": refused.subjects_sha256,
-        "content_sha256": refused.content_sha256,
-    }));
-    event
-}
-
 /// Why a batch was refused. Nothing of it was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {

@@ -98,6 +98,15 @@ pub struct Authorized<R: RoleSet> {
 pub type Admin = Authorized<AdminRole>;
 pub type Lender = Authorized<LenderRoles>;
 
+impl<R: RoleSet> Authorized<R> {
+    /// The caller as the audit ledger records an actor.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::Partner {
+            partner_id: self.partner.id.clone(),
+        }
+    }
+}
+
 impl<R: RoleSet> FromRequestParts<AppState> for Authorized<R> {
     type Rejection = ApiError;
 

@@ -33,6 +33,10 @@ use super::AppState;
         super::models::monitoring,
         super::audit::verify,
         super::audit::subject_history,
+        super::audit::public_key,
+        super::audit::checkpoint,
+        super::audit::inclusion,
+        super::audit::consistency,
     ),
     modifiers(&PartnerKey),
     tags(
@@ -41,7 +45,7 @@ use super::AppState;
         (name = "scores", description = "Credit scores with reasons, one at a time or in batches"),
         (name = "feeds", description = "Data owners' feed files"),
         (name = "models", description = "Model registry, retraining and monitoring (admin)"),
-        (name = "audit", description = "Tamper-evident query audit trail (admin)"),
+        (name = "audit", description = "The audit ledger: a signed Merkle log with receipts and proofs (verify and subject history: admin)"),
     )
 )]
 pub struct ApiDoc;

@@ -60,13 +60,15 @@ pub async fn keys(
 #[tracing::instrument(skip_all, fields(partner))]
 pub async fn rotate_key(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(id): Path<String>,
     AppJson(req): AppJson<RotationRequest>,
 ) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let overlap = req.overlap.as_deref().unwrap_or(partners::DEFAULT_OVERLAP);
     let overlap = partners::parse_overlap(overlap)?;
-    let issued = state.rotate_partner_key(&id, overlap).await?;
+    let issued = state
+        .rotate_partner_key(&id, overlap, admin.actor())
+        .await?;
     Ok((StatusCode::CREATED, Json(json!(issued))))
 }
 
@@ -76,9 +78,9 @@ pub async fn rotate_key(
 #[tracing::instrument(skip_all, fields(partner))]
 pub async fn revoke_key(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
     Path(key_id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let key = state.revoke_partner_key(&key_id).await?;
+    let key = state.revoke_partner_key(&key_id, admin.actor()).await?;
     Ok(Json(json!(key)))
 }

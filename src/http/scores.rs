@@ -9,7 +9,7 @@ use tower_http::request_id::RequestId;
 
 use super::auth::{Caller, LenderRoles, RoleSet};
 use super::{ApiError, AppJson, AppState};
-use crate::audit::Refusal;
+use crate::audit::{CorrelationId, Refusal};
 use crate::scoring::{self, ScoreError, ScoreRequest, ScoreResponse};
 use crate::storage::partners::Partner;
 
@@ -42,6 +42,12 @@ fn request_id(id: &RequestId) -> String {
     id.header_value().to_str().unwrap_or("-").to_owned()
 }
 
+/// The client's request id as the audit entry's correlation field (as sent, or as a digest when
+/// it is not short visible ASCII); never unique, never an event id.
+fn correlation(id: &RequestId) -> Option<CorrelationId> {
+    CorrelationId::from_header(id.header_value().as_bytes())
+}
+
 #[utoipa::path(post, path = "/v1/scores", request_body = ScoreRequest,
     responses((status = 200, body = ScoreResponse), (status = 401), (status = 403), (status = 404),
               (status = 422), (status = 429)),
@@ -54,9 +60,16 @@ pub async fn score(
     body: Request,
 ) -> Result<Json<ScoreResponse>, ApiError> {
     let request_id = request_id(&id);
-    let req: ScoreRequest = admit(&state, &caller, &request_id, body).await?;
+    let req: ScoreRequest = admit(&state, &caller, correlation(&id), body).await?;
     Ok(Json(
-        scoring::score(&state.scorer(), &caller.0, &req, &request_id).await?,
+        scoring::score(
+            &state.scorer(),
+            &caller.0,
+            &req,
+            &request_id,
+            correlation(&id),
+        )
+        .await?,
     ))
 }
 
@@ -66,11 +79,11 @@ pub async fn score(
 async fn admit<T: DeserializeOwned>(
     state: &AppState,
     caller: &Caller,
-    request_id: &str,
+    correlation: Option<CorrelationId>,
     body: Request,
 ) -> Result<T, ApiError> {
     if let Err(refusal) = caller.require(LenderRoles::ROLES) {
-        return Err(refuse_unread(state, &caller.0, request_id, refusal, None).await);
+        return Err(refuse_unread(state, &caller.0, correlation, refusal, None).await);
     }
     match AppJson::<T>::from_request(body, state).await {
         Ok(AppJson(req)) => Ok(req),
@@ -79,7 +92,7 @@ async fn admit<T: DeserializeOwned>(
         Err(refusal) => Err(refuse_unread(
             state,
             &caller.0,
-            request_id,
+            correlation,
             refusal,
             Some("the body is not a valid request"),
         )
@@ -92,7 +105,7 @@ async fn admit<T: DeserializeOwned>(
 async fn refuse_unread(
     state: &AppState,
     partner: &Partner,
-    request_id: &str,
+    correlation: Option<CorrelationId>,
     refusal: ApiError,
     message: Option<&str>,
 ) -> ApiError {
@@ -100,7 +113,7 @@ async fn refuse_unread(
         code: refusal.code().to_owned(),
         message: message.map_or_else(|| refusal.to_string(), str::to_owned),
     };
-    match scoring::refuse_unread(&state.scorer(), partner, request_id, record).await {
+    match scoring::refuse_unread(&state.scorer(), partner, correlation, record).await {
         Ok(()) => refusal,
         Err(e) => e.into(),
     }
@@ -164,7 +177,7 @@ pub async fn batch(
     body: Request,
 ) -> Result<Json<BatchResponse>, ApiError> {
     let batch_id = request_id(&id);
-    let req: BatchRequest = admit(&state, &caller, &batch_id, body).await?;
+    let req: BatchRequest = admit(&state, &caller, correlation(&id), body).await?;
     let partner = &caller.0;
     let size_refusal = match req.requests.len() {
         0 => Some(ApiError::invalid(
@@ -177,7 +190,7 @@ pub async fn batch(
         _ => None,
     };
     if let Some(refusal) = size_refusal {
-        return Err(refuse_unread(&state, partner, &batch_id, refusal, None).await);
+        return Err(refuse_unread(&state, partner, correlation(&id), refusal, None).await);
     }
     // Items run concurrently so their audit records share group commits.
     let scorer = state.scorer();
@@ -185,7 +198,8 @@ pub async fn batch(
         let scorer = &scorer;
         let item_id = format!("{batch_id}-{i:04}");
         async move {
-            match scoring::score(scorer, partner, item, &item_id).await {
+            let item_correlation = CorrelationId::from_header(item_id.as_bytes());
+            match scoring::score(scorer, partner, item, &item_id, item_correlation).await {
                 Ok(s) => BatchItem::Score(Box::new(s)),
                 Err(e) => BatchItem::Error {
                     error: ItemError::from(ApiError::from(e)),

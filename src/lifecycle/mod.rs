@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::audit::{AuditEvent, AuditWriter};
+use crate::audit::{Actor, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::clock::Clock;
 use crate::domain::Product;
 use crate::scoring::Champions;
@@ -139,10 +139,11 @@ impl Registry<'_> {
             })
             .await?;
         self.audit_event(
-            "model_promotion_requested",
+            EventKind::ModelForced,
+            by,
             &model.product,
             id,
-            json!({ "by": by, "forced": true, "reason": reason, "gate_verdict": result.verdict,
+            json!({ "stage": "requested", "by": by, "forced": true, "reason": reason, "gate_verdict": result.verdict,
                     "gate_failures": result.failures }),
         )
         .await?;
@@ -235,13 +236,16 @@ impl Registry<'_> {
                 },
             )
             .await?;
+        // A forced promotion is `model.forced` when it is asked for; once a second admin
+        // approves it, the change itself is a promotion like any other (with `forced: true`).
         let event_kind = if kind == "rollback" {
-            "model_rollback"
+            EventKind::ModelRolledBack
         } else {
-            "model_promotion"
+            EventKind::ModelPromoted
         };
         self.audit_event(
             event_kind,
+            by,
             product,
             id,
             json!({ "by": by, "forced": forced, "reason": reason, "approved_by": approved_by,
@@ -258,19 +262,23 @@ impl Registry<'_> {
 
     async fn audit_event(
         &self,
-        kind: &str,
+        kind: EventKind,
+        by: &str,
         product: &str,
         id: &str,
         detail: serde_json::Value,
     ) -> Result<(), PromotionError> {
-        let mut event = AuditEvent::new(
-            format!("{kind}-{}", ulid::Ulid::new()),
+        let event = AuditEvent::new(
             kind,
+            Actor::Named {
+                name: by.to_owned(),
+            },
             self.clock.now(),
-        );
-        event.product = Some(product.to_owned());
-        event.model_id = Some(id.to_owned());
-        event.detail = Some(detail);
+        )
+        .outcome(Outcome::Done)
+        .with("product", product)
+        .with("model_id", id)
+        .with("detail", detail);
         self.audit
             .record(event)
             .await

@@ -7,7 +7,10 @@ use std::sync::Arc;
 use chrono::{DateTime, NaiveDate, SubsecRound, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::audit::{AuditError, AuditEvent, AuditWriter, ConsentRef, Refusal};
+use crate::audit::{
+    digest_of, Actor, AuditError, AuditEvent, AuditSubject, AuditWriter, ConsentRef, CorrelationId,
+    EventKind, Outcome, Refusal,
+};
 use crate::clock::Clock;
 use crate::consent::{self, ConsentError};
 use crate::domain::{Product, Purpose, SubjectId};
@@ -55,6 +58,25 @@ pub struct ScoreResponse {
     #[schema(value_type = Object)]
     pub data_as_of: serde_json::Value,
     pub scored_at: DateTime<Utc>,
+    /// The audit entry of this answer: keep it to ask for its inclusion proof later.
+    pub receipt: ReceiptOut,
+}
+
+/// An audit entry's receipt: its server-assigned event id and its leaf hash (base64 of
+/// SHA-256(0x00 || leaf bytes)), what `GET /v1/audit/proofs/inclusion/{event_id}` proves.
+#[derive(Clone, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct ReceiptOut {
+    pub event_id: String,
+    pub leaf_hash: String,
+}
+
+impl From<crate::audit::Receipt> for ReceiptOut {
+    fn from(r: crate::audit::Receipt) -> Self {
+        ReceiptOut {
+            event_id: r.event_id,
+            leaf_hash: r.leaf_hash,
+        }
+    }
 }
 
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
@@ -149,44 +171,74 @@ impl ScoreError {
 #[derive(Default)]
 struct Context {
     subject: Option<SubjectRef>,
+    audit_subject: Option<AuditSubject>,
     product: Option<Product>,
     purpose: Option<Purpose>,
     consent: Option<ConsentRef>,
 }
 
-/// Scores `req` for `partner`; every outcome is audited before it is returned.
+/// Scores `req` for `partner`; every outcome is audited before it is returned. `correlation` is
+/// the client's request id: kept as a plain, non-unique field of the entry.
 pub async fn score(
     state: &Scorer<'_>,
     partner: &Partner,
     req: &ScoreRequest,
     request_id: &str,
+    correlation: Option<CorrelationId>,
 ) -> Result<ScoreResponse, ScoreError> {
     let mut ctx = Context::default();
-    let (outcome, observation) = match decide(state, partner, req, request_id, &mut ctx).await {
+    let (mut outcome, observation) = match decide(state, partner, req, request_id, &mut ctx).await {
         Ok((response, observation)) => (Ok(response), Some(observation)),
         Err(e) => (Err(e), None),
     };
-    let mut event = score_event(partner, request_id, state.clock.now());
-    event.subject_key = ctx.subject.as_ref().map(|s| s.key.clone());
-    event.subject_masked = ctx.subject.as_ref().map(|s| s.masked.clone());
-    event.product = ctx.product.map(|p| p.as_str().to_owned());
-    event.purpose = ctx.purpose.map(|p| p.as_str().to_owned());
-    event.consent = ctx.consent;
+    let kind = match &outcome {
+        Ok(_) => EventKind::ScoreDelivered,
+        Err(_) => EventKind::ScoreRefused,
+    };
+    let mut event = score_event(kind, partner, correlation, state.clock.now());
+    if let Some(subject) = ctx.audit_subject.take() {
+        event = event.subject(subject);
+    }
+    if let Some(s) = &ctx.subject {
+        event.set("subject_masked", &s.masked);
+        event.set("subject_type", s.subject_type);
+    }
+    if let Some(p) = ctx.product {
+        event.set("product", p.as_str());
+    }
+    if let Some(p) = ctx.purpose {
+        event.set("purpose", p.as_str());
+    }
+    if let Some(c) = &ctx.consent {
+        event.set("consent", c);
+    }
     match &outcome {
         Ok(r) => {
-            event.outcome = "delivered".into();
-            event.data_as_of = Some(r.data_as_of.clone());
-            event.model_id = Some(r.model.id.clone());
-            event.score = Some(r.score);
-            event.grade = Some(r.grade.clone());
-            event.pd = Some(r.pd);
-            event.reasons = r.reasons.iter().map(|x| x.code.clone()).collect();
-            event.flags = r.flags.clone();
+            event.set("outcome", Outcome::Delivered);
+            event.set("data_as_of", &r.data_as_of);
+            event.set("model_id", &r.model.id);
+            event.set("score", r.score);
+            event.set("grade", &r.grade);
+            event.set("pd", r.pd);
+            event.set(
+                "reasons",
+                r.reasons
+                    .iter()
+                    .map(|x| x.code.as_str())
+                    .collect::<Vec<_>>(),
+            );
+            event.set("flags", &r.flags);
         }
-        Err(e) => refuse(&mut event, e.code(), e.record_text()),
+        Err(e) => {
+            if let ScoreError::Invalid { field, .. } = e {
+                event.set("field", field);
+            }
+            refuse(&mut event, e.code(), &e.record_text());
+        }
     }
-    commit(state, event, observation).await?;
-    if let Ok(r) = &outcome {
+    let receipt = commit(state, event, observation).await?;
+    if let Ok(r) = &mut outcome {
+        r.receipt = receipt.into();
         metrics::counter!("creditbridge_scores_total", "product" => r.product.clone(), "grade" => r.grade.clone())
             .increment(1);
     }
@@ -195,34 +247,49 @@ pub async fn score(
 
 /// Audits a scoring request refused before it could be read as one — a caller without a lender
 /// role, a body that is not a valid request, a batch too large or empty — under the refusal's
-/// code and text (the caller decides both: a text that may quote the body stays out). Should
-/// the record fail, so does the request (500), as for every other score.
+/// code (its text only as a digest: it may quote the body). Should the record fail, so does
+/// the request (500), as for every other score.
 pub async fn refuse_unread(
     state: &Scorer<'_>,
     partner: &Partner,
-    request_id: &str,
+    correlation: Option<CorrelationId>,
     refusal: Refusal,
 ) -> Result<(), ScoreError> {
-    let mut event = score_event(partner, request_id, state.clock.now());
-    refuse(&mut event, &refusal.code, refusal.message);
-    commit(state, event, None).await
+    let mut event = score_event(
+        EventKind::ScoreRefused,
+        partner,
+        correlation,
+        state.clock.now(),
+    );
+    refuse(&mut event, &refusal.code, &refusal.message);
+    commit(state, event, None).await.map(|_| ())
 }
 
 /// A score request's record, with what is known before anything is checked: who asked.
-fn score_event(partner: &Partner, request_id: &str, at: DateTime<Utc>) -> AuditEvent {
-    let mut event = AuditEvent::new(request_id, "score", at);
-    event.partner_id = Some(partner.id.clone());
-    event.partner_name = Some(partner.name.clone());
-    event
+fn score_event(
+    kind: EventKind,
+    partner: &Partner,
+    correlation: Option<CorrelationId>,
+    at: DateTime<Utc>,
+) -> AuditEvent {
+    AuditEvent::new(
+        kind,
+        Actor::Partner {
+            partner_id: partner.id.clone(),
+        },
+        at,
+    )
+    .correlation(correlation)
 }
 
-/// Marks `event` refused with `code` and `message`.
-fn refuse(event: &mut AuditEvent, code: &str, message: String) {
-    event.outcome = "refused".into();
-    event.refusal = Some(Refusal {
-        code: code.to_owned(),
-        message,
-    });
+/// Marks `event` refused with `code`; the message only as a digest and length, since it may
+/// quote what the caller sent (an identity number in the wrong field).
+fn refuse(event: &mut AuditEvent, code: &str, message: &str) {
+    event.set("outcome", Outcome::Refused);
+    event.set(
+        "refusal",
+        serde_json::json!({ "code": code, "message": digest_of(message) }),
+    );
 }
 
 /// Commits a score request's record. No answer leaves without its record: if the record cannot
@@ -231,9 +298,8 @@ async fn commit(
     state: &Scorer<'_>,
     event: AuditEvent,
     observation: Option<Observation>,
-) -> Result<(), ScoreError> {
-    state.audit.record_with(event, observation).await?;
-    Ok(())
+) -> Result<crate::audit::Receipt, ScoreError> {
+    Ok(state.audit.record_with(event, observation).await?)
 }
 
 /// The score itself, stage by stage: the request parsed, the caller's right to it (role and
@@ -289,6 +355,15 @@ fn parse_request(
     ctx.purpose = Some(purpose);
     let subject = SubjectId::parse(&req.subject).map_err(|e| invalid("subject", format!("{e}")))?;
     let subject_ref = pii.subject_ref(&subject);
+    ctx.audit_subject = Some(AuditSubject {
+        // Credit codes are public, but the ledger can never be purged: every subject is kept
+        // as a keyed hash (for a person that is already its look-up key).
+        keyed_hash: match &subject {
+            SubjectId::Person(_) => subject_ref.key.clone(),
+            SubjectId::Enterprise(_) => pii.subject_key(subject.as_str()),
+        },
+        last4: subject.last4().to_owned(),
+    });
     ctx.subject = Some(subject_ref.clone());
     match (product, &subject) {
         (Product::Sme, SubjectId::Enterprise(_)) | (Product::Farmer, SubjectId::Person(_)) => {
@@ -420,6 +495,7 @@ fn build_response(
         },
         data_as_of: features.data_as_of.clone(),
         scored_at: now.trunc_subsecs(0),
+        receipt: ReceiptOut::default(),
     };
     Ok((response, observation))
 }

@@ -20,6 +20,7 @@ pub mod facts;
 pub mod feed_tables;
 pub mod feeds;
 pub mod households;
+pub mod ledger;
 pub mod loans;
 pub mod models;
 pub mod partners;

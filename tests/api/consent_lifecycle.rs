@@ -25,11 +25,14 @@ fn score_body(consent_id: &str) -> Value {
 
 /// The bodies of the audit trail's `consent` records, in order.
 async fn consent_records(app: &TestApp) -> Vec<Value> {
-    let rows = creditbridge::with_db!(&app.state.db, p => sqlx::query_scalar::<_, String>(
-        "SELECT body FROM audit_log WHERE kind = 'consent' ORDER BY seq").fetch_all(p).await)
-    .unwrap();
-    rows.iter()
-        .map(|b| serde_json::from_str(b).unwrap())
+    crate::common::audit_entries(&app.state.db)
+        .await
+        .into_iter()
+        .filter(|e| {
+            e["kind"]
+                .as_str()
+                .is_some_and(|k| k.starts_with("consent."))
+        })
         .collect()
 }
 
@@ -214,25 +217,28 @@ async fn every_step_is_in_the_audit_trail_at_the_applications_clock() {
             .map(|r| {
                 (
                     r["consent"]["id"].as_str().unwrap(),
-                    r["detail"]["action"].as_str().unwrap(),
-                    r["detail"]["actor"]["partner_id"].as_str().unwrap(),
+                    r["kind"].as_str().unwrap(),
+                    r["actor"].as_str().unwrap(),
                 )
             })
             .collect();
+        let (by_bank, by_admin) = (
+            format!("partner:{}", bank.id),
+            format!("partner:{}", admin.id),
+        );
         assert_eq!(
             steps,
             [
-                (first.as_str(), "registered", bank.id.as_str()),
-                (first.as_str(), "revoked", bank.id.as_str()),
-                (second.as_str(), "registered", bank.id.as_str()),
-                (second.as_str(), "withdrawn", admin.id.as_str()),
+                (first.as_str(), "consent.registered", by_bank.as_str()),
+                (first.as_str(), "consent.revoked", by_bank.as_str()),
+                (second.as_str(), "consent.registered", by_bank.as_str()),
+                (second.as_str(), "consent.withdrawn", by_admin.as_str()),
             ]
         );
-        assert_eq!(
-            records[3]["detail"]["withdrawal_evidence_sha256"],
-            WITHDRAWAL
-        );
-        assert!(records.iter().all(|r| r["partner_id"] == bank.id.as_str()));
+        assert_eq!(records[3]["withdrawal_evidence_sha256"], WITHDRAWAL);
+        assert!(records
+            .iter()
+            .all(|r| r["consent_partner_id"] == bank.id.as_str()));
         let later = test_now() + Duration::hours(1);
         let at = |r: &Value| {
             r["recorded_at"]
@@ -253,7 +259,7 @@ async fn every_step_is_in_the_audit_trail_at_the_applications_clock() {
         );
         let partner = app.state.db.partner(&bank.id).await.unwrap();
         assert_eq!(partner.created_at, test_now());
-        assert!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok);
+        assert!(app.ledger_verifies().await);
         app.stop().await;
     }
 }

@@ -126,14 +126,7 @@ fn inputs(auc: f64, ks: f64, champion: Option<f64>) -> Value {
 }
 
 async fn audit_events(app: &TestApp) -> Vec<Value> {
-    app.state
-        .db
-        .audit_rows(0, 1000)
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).unwrap())
-        .collect()
+    crate::common::audit_entries(&app.state.db).await
 }
 
 async fn promotions(app: &TestApp) -> i64 {
@@ -149,7 +142,7 @@ async fn promotions(app: &TestApp) -> i64 {
         + audit_events(app)
             .await
             .iter()
-            .filter(|e| e["kind"] == "model_promotion")
+            .filter(|e| e["kind"] == "model.promoted")
             .count() as i64
 }
 
@@ -257,7 +250,7 @@ async fn gates_refuse_a_worse_model_and_a_forced_promotion_needs_a_reason_and_a_
         let events = audit_events(&app).await;
         let requested = events
             .iter()
-            .find(|e| e["kind"] == "model_promotion_requested" && e["model_id"] == "sme-worse")
+            .find(|e| e["kind"] == "model.forced" && e["model_id"] == "sme-worse")
             .unwrap();
         assert_eq!(
             requested["detail"]["reason"],
@@ -265,7 +258,7 @@ async fn gates_refuse_a_worse_model_and_a_forced_promotion_needs_a_reason_and_a_
         );
         let forced = events
             .iter()
-            .find(|e| e["kind"] == "model_promotion" && e["model_id"] == "sme-worse")
+            .find(|e| e["kind"] == "model.promoted" && e["model_id"] == "sme-worse")
             .unwrap();
         assert_eq!(forced["detail"]["forced"], true);
         assert_eq!(
@@ -437,7 +430,7 @@ async fn rollback_walks_the_champion_history_back_and_is_audited() {
         let rollbacks: Vec<Value> = audit_events(&app)
             .await
             .into_iter()
-            .filter(|e| e["kind"] == "model_rollback")
+            .filter(|e| e["kind"] == "model.rolled_back")
             .collect();
         assert_eq!(rollbacks.len(), 3, "{backend:?}");
         assert_eq!(rollbacks[0]["model_id"], "sme-2");

@@ -112,26 +112,22 @@ async fn the_oracle_of_the_issue_learns_nothing_about_who_exists() {
         assert_eq!(loans, 0);
 
         // The refusals are audited for the bank, as counts and digests only.
-        let bodies = creditbridge::with_db!(&app.state.db, p => sqlx::query_scalar::<_, String>(
-            "SELECT body FROM audit_log WHERE kind = 'feed_refusal' ORDER BY seq").fetch_all(p).await)
-        .unwrap();
-        assert_eq!(bodies.len(), 2);
-        let first: Value = serde_json::from_str(&bodies[0]).unwrap();
-        assert_eq!(first["partner_id"], bank.id.as_str());
-        assert_eq!(first["detail"]["rows_refused"], 10_002);
-        assert_eq!(
-            first["detail"]["subjects_sha256"].as_str().unwrap().len(),
-            64
-        );
-        let second: Value = serde_json::from_str(&bodies[1]).unwrap();
-        assert_ne!(
-            first["detail"]["subjects_sha256"],
-            second["detail"]["subjects_sha256"]
-        );
+        let refusals: Vec<Value> = crate::common::audit_entries(&app.state.db)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == "feed.refused" && !e["not_eligible"].is_null())
+            .collect();
+        assert_eq!(refusals.len(), 2);
+        let (first, second) = (&refusals[0]["not_eligible"], &refusals[1]["not_eligible"]);
+        assert_eq!(refusals[0]["partner_id"], bank.id.as_str());
+        assert_eq!(first["rows"], 10_002);
+        assert_eq!(first["subjects_sha256"].as_str().unwrap().len(), 64);
+        assert_ne!(first["subjects_sha256"], second["subjects_sha256"]);
         let subject_key = app.state.pii.subject_key(RESIDENT);
-        assert!(bodies
-            .iter()
-            .all(|b| !b.contains(RESIDENT) && !b.contains(&subject_key)));
+        assert!(refusals.iter().all(|e| {
+            let text = e.to_string();
+            !text.contains(RESIDENT) && !text.contains(&subject_key)
+        }));
 
         // An admin owns the registers and keeps the precise message.
         let admin = app.partner_key("admin").await;

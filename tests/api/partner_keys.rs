@@ -109,20 +109,10 @@ async fn rotation_keeps_every_consent_working_and_the_old_key_stops_after_the_ov
         );
 
         // The history stayed with the partner: every score under either key is recorded for it.
-        let subject = app
-            .state
-            .pii
-            .subject_ref(&creditbridge::domain::SubjectId::parse(USCC).unwrap());
-        let history = app
-            .state
-            .db
-            .audit_for_subject(&subject.key, 100)
+        let delivered: Vec<Value> = crate::common::audit_entries(&app.state.db)
             .await
-            .unwrap();
-        let delivered: Vec<Value> = history
-            .iter()
-            .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
-            .filter(|e| e["kind"] == "score" && e["outcome"] == "delivered")
+            .into_iter()
+            .filter(|e| e["kind"] == "score.delivered" && e["subject_last4"] == USCC[14..])
             .collect();
         assert_eq!(delivered.len(), 5);
         assert!(delivered
@@ -142,7 +132,11 @@ async fn one_key_is_revoked_at_once_while_the_partners_other_keys_go_on() {
         let loan = app.consent(&bank.key, USCC, "loan_application").await;
         let issued = app
             .state
-            .rotate_partner_key(&bank.id, Duration::hours(1))
+            .rotate_partner_key(
+                &bank.id,
+                Duration::hours(1),
+                creditbridge::audit::Actor::operator(),
+            )
             .await
             .unwrap();
 
@@ -213,29 +207,31 @@ async fn a_rotation_is_refused_for_bad_overlaps_and_revoked_partners_and_audited
         let (status, _) = app.post(&bank.key, "/v1/consents", json!({})).await;
         assert_eq!(status, 401);
 
-        app.state.revoke_partner(&bank.id).await.unwrap();
+        app.state
+            .revoke_partner(&bank.id, creditbridge::audit::Actor::operator())
+            .await
+            .unwrap();
         let (status, _) = app.post(&admin, &path, json!({})).await;
         assert_eq!(status, 409);
 
         // Every step is in the audit trail, by key id: never a key.
-        let rows = creditbridge::with_db!(&app.state.db, p => sqlx::query_as::<_, (String,)>(
-            "SELECT body FROM audit_log WHERE kind = 'partner_key' ORDER BY seq").fetch_all(p).await)
-        .unwrap();
-        let actions: Vec<String> = rows
-            .iter()
-            .map(|(b,)| {
-                serde_json::from_str::<Value>(b).unwrap()["detail"]["action"]
+        let steps: Vec<Value> = crate::common::audit_entries(&app.state.db)
+            .await
+            .into_iter()
+            .filter(|e| {
+                e["kind"]
                     .as_str()
-                    .unwrap()
-                    .to_owned()
+                    .is_some_and(|k| k.starts_with("key.") || k.starts_with("partner."))
             })
             .collect();
-        assert_eq!(actions, ["key_rotated", "partner_revoked"]);
+        let kinds: Vec<&str> = steps.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["key.rotated", "partner.revoked"]);
         let issued_key = issued["key"].as_str().unwrap();
-        assert!(rows
-            .iter()
-            .all(|(b,)| !b.contains(issued_key) && !b.contains(&bank.key)));
-        assert!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok);
+        assert!(steps.iter().all(|e| {
+            let text = e.to_string();
+            !text.contains(issued_key) && !text.contains(&bank.key)
+        }));
+        assert!(app.ledger_verifies().await);
         app.stop().await;
     }
 }
@@ -248,7 +244,11 @@ async fn the_rate_limit_stays_with_the_partner_across_a_rotation() {
     let bank = app.partner("bank").await;
     let issued = app
         .state
-        .rotate_partner_key(&bank.id, Duration::hours(1))
+        .rotate_partner_key(
+            &bank.id,
+            Duration::hours(1),
+            creditbridge::audit::Actor::operator(),
+        )
         .await
         .unwrap();
     assert_eq!(app.post(&bank.key, "/v1/consents", json!({})).await.0, 422);

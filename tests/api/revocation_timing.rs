@@ -100,7 +100,11 @@ async fn a_revocation_through_one_replica_is_refused_by_the_other_at_once() {
     for _ in 0..TRIALS {
         let issued = a
             .state
-            .rotate_partner_key(&bank.id, chrono::Duration::hours(1))
+            .rotate_partner_key(
+                &bank.id,
+                chrono::Duration::hours(1),
+                creditbridge::audit::Actor::operator(),
+            )
             .await
             .unwrap();
         // An empty registration: 422 for a key in force, 401 once it is not (no database work).

@@ -54,6 +54,7 @@ fn route(
 
 const PARTNERS: &[&str] = &["bank", "insurer"];
 const ADMIN: &[&str] = &["admin"];
+const ALL: &[&str] = &ROLES;
 
 /// The table, from product.md and docs/feeds.md. Bodies are well formed so that an allowed role
 /// gets past parsing; what it gets then (200, 201, 403 for want of consent, 404, 409, 422) is not
@@ -205,6 +206,36 @@ fn table() -> Vec<Route> {
             &format!("/v1/audit/subjects/{USCC}"),
             Body::None,
             ADMIN,
+        ),
+        // The log's key, checkpoint and proofs are every partner's: a bank checks its own
+        // receipts (another partner's entry answers 404, in tests/api/audit_trail.rs).
+        route(
+            Method::GET,
+            "/v1/audit/public-key",
+            "/v1/audit/public-key",
+            Body::None,
+            ALL,
+        ),
+        route(
+            Method::GET,
+            "/v1/audit/checkpoint",
+            "/v1/audit/checkpoint",
+            Body::None,
+            ALL,
+        ),
+        route(
+            Method::GET,
+            "/v1/audit/proofs/inclusion/{event_id}",
+            "/v1/audit/proofs/inclusion/01JXXXXXXXXXXXXXXXXXXXXXXX",
+            Body::None,
+            ALL,
+        ),
+        route(
+            Method::GET,
+            "/v1/audit/proofs/consistency",
+            "/v1/audit/proofs/consistency?from=0&to=0",
+            Body::None,
+            ALL,
         ),
     ]);
     t

@@ -45,16 +45,26 @@ async fn a_bank_scores_an_enterprise_with_reasons_flags_and_an_audit_record() {
         assert_eq!(s["data_as_of"]["tax_grade_year"], 2025);
         assert!(s["request_id"].as_str().unwrap().len() >= 26);
 
-        // (The consent's registration is in the trail too, as its own kind.)
-        let rows = score_rows(&app).await;
+        let rows: Vec<Value> = crate::common::audit_entries(&app.state.db)
+            .await
+            .into_iter()
+            .filter(|e| e["kind"] != "consent.registered")
+            .collect();
         assert_eq!(rows.len(), 1);
-        let event: Value = serde_json::from_str(&rows[0].body).unwrap();
+        let event = &rows[0];
+        assert_eq!(event["kind"], "score.delivered");
         assert_eq!(event["outcome"], "delivered");
         assert_eq!(event["score"], s["score"]);
         assert_eq!(event["consent"]["id"], c);
         assert_eq!(event["consent"]["evidence_sha256"], EVIDENCE);
         assert_eq!(event["model_id"], "sme-test-1");
-        assert_eq!(event["event_id"], s["request_id"]);
+        assert_eq!(event["event_id"], s["receipt"]["event_id"]);
+        assert_ne!(
+            event["event_id"], s["request_id"],
+            "a server id, not the client's"
+        );
+        assert_eq!(event["correlation_id"], s["request_id"]);
+        assert_eq!(event["subject_last4"], "341L");
         app.stop().await;
     }
 }
@@ -227,10 +237,10 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         "{err}"
     );
 
-    let refused: Vec<Value> = score_rows(&app)
+    let refused: Vec<Value> = crate::common::audit_entries(&app.state.db)
         .await
-        .iter()
-        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .into_iter()
+        .filter(|e| e["kind"] != "consent.registered" && e["kind"] != "consent.revoked")
         .collect();
     assert_eq!(refused.len(), cases.len() + 4, "every refusal is audited");
     assert!(refused
@@ -245,49 +255,55 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         .unwrap()
         .0
         .id;
-    let unread: Vec<(&str, &str, &str)> = refused[cases.len()..]
+    let unread: Vec<(&str, &str, Value)> = refused[cases.len()..]
         .iter()
         .map(|e| {
             (
                 e["partner_id"].as_str().unwrap(),
                 e["refusal"]["code"].as_str().unwrap(),
-                e["refusal"]["message"].as_str().unwrap(),
+                e["refusal"]["message"].clone(),
             )
         })
         .collect();
-    // The body refusals keep a fixed text: serde's own may quote the body.
+    // The body refusals keep a fixed text (serde's own may quote the body), and every text is
+    // kept only as its digest and length.
+    let digest = creditbridge::audit::digest_of;
     assert_eq!(
         unread,
         vec![
             (
                 partner.id.as_str(),
                 "invalid_body",
-                "the body is not a valid request"
+                digest("the body is not a valid request")
             ),
             (
                 partner.id.as_str(),
                 "invalid_body",
-                "the body is not a valid request"
+                digest("the body is not a valid request")
             ),
             (
                 partner.id.as_str(),
                 "malformed_json",
-                "the body is not a valid request"
+                digest("the body is not a valid request")
             ),
             (
                 bureau_id.as_str(),
                 "role_not_allowed",
-                "role tax_bureau may not use this endpoint"
+                digest("role tax_bureau may not use this endpoint")
             ),
         ]
     );
     assert!(refused[cases.len()..]
         .iter()
-        .all(|e| e["subject_key"].is_null() && e["product"].is_null()));
+        .all(|e| e["subject_last4"].is_null() && e["product"].is_null()));
     assert!(!refused
         .iter()
         .any(|e| e.to_string().contains("914408000000000007")));
-    assert!(creditbridge::audit::verify(&app.state.db).await.unwrap().ok);
+    app.sequence().await;
+    let v = creditbridge::audit::verify(&app.state.db, &app.verifier(), &[])
+        .await
+        .unwrap();
+    assert!(v.ok, "{v:?}");
 }
 
 #[tokio::test]
@@ -350,7 +366,21 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
     for (i, r) in results.iter().enumerate().filter(|(i, _)| *i != 2) {
         assert!(r["score"].is_i64(), "item {i}: {r}");
     }
-    assert_eq!(score_rows(&app).await.len(), 6);
+    let entries = crate::common::audit_entries(&app.state.db).await;
+    let scored: Vec<_> = entries
+        .iter()
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("score."))
+        .collect();
+    assert_eq!(scored.len(), 6);
+    // Each item carries the receipt of its own entry.
+    for r in results.iter().filter(|r| r["score"].is_i64()) {
+        assert!(
+            scored
+                .iter()
+                .any(|e| e["event_id"] == r["receipt"]["event_id"]),
+            "{r}"
+        );
+    }
 
     let too_many: Vec<Value> = (0..1001)
         .map(|_| score_body("sme", USCC, "loan_application", &c))
@@ -364,10 +394,12 @@ async fn a_batch_answers_each_item_in_order_and_audits_each() {
         .await;
     assert_eq!(status, 422);
     // Each refused batch is one record under the batch's request id.
-    let rows = score_rows(&app).await.split_off(6);
-    let codes: Vec<Value> = rows
+    let codes: Vec<Value> = crate::common::audit_entries(&app.state.db)
+        .await
         .iter()
-        .map(|r| serde_json::from_str::<Value>(&r.body).unwrap()["refusal"]["code"].clone())
+        .filter(|e| e["kind"].as_str().unwrap().starts_with("score."))
+        .skip(6)
+        .map(|e| e["refusal"]["code"].clone())
         .collect();
     assert_eq!(
         codes,
@@ -433,10 +465,4 @@ async fn a_pilot_credit_code_is_accepted_with_a_warning() {
         assert_eq!(status, 200, "{score}");
         assert_eq!(score["warnings"], warnings, "{score}");
     }
-}
-
-/// The audit trail's score records (consents' steps are recorded beside them).
-async fn score_rows(app: &TestApp) -> Vec<creditbridge::storage::audit::AuditRow> {
-    let rows = app.state.db.audit_rows(0, 1000).await.unwrap();
-    rows.into_iter().filter(|r| r.kind == "score").collect()
 }

@@ -3,7 +3,7 @@
 
 use crate::common::fixtures::{self, feed, RESIDENT, USCC};
 use crate::common::{backends, test_db, TestApp};
-use creditbridge::audit::AuditEvent;
+use creditbridge::audit::{Actor, AuditEvent, AuditSubject, EventKind};
 use creditbridge::domain::{Product, Purpose, Role, SubjectId};
 use creditbridge::features;
 use creditbridge::feeds::FeedKind;
@@ -122,12 +122,21 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             Err(creditbridge::storage::StoreError::Conflict(_))
         ));
 
-        let mut ev = AuditEvent::new("evt-1", "score", crate::common::test_now());
-        ev.subject_key = Some(subject.key.clone());
+        let keyed_hash = state.pii.subject_key(USCC);
+        let ev = AuditEvent::new(
+            EventKind::ScoreDelivered,
+            Actor::System,
+            crate::common::test_now(),
+        )
+        .subject(AuditSubject {
+            keyed_hash: keyed_hash.clone(),
+            last4: "0001".into(),
+        });
         state.audit.record(ev).await.unwrap();
         assert_eq!(
-            db.audit_for_subject(&subject.key, 10).await.unwrap().len(),
-            1
+            db.ledger_for_subject(&keyed_hash, 10).await.unwrap().len(),
+            1,
+            "not yet sequenced, found in the log's tail"
         );
 
         fixtures::install_champion(state, "sme", "sme-store-1", 9).await;
@@ -164,160 +173,4 @@ async fn an_unsupported_url_is_a_clear_error() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("sqlite://"), "{err}");
-}
-
-#[tokio::test]
-async fn a_subjects_history_joins_the_indexed_rows_and_the_logs_tail() {
-    use creditbridge::audit::chain_hash;
-    use creditbridge::storage::audit::append;
-    for backend in backends() {
-        // Arrange: 7 events for subject a, 5 for b, interleaved, appended beside the audit
-        // writer (which indexes only what it wrote itself), so no indexer runs but the test's.
-        let t = test_db(backend).await;
-        let state = &crate::common::state_over(&t).await;
-        let db = &state.db;
-        let record = |i: usize| {
-            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now());
-            ev.subject_key = Some(
-                if i.is_multiple_of(2) || i > 9 {
-                    "a"
-                } else {
-                    "b"
-                }
-                .to_owned(),
-            );
-            ev
-        };
-        for i in 0..6 {
-            append(db, None, &[record(i).to_pending()], &[], chain_hash)
-                .await
-                .unwrap();
-        }
-        // Act: part of the log is indexed, a batch of 4 (twice, so one batch is partial).
-        assert_eq!(db.audit_index_subjects_batch(4).await.unwrap(), 4);
-        for i in 6..12 {
-            append(db, None, &[record(i).to_pending()], &[], chain_hash)
-                .await
-                .unwrap();
-        }
-        let ids = |rows: Vec<creditbridge::storage::audit::AuditRow>| {
-            rows.into_iter().map(|r| r.event_id).collect::<Vec<_>>()
-        };
-        let a_before = ids(db.audit_for_subject("a", 100).await.unwrap());
-
-        // Assert: newest first, every row once, whichever part of the log it sat in.
-        assert_eq!(
-            a_before,
-            ["evt-11", "evt-10", "evt-8", "evt-6", "evt-4", "evt-2", "evt-0"]
-        );
-        assert_eq!(
-            ids(db.audit_for_subject("b", 2).await.unwrap()),
-            ["evt-9", "evt-7"]
-        );
-        // Reading caught the index up; another pass finds nothing to add and nothing changes.
-        assert_eq!(db.index_audit_subjects().await.unwrap(), 0);
-        assert_eq!(ids(db.audit_for_subject("a", 100).await.unwrap()), a_before);
-        // The housekeeping a server runs beside the writer works on either dialect.
-        db.checkpoint().await.unwrap();
-    }
-}
-
-#[tokio::test]
-async fn the_writer_chains_after_its_own_head_and_steps_aside_when_the_chain_moved_on() {
-    use creditbridge::audit::{chain_hash, verify};
-    use creditbridge::storage::audit::{append, append_after, ChainHead};
-    for backend in backends() {
-        let t = test_db(backend).await;
-        let db = &t.db;
-        let rows = |from: usize, n: usize| -> Vec<_> {
-            (from..from + n)
-                .map(|i| {
-                    AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now())
-                        .to_pending()
-                })
-                .collect()
-        };
-        let chain_after = |head: &ChainHead, from: usize, n: usize| {
-            let (head, rows) = (head.clone(), rows(from, n));
-            async move {
-                append_after(db, &head, &rows, &[], chain_hash)
-                    .await
-                    .unwrap()
-            }
-        };
-        let count = || async {
-            let n: i64 = creditbridge::with_db!(db, p => sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(p).await).unwrap();
-            n
-        };
-
-        // A first group the ordinary way, then one after the head it left.
-        let (seqs, head) = append(db, None, &rows(0, 3), &[], chain_hash)
-            .await
-            .unwrap();
-        assert_eq!(seqs, [1, 2, 3]);
-        let head = match (backend, chain_after(&head, 3, 2).await) {
-            (crate::common::Backend::Sqlite, Some((seqs, next))) => {
-                assert_eq!(seqs, [4, 5]);
-                assert_eq!(next.seq, 5);
-                next
-            }
-            (crate::common::Backend::Postgres, None) => {
-                append(db, None, &rows(3, 2), &[], chain_hash)
-                    .await
-                    .unwrap()
-                    .1
-            }
-            (b, other) => panic!("{b:?}: unexpected {other:?}"),
-        };
-
-        // Another writer (a replica) moves the chain on: the stale head is refused, nothing of
-        // the group is kept, and the connection is usable for the ordinary append.
-        let (_, moved) = append(db, None, &rows(5, 1), &[], chain_hash)
-            .await
-            .unwrap();
-        assert_eq!(moved.seq, 6);
-        assert_eq!(chain_after(&head, 6, 2).await, None);
-        assert_eq!(count().await, 6);
-        let (seqs, head) = append(db, None, &rows(6, 2), &[], chain_hash)
-            .await
-            .unwrap();
-        assert_eq!(seqs, [7, 8]);
-        // A head whose sequence number is free but whose hash is not the chain's: only the head
-        // update can tell, and it refuses too.
-        let forged = ChainHead {
-            seq: head.seq,
-            hash: "f".repeat(64),
-        };
-        assert_eq!(chain_after(&forged, 8, 1).await, None);
-        assert_eq!(count().await, 8);
-        let v = verify(db).await.unwrap();
-        assert!(v.ok, "{backend:?}: {v:?}");
-        assert_eq!(v.rows_checked, 8);
-    }
-}
-
-#[tokio::test]
-async fn the_audit_writer_indexes_what_it_wrote_once_it_falls_idle() {
-    for backend in backends() {
-        let t = test_db(backend).await;
-        let state = &crate::common::state_over(&t).await;
-        for i in 0..5 {
-            let mut ev = AuditEvent::new(format!("evt-{i}"), "score", crate::common::test_now());
-            ev.subject_key = Some("a".to_owned());
-            state.audit.record(ev).await.unwrap();
-        }
-        // Far fewer rows than a batch between groups: only the idle pass indexes them.
-        let mut pending = -1;
-        for _ in 0..40 {
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            let (upto,): (i64,) = creditbridge::with_db!(&state.db, p => sqlx::query_as(
-                "SELECT upto_seq FROM audit_subject_indexed WHERE id = 1").fetch_one(p).await)
-            .unwrap();
-            pending = 5 - upto;
-            if pending == 0 {
-                break;
-            }
-        }
-        assert_eq!(pending, 0, "{backend:?}: the writer left rows unindexed");
-    }
 }

@@ -147,7 +147,22 @@ pub async fn db_before_migration(
     (url, dir)
 }
 
+/// The test log's name (the signing key's, and its checkpoints' origin).
+pub const TEST_LOG_ORIGIN: &str = "creditbridge.test/audit";
+
+/// Makes the audit log's signing key where the settings look for it by default
+/// (`data_dir/secrets/ledger.key`, mode 0600), unless one is there.
+pub fn ensure_ledger_key(data_dir: &std::path::Path) -> std::path::PathBuf {
+    let path = data_dir.join("secrets").join("ledger.key");
+    if !path.exists() {
+        creditbridge::startup::create_private_dir(path.parent().unwrap()).unwrap();
+        ledger::keys::generate_file(&path, TEST_LOG_ORIGIN).unwrap();
+    }
+    path
+}
+
 pub fn test_settings(url: &str, data_dir: &std::path::Path) -> Settings {
+    ensure_ledger_key(data_dir);
     Settings {
         database_url: DatabaseUrl::new(url),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -381,6 +396,45 @@ impl TestApp {
         (status, resp.json().await.unwrap_or(serde_json::Value::Null))
     }
 
+    /// Runs the sequencer now until everything recorded so far has its leaf and a signed
+    /// checkpoint covers it. On PostgreSQL the sequencer takes only entries of transactions
+    /// older than every running one in the cluster, so a transaction of another test may hold
+    /// it back for a moment: it is asked again, within a bound.
+    pub async fn sequence(&self) -> creditbridge::audit::sequencer::StepReport {
+        let recorded = self.state.db.ledger_count().await.unwrap() as u64;
+        // Up to a minute (see above: another test's long import can hold it back).
+        for _ in 0..1200 {
+            // The server task (which starts the sequencer) may not have run yet.
+            match self.state.sequencer.run_now(true).await {
+                Ok(report) if report.size >= recorded => return report,
+                Ok(_) => {}
+                Err(e) if e.contains("runs no sequencer") => {}
+                Err(e) => panic!("sequencer run: {e}"),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the sequencer did not catch up with {recorded} entries");
+    }
+
+    /// Sequences what was recorded so far and verifies the whole log: true when it holds.
+    pub async fn ledger_verifies(&self) -> bool {
+        self.sequence().await;
+        let v = creditbridge::audit::verify(&self.state.db, &self.verifier(), &[])
+            .await
+            .unwrap();
+        assert!(v.ok, "{v:?}");
+        v.ok
+    }
+
+    /// The log's public key.
+    pub fn verifier(&self) -> ledger::LogVerifier {
+        self.state
+            .signer
+            .as_ref()
+            .expect("a signing key")
+            .verifier()
+    }
+
     /// Stops the server gracefully and waits for it.
     pub async fn stop(mut self) {
         if let Some(tx) = self.shutdown.take() {
@@ -390,4 +444,30 @@ impl TestApp {
             h.await.unwrap().unwrap();
         }
     }
+}
+
+/// Every ledger entry in entry order, each as one JSON object: its body's fields, plus
+/// `event_id`, `kind`, `actor`, `partner_id`, `subject_last4`, `correlation_id` and `leaf_index`
+/// from the entry (decoded from its signed bytes where they are there).
+pub async fn audit_entries(db: &Db) -> Vec<serde_json::Value> {
+    let rows = db.ledger_entries(0, 100_000).await.unwrap();
+    rows.into_iter()
+        .map(|r| {
+            let entry = ledger::entry::decode(&r.leaf).expect("a valid leaf");
+            let mut v = entry.body.clone();
+            let o = v.as_object_mut().unwrap();
+            o.insert("event_id".into(), entry.event_id.to_string().into());
+            o.insert("kind".into(), entry.kind.clone().into());
+            o.insert("recorded_at".into(), entry.time.to_rfc3339().into());
+            o.insert("actor".into(), entry.actor.clone().into());
+            o.insert("partner_id".into(), r.partner_id.clone().into());
+            o.insert(
+                "subject_last4".into(),
+                entry.subject.as_ref().map(|s| s.last4.clone()).into(),
+            );
+            o.insert("correlation_id".into(), r.correlation_id.clone().into());
+            o.insert("leaf_index".into(), r.leaf_index.into());
+            v
+        })
+        .collect()
 }

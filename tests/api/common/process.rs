@@ -27,6 +27,7 @@ pub fn creditbridge(dir: &std::path::Path) -> Command {
         "{LIBFAKETIME} is missing: apt-get install faketime"
     );
     let start = super::test_now().format("@%Y-%m-%d %H:%M:%S").to_string();
+    super::ensure_ledger_key(&dir.join("data"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditbridge"));
     cmd.env("LD_PRELOAD", LIBFAKETIME)
         .env("FAKETIME", start)
