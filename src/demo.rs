@@ -90,6 +90,7 @@ pub async fn prepare(
                 format: None,
                 received_at: state.clock.now(),
                 limits: state.settings.feed_limits.clone(),
+                sender: None,
             };
             let accepted = state
                 .import_feed(req, None)

@@ -38,8 +38,11 @@ pub enum EventKind {
     ScoreRefused,
     ConsentRegistered,
     ConsentRevoked,
+    ConsentWithdrawn,
     PartnerAdded,
+    PartnerRevoked,
     KeyIssued,
+    KeyRotated,
     KeyRevoked,
     FeedAccepted,
     FeedRefused,
@@ -50,6 +53,7 @@ pub enum EventKind {
     Purge,
     SubjectHistoryRead,
     ProcessStarted,
+    PiiKeyRotated,
     /// A console sign-in, accepted or refused (issue 19).
     ConsoleSignIn,
     /// Something a console user did (issue 19).
@@ -59,13 +63,16 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 23] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
         EventKind::ConsentRevoked,
+        EventKind::ConsentWithdrawn,
         EventKind::PartnerAdded,
+        EventKind::PartnerRevoked,
         EventKind::KeyIssued,
+        EventKind::KeyRotated,
         EventKind::KeyRevoked,
         EventKind::FeedAccepted,
         EventKind::FeedRefused,
@@ -76,6 +83,7 @@ impl EventKind {
         EventKind::Purge,
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
+        EventKind::PiiKeyRotated,
         EventKind::ConsoleSignIn,
         EventKind::ConsoleAction,
         EventKind::ConsoleUserAdded,
@@ -87,8 +95,11 @@ impl EventKind {
             EventKind::ScoreRefused => "score.refused",
             EventKind::ConsentRegistered => "consent.registered",
             EventKind::ConsentRevoked => "consent.revoked",
+            EventKind::ConsentWithdrawn => "consent.withdrawn",
             EventKind::PartnerAdded => "partner.added",
+            EventKind::PartnerRevoked => "partner.revoked",
             EventKind::KeyIssued => "key.issued",
+            EventKind::KeyRotated => "key.rotated",
             EventKind::KeyRevoked => "key.revoked",
             EventKind::FeedAccepted => "feed.accepted",
             EventKind::FeedRefused => "feed.refused",
@@ -99,6 +110,7 @@ impl EventKind {
             EventKind::Purge => "purge",
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",
+            EventKind::PiiKeyRotated => "pii_key.rotated",
             EventKind::ConsoleSignIn => "console.sign_in",
             EventKind::ConsoleAction => "console.action",
             EventKind::ConsoleUserAdded => "console.user_added",

@@ -10,7 +10,8 @@ use crate::app::AppState;
 use crate::audit::{Actor, AuditEvent, AuditSubject, EventKind, Outcome};
 use crate::users::{User, UserRole};
 
-fn actor(name: &str) -> Actor {
+/// A console user as the ledger's actor.
+pub fn actor(name: &str) -> Actor {
     Actor::Named {
         name: format!("console:{name}"),
     }

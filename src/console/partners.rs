@@ -13,7 +13,7 @@ use super::page::{csrf, page, when, ConsoleError};
 use super::session::Signed;
 use crate::app::AppState;
 use crate::domain::Role;
-use crate::storage::revisions::Revised;
+use crate::partners::PartnerError;
 use crate::storage::StoreError;
 use crate::users::Duty;
 
@@ -92,11 +92,9 @@ pub async fn add(
         .parse()
         .map_err(|e| ConsoleError::Invalid(lang, format!("role: {e}")))?;
     let new = state
-        .db
-        .add_partner(name, role)
+        .add_partner(name, role, super::audit::actor(&s.user.name))
         .await
         .map_err(ConsoleError::internal)?;
-    state.read_model.invalidate(Revised::Partners);
     super::audit::action(
         &state,
         &s.user,
@@ -115,12 +113,15 @@ pub async fn revoke(
 ) -> Result<Response, ConsoleError> {
     s.may(Duty::Partners)?;
     let lang = s.lang();
-    state.db.revoke_partner(&id).await.map_err(|e| match e {
-        StoreError::NotFound => ConsoleError::NotFound(lang),
-        StoreError::Conflict(m) => ConsoleError::Conflict(lang, m),
-        other => ConsoleError::internal(other),
-    })?;
-    state.read_model.invalidate(Revised::Partners);
+    // The use case revokes every key of the partner and drops this replica's cached copy.
+    state
+        .revoke_partner(&id, super::audit::actor(&s.user.name))
+        .await
+        .map_err(|e| match e {
+            PartnerError::Store(StoreError::NotFound) => ConsoleError::NotFound(lang),
+            PartnerError::Store(StoreError::Conflict(m)) => ConsoleError::Conflict(lang, m),
+            other => ConsoleError::internal(other),
+        })?;
     super::audit::action(
         &state,
         &s.user,

@@ -2,7 +2,7 @@
 //! per feed kind, recent batches, delivered scores per partner per day, the champion history,
 //! a subject's consents, the open forced promotions.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::consents::Consent;
@@ -34,20 +34,6 @@ pub struct DailyScores {
 
 const BATCH_COLUMNS: &str =
     "id, kind, source, idempotency_key, content_sha256, format, rows_stored, result_json, received_at";
-
-type ConsentRow = (
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    NaiveDate,
-    String,
-    DateTime<Utc>,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-);
 
 impl Db {
     /// The newest batch of each feed kind that has one.
@@ -95,27 +81,7 @@ impl Db {
 
     /// Every consent registered for the subject held under `subject_key`, newest first.
     pub async fn consents_of(&self, subject_key: &str) -> Result<Vec<Consent>, StoreError> {
-        let rows: Vec<ConsentRow> = with_db!(self, p => sqlx::query_as(
-            "SELECT id, partner_id, subject_type, subject_key, subject_masked, purpose, valid_until, \
-             evidence_sha256, signed_at, created_at, revoked_at FROM consents WHERE subject_key = $1 \
-             ORDER BY created_at DESC, id DESC")
-            .bind(subject_key).fetch_all(p).await)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Consent {
-                id: r.0,
-                partner_id: r.1,
-                subject_type: r.2,
-                subject_key: r.3,
-                subject_masked: r.4,
-                purpose: r.5,
-                valid_until: r.6,
-                evidence_sha256: r.7,
-                signed_at: r.8,
-                created_at: r.9,
-                revoked_at: r.10,
-            })
-            .collect())
+        self.consents_of_subject(subject_key).await
     }
 
     /// Forced promotions waiting for a second person, oldest first.
