@@ -47,13 +47,14 @@ pub enum EventKind {
     ModelPromoted,
     ModelRolledBack,
     ModelForced,
+    ModelImported,
     Purge,
     SubjectHistoryRead,
     ProcessStarted,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
@@ -67,6 +68,7 @@ impl EventKind {
         EventKind::ModelPromoted,
         EventKind::ModelRolledBack,
         EventKind::ModelForced,
+        EventKind::ModelImported,
         EventKind::Purge,
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
@@ -87,6 +89,7 @@ impl EventKind {
             EventKind::ModelPromoted => "model.promoted",
             EventKind::ModelRolledBack => "model.rolled_back",
             EventKind::ModelForced => "model.forced",
+            EventKind::ModelImported => "model.imported",
             EventKind::Purge => "purge",
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",

@@ -13,6 +13,7 @@ mod consent_bounds;
 mod demo;
 mod feeds_http;
 mod feeds_import;
+mod governance;
 mod http_foundation;
 mod lifecycle;
 mod openapi;

@@ -100,3 +100,30 @@ pub fn partner_key(dir: &std::path::Path, name: &str, role: &str) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Registers the committed demo fixtures (`models/`) in `dir`'s database and makes them the
+/// champions the only way there is: `models import --promote --force` by one administrator (they
+/// carry no out-of-time evaluation, so the gates fail) and `models approve` by a second.
+/// Returns the champions' ids by product.
+pub fn import_committed_champions(dir: &std::path::Path) -> Vec<(String, String)> {
+    let out = succeed(creditbridge(dir).args([
+        "models",
+        "import",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
+        "--promote",
+        "--force",
+        "--reason",
+        "test fixtures",
+        "--by",
+        "admin-a",
+    ]));
+    let imported: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    imported
+        .iter()
+        .map(|m| {
+            let id = m["id"].as_str().unwrap().to_owned();
+            succeed(creditbridge(dir).args(["models", "approve", &id, "--by", "admin-b"]));
+            (m["product"].as_str().unwrap().to_owned(), id)
+        })
+        .collect()
+}
