@@ -13,8 +13,10 @@ use creditbridge::settings::GateThresholds;
 use creditbridge::storage::models::NewModel;
 use serde_json::{json, Value};
 
-use crate::common::process::{creditbridge, free_port, partner_key, serve, succeed, wait_ready};
-use crate::common::{self, backends, test_clock, test_db, test_settings, Backend, TestDb};
+use crate::common::process::{creditbridge, free_port, partner_key, serve, succeed, wait_live};
+use crate::common::{
+    self, backends, fixtures, test_clock, test_db, test_settings, Backend, TestDb,
+};
 
 fn new_model<'a>(
     artifact: &'a str,
@@ -74,9 +76,17 @@ async fn serve_never_promotes_the_committed_fixtures_and_an_import_is_gated_and_
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let server = serve(creditbridge(d), port);
-    wait_ready(&base).await;
+    wait_live(&base).await;
     let admin = partner_key(d, "admin", "admin");
     let client = reqwest::Client::new();
+    // Not ready: no champion, since nothing was promoted.
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    assert!(ready
+        .text()
+        .await
+        .unwrap()
+        .contains("no champion model loaded"));
     let models: Value = client
         .get(format!("{base}/v1/models"))
         .bearer_auth(&admin)
@@ -182,9 +192,16 @@ async fn two_replicas_through_a_quarter_boundary_make_one_candidate_and_one_prom
         households: 1200,
         seed: 11,
     };
+    // The city's months run to the end of 2026, so the out-of-time quarter of a retrain as of
+    // 2027-01-01 (October to December 2025) is whole.
+    clock.set("2027-01-01T00:00:00Z".parse().unwrap());
     demo::import_city(&a, &t.dir.path().join("city"), &size)
         .await
         .unwrap();
+    // Each product has a champion to replace (a model fitted on unrelated synthetic data).
+    fixtures::install_champion(&a, "sme", "sme-before", 3).await;
+    fixtures::install_champion(&a, "farmer", "farmer-before", 4).await;
+    b.champions.refresh(&b.db).await.unwrap();
 
     clock.set("2027-01-01T03:00:00Z".parse().unwrap());
     let now = clock.now();
@@ -205,7 +222,13 @@ async fn two_replicas_through_a_quarter_boundary_make_one_candidate_and_one_prom
             .count();
         assert_eq!(retrained, 1, "{backend:?} {product:?}: {runs:?}");
         assert!(runs.iter().any(|r| **r == QuarterRun::Skipped), "{runs:?}");
-        let models = a.db.models(Some(product.as_str())).await.unwrap();
+        let models: Vec<_> =
+            a.db.models(Some(product.as_str()))
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|m| !m.id.ends_with("-before"))
+                .collect();
         assert_eq!(
             models.len(),
             1,
@@ -255,7 +278,11 @@ async fn two_replicas_through_a_quarter_boundary_make_one_candidate_and_one_prom
         later.iter().all(|(_, r)| *r == QuarterRun::Skipped),
         "{later:?}"
     );
-    assert_eq!(a.db.models(None).await.unwrap().len(), 2);
+    assert_eq!(
+        a.db.models(None).await.unwrap().len(),
+        4,
+        "two fixtures, two candidates"
+    );
     let runs = a.db.scheduled_runs().await.unwrap();
     assert_eq!(runs.len(), 2);
     assert!(runs.iter().all(|r| r.finished_at.is_some()));

@@ -212,6 +212,7 @@ async fn sigterm_turns_readiness_off_then_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    import_committed_champions(dir.path());
     let mut delayed = creditbridge(dir.path());
     delayed.env("CREDITBRIDGE_SHUTDOWN_DELAY_MS", "3000");
     let mut server = serve(delayed, port);

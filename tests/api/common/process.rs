@@ -67,10 +67,20 @@ pub fn serve(mut cmd: Command, port: u16) -> Server {
     Server(child)
 }
 
-/// Waits until `base` answers ready; bounded, so a broken start fails the test.
+/// Waits until `base` answers ready (which needs a champion for every product); bounded, so a
+/// broken start fails the test.
 pub async fn wait_ready(base: &str) {
+    wait_for(base, "/readyz").await
+}
+
+/// Waits until `base` answers live (`/healthz`): serving, champions or not.
+pub async fn wait_live(base: &str) {
+    wait_for(base, "/healthz").await
+}
+
+async fn wait_for(base: &str, path: &str) {
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/readyz"))
+        if reqwest::get(format!("{base}{path}"))
             .await
             .is_ok_and(|r| r.status() == 200)
         {
@@ -78,7 +88,7 @@ pub async fn wait_ready(base: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("server at {base} did not become ready");
+    panic!("server at {base} did not answer 200 on {path}");
 }
 
 /// Runs `cmd` to its end and fails the test, with its stderr, unless it succeeded.
