@@ -23,9 +23,14 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
             "loan_id,product,subject_id,disbursed_on,amount,term_months,defaulted,defaulted_on\nL-1,sme,{USCC},2025-06-10,500000,12,false,\n"
         )).await;
         let as_of = "2026-11-01".parse().unwrap();
-        let before = dataset::examples(&app.state.db, Product::Sme, as_of, chrono::NaiveDate::MIN)
-            .await
-            .unwrap();
+        let before = dataset::examples(
+            &app.state.db,
+            Product::Sme,
+            as_of,
+            "2000-01-01".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(before.len(), 1);
         let f0 = before[0].features.clone();
         assert_eq!(
@@ -46,9 +51,14 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
         feed(&app.state, FeedKind::PublicRecords, &format!(
             "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at\nP-9,enterprise,{USCC},admin_penalty,serious,2025-06-11,2027-06-11,\n"
         )).await;
-        let after = dataset::examples(&app.state.db, Product::Sme, as_of, chrono::NaiveDate::MIN)
-            .await
-            .unwrap();
+        let after = dataset::examples(
+            &app.state.db,
+            Product::Sme,
+            as_of,
+            "2000-01-01".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             after[0].features, f0,
             "{backend:?}: nothing known only after 2025-06-10 may leak in"
