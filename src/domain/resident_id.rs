@@ -21,8 +21,9 @@ pub struct ResidentId {
 }
 
 impl ResidentId {
-    /// Like `parse`, with the date that "the future" is measured from (for reproducible tests
-    /// and for feeds dated in the past).
+    /// Parses and checks a number. `today` is the caller's day, from its clock (a feed's
+    /// receipt, a request's): a birth date after it is refused. No wall clock is read here, so
+    /// tests and replays decide what "the future" is.
     pub fn parse_as_of(s: &str, today: NaiveDate) -> Result<Self, DomainError> {
         let number = s.trim().to_ascii_uppercase();
         let n = number.chars().count();

@@ -359,3 +359,32 @@ async fn a_purge_years_later_leaves_the_training_bad_rate_unchanged() {
         .collect();
     assert_eq!(same, kept);
 }
+
+/// Time is an input: a resident id's birth date is checked against the service's clock, not the
+/// machine's. Born 2026-11-30, two days after the app's pinned day: refused until its clock
+/// reaches that day, whatever the wall clock says.
+#[tokio::test]
+async fn a_birth_date_is_in_the_future_by_the_services_clock_not_the_machines() {
+    for backend in backends() {
+        let app = crate::common::TestApp::spawn(backend).await;
+        let bank = app.partner_key("bank").await;
+        let body = json!({
+            "subject": "44082520261130001X", "purpose": "loan_application",
+            "valid_until": "2027-06-30", "evidence_sha256": crate::common::EVIDENCE,
+            "signed_at": "2026-11-01T09:00:00Z"
+        });
+        let (status, answer) = app.post(&bank, "/v1/consents", body.clone()).await;
+        assert_eq!(status, 422, "{backend:?}: {answer}");
+        let message = answer["error"]["message"].as_str().unwrap();
+        assert!(message.contains("is in the future"), "{message}");
+        assert!(
+            !message.contains("44082520261130001X"),
+            "never echoed: {message}"
+        );
+
+        app.clock.set("2026-12-01T09:00:00Z".parse().unwrap());
+        let (status, answer) = app.post(&bank, "/v1/consents", body).await;
+        assert_eq!(status, 201, "{backend:?}: {answer}");
+        app.stop().await;
+    }
+}
