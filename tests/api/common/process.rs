@@ -116,7 +116,12 @@ pub fn partner_key(dir: &std::path::Path, name: &str, role: &str) -> String {
 /// carry no out-of-time evaluation, so the gates fail) and `models approve` by a second.
 /// Returns the champions' ids by product.
 pub fn import_committed_champions(dir: &std::path::Path) -> Vec<(String, String)> {
-    let out = succeed(creditbridge(dir).args([
+    import_committed_champions_with(|| creditbridge(dir))
+}
+
+/// As `import_committed_champions`, each CLI run made by `cli` (e.g. on another database).
+pub fn import_committed_champions_with(cli: impl Fn() -> Command) -> Vec<(String, String)> {
+    let out = succeed(cli().args([
         "models",
         "import",
         concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
@@ -132,7 +137,7 @@ pub fn import_committed_champions(dir: &std::path::Path) -> Vec<(String, String)
         .iter()
         .map(|m| {
             let id = m["id"].as_str().unwrap().to_owned();
-            succeed(creditbridge(dir).args(["models", "approve", &id, "--by", "admin-b"]));
+            succeed(cli().args(["models", "approve", &id, "--by", "admin-b"]));
             (m["product"].as_str().unwrap().to_owned(), id)
         })
         .collect()
