@@ -54,10 +54,13 @@ bench_db() { # name database-url
   [[ -f "$work/data-$1/secrets/ledger.key" ]] || $bin audit keygen --out "$work/data-$1/secrets/ledger.key" > /dev/null
   $bin serve --listen 127.0.0.1:18098 & local pid=$!; sleep 2
   local evidence; evidence=$(printf 'a%.0s' $(seq 64))
+  # Consents run at most consent.max_term_days (366) from signing, signed in the past.
+  local signed valid
+  signed=$(date -u -d 'yesterday' +%Y-%m-%dT00:00:00Z); valid=$(date -u -d '+300 days' +%Y-%m-%d)
   : > "$work/bodies.txt"
   while read -r subject; do
     consent=$(curl -s http://127.0.0.1:18098/v1/consents -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-      -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"2099-12-31\",\"evidence_sha256\":\"$evidence\",\"signed_at\":\"2026-01-01T00:00:00Z\"}" \
+      -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"$valid\",\"evidence_sha256\":\"$evidence\",\"signed_at\":\"$signed\"}" \
       | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
     echo "{\"product\":\"sme\",\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"consent_id\":\"$consent\"}" >> "$work/bodies.txt"
   done < "$work/subjects.txt"

@@ -8,20 +8,22 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::audit::sequencer::SequencerHandle;
-use crate::audit::{digest_of, Actor, AuditEvent, AuditSubject, AuditWriter, EventKind, Outcome};
+use crate::audit::{self, digest_of, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::clock::SharedClock;
-use crate::consent::{self, ConsentError, Registered, Registration};
-use crate::domain::Product;
+use crate::consent::{self, Actor, ConsentError, Registered, Registration};
+use crate::domain::{Product, Role, SubjectId};
 use crate::feeds::{self, Accepted, FeedError, FeedRequest, Progress};
 use crate::lifecycle::monitoring::{self, MonitoringReport};
 use crate::lifecycle::retrain::{self, RetrainError, RetrainOutcome};
 use crate::lifecycle::{Gates, Registry};
-use crate::pii::PiiKey;
+use crate::partners::{self, PartnerError};
+use crate::pii::{PiiKey, SubjectRef};
 use crate::rate_limit::RateLimiter;
 use crate::scoring::read_model::ReadModel;
 use crate::scoring::{Champions, Scorer};
 use crate::settings::Settings;
-use crate::storage::partners::Partner;
+use crate::storage::consents::Consent;
+use crate::storage::partners::{IssuedKey, NewPartner, Partner, PartnerKey};
 use crate::storage::revisions::Revised;
 use crate::storage::{Db, StoreError};
 
@@ -86,9 +88,9 @@ impl AppState {
         let (kind, source) = (req.kind, req.source.clone());
         let result = feeds::import(&self.db, &self.pii, req, progress).await;
         let actor = if source == "cli" {
-            Actor::operator()
+            audit::Actor::operator()
         } else {
-            Actor::Partner {
+            audit::Actor::Partner {
                 partner_id: source.clone(),
             }
         };
@@ -99,9 +101,21 @@ impl AppState {
                 .with("rows", accepted.result.rows)
                 .with("replayed", accepted.replayed),
             // The refusal's text may quote the file's rows: only its digest goes in.
-            Err(e) => AuditEvent::new(EventKind::FeedRefused, actor, self.clock.now())
-                .outcome(Outcome::Refused)
-                .with("reason", digest_of(&e.to_string())),
+            Err(e) => {
+                let mut event = AuditEvent::new(EventKind::FeedRefused, actor, self.clock.now())
+                    .outcome(Outcome::Refused)
+                    .with("reason", digest_of(&e.to_string()));
+                // A bank's rows for subjects it holds no consent for: how many, and digests of
+                // their keys and of the file, never the keys.
+                if let FeedError::Invalid {
+                    not_eligible: Some(refused),
+                    ..
+                } = e
+                {
+                    event.set("not_eligible", refused);
+                }
+                event
+            }
         }
         .with("feed_kind", kind.as_str())
         .with("file_sha256", &file_sha256)
@@ -109,7 +123,7 @@ impl AppState {
         self.audit
             .record(event)
             .await
-            .map_err(|e| FeedError::Store(audit_failed(e)))?;
+            .map_err(|e| FeedError::Audit(e.to_string()))?;
         let accepted = result?;
         if !accepted.replayed {
             self.read_model.invalidate(Revised::Facts);
@@ -127,6 +141,7 @@ impl AppState {
         let registered = consent::register(
             &self.db,
             &self.pii,
+            &self.audit,
             partner,
             registration,
             &self.settings.consent,
@@ -134,54 +149,116 @@ impl AppState {
         )
         .await?;
         self.read_model.invalidate(Revised::Consents);
-        let event = AuditEvent::new(
-            EventKind::ConsentRegistered,
-            Actor::Partner {
-                partner_id: partner.id.clone(),
-            },
-            self.clock.now(),
-        )
-        .subject(AuditSubject {
-            keyed_hash: self.pii.subject_key(registration.subject.as_str()),
-            last4: registration.subject.last4().to_owned(),
-        })
-        .outcome(Outcome::Done)
-        .with("consent_id", &registered.consent_id)
-        .with("purpose", registration.purpose.as_str())
-        .with("valid_until", registration.valid_until)
-        .with("evidence_sha256", &registration.evidence_sha256);
-        self.audit
-            .record(event)
-            .await
-            .map_err(|e| ConsentError::Store(audit_failed(e)))?;
         Ok(registered)
     }
 
-    /// Revokes consent `id` of `partner` as of `at`, effective for scoring on this replica at
-    /// once (others within the refresh interval); recorded in the audit ledger.
+    /// Revokes consent `id` of `partner` now, effective for scoring on this replica at once
+    /// (others as soon as the database's notification reaches them; see `read_model`).
     pub async fn revoke_consent(
         &self,
-        partner: &Partner,
+        actor: Actor<'_>,
         id: &str,
-        at: chrono::DateTime<chrono::Utc>,
-    ) -> Result<(), ConsentError> {
-        consent::revoke(&self.db, partner, id, at).await?;
-        self.read_model.invalidate(Revised::Consents);
-        let event = AuditEvent::new(
-            EventKind::ConsentRevoked,
-            Actor::Partner {
-                partner_id: partner.id.clone(),
-            },
+    ) -> Result<Consent, ConsentError> {
+        let revoked = consent::revoke(
+            &self.db,
+            &self.pii,
+            &self.audit,
+            actor,
+            id,
             self.clock.now(),
         )
-        .outcome(Outcome::Done)
-        .with("consent_id", id)
-        .with("revoked_at", at);
-        self.audit
-            .record(event)
-            .await
-            .map_err(|e| ConsentError::Store(audit_failed(e)))?;
-        Ok(())
+        .await;
+        // Dropped even on an audit failure: the revocation itself is stored.
+        self.read_model.invalidate(Revised::Consents);
+        revoked
+    }
+
+    /// Records now, by `actor`, the subject's withdrawal of consent `id` (`consent::withdraw`),
+    /// effective like a revocation.
+    pub async fn withdraw_consent(
+        &self,
+        actor: Actor<'_>,
+        id: &str,
+        evidence_sha256: &str,
+    ) -> Result<Consent, ConsentError> {
+        let withdrawn = consent::withdraw(
+            &self.db,
+            &self.pii,
+            &self.audit,
+            actor,
+            id,
+            evidence_sha256,
+            self.clock.now(),
+        )
+        .await;
+        self.read_model.invalidate(Revised::Consents);
+        withdrawn
+    }
+
+    /// Every consent held for `subject`, each with where it stands now.
+    pub async fn subject_consents(
+        &self,
+        subject: &SubjectId,
+    ) -> Result<(SubjectRef, Vec<(Consent, &'static str)>), ConsentError> {
+        let now = self.clock.now();
+        let (subject, consents) = consent::of_subject(&self.db, &self.pii, subject).await?;
+        let with_status = consents
+            .into_iter()
+            .map(|c| {
+                let status = consent::status(&c, now);
+                (c, status)
+            })
+            .collect();
+        Ok((subject, with_status))
+    }
+
+    /// Creates a partner with its first key (`partners::add`).
+    pub async fn add_partner(
+        &self,
+        name: &str,
+        role: Role,
+        actor: audit::Actor,
+    ) -> Result<NewPartner, PartnerError> {
+        partners::add(&self.db, &self.audit, name, role, actor, self.clock.now()).await
+    }
+
+    /// Issues a new key to a partner; its other keys stop after `overlap`
+    /// (`partners::rotate_key`).
+    pub async fn rotate_partner_key(
+        &self,
+        partner_id: &str,
+        overlap: chrono::Duration,
+        actor: audit::Actor,
+    ) -> Result<IssuedKey, PartnerError> {
+        let now = self.clock.now();
+        let issued =
+            partners::rotate_key(&self.db, &self.audit, partner_id, overlap, actor, now).await;
+        self.read_model.invalidate(Revised::Partners);
+        issued
+    }
+
+    /// Revokes one key now, effective on this replica at once.
+    pub async fn revoke_partner_key(
+        &self,
+        key_id: &str,
+        actor: audit::Actor,
+    ) -> Result<PartnerKey, PartnerError> {
+        let now = self.clock.now();
+        let revoked = partners::revoke_key(&self.db, &self.audit, key_id, actor, now).await;
+        self.read_model.invalidate(Revised::Partners);
+        revoked
+    }
+
+    /// Revokes a partner and all its keys now, effective on this replica at once.
+    pub async fn revoke_partner(
+        &self,
+        partner_id: &str,
+        actor: audit::Actor,
+    ) -> Result<Partner, PartnerError> {
+        let now = self.clock.now();
+        let revoked = partners::revoke(&self.db, &self.audit, partner_id, actor, now).await;
+        self.read_model.invalidate(Revised::Partners);
+        revoked
     }
 
     /// Drift of `product`'s champion over the last `days` days, with this service's monitoring
@@ -216,14 +293,18 @@ impl AppState {
         if let Err(e) = self.champions.refresh(&self.db).await {
             tracing::warn!(error = %e, "reloading models after a retraining");
         }
-        let event = AuditEvent::new(EventKind::ModelTrained, Actor::System, self.clock.now())
-            .outcome(Outcome::Done)
-            .with("product", product.as_str())
-            .with("model_id", &outcome.id)
-            .with("as_of", as_of)
-            .with("rows_train", outcome.rows_train)
-            .with("rows_oot", outcome.rows_oot)
-            .with("oot_auc", outcome.oot_auc);
+        let event = AuditEvent::new(
+            EventKind::ModelTrained,
+            audit::Actor::System,
+            self.clock.now(),
+        )
+        .outcome(Outcome::Done)
+        .with("product", product.as_str())
+        .with("model_id", &outcome.id)
+        .with("as_of", as_of)
+        .with("rows_train", outcome.rows_train)
+        .with("rows_oot", outcome.rows_oot)
+        .with("oot_auc", outcome.oot_auc);
         self.audit
             .record(event)
             .await
@@ -243,39 +324,9 @@ impl AppState {
         }
     }
 
-    /// Adds a partner with its first key; both are entries of the audit ledger (the key only
-    /// by the partner's id: its clear text exists only in the answer).
-    pub async fn add_partner(
-        &self,
-        name: &str,
-        role: crate::domain::Role,
-        actor: Actor,
-    ) -> anyhow::Result<crate::storage::partners::NewPartner> {
-        let added = self.db.add_partner(name, role).await?;
-        let now = self.clock.now();
-        for kind in [EventKind::PartnerAdded, EventKind::KeyIssued] {
-            let event = AuditEvent::new(kind, actor.clone(), now)
-                .outcome(Outcome::Done)
-                .with("partner_id", &added.id)
-                .with("role", role.as_str());
-            self.audit.record(event).await?;
-        }
-        Ok(added)
-    }
-
-    /// Revokes a partner's key, recorded in the audit ledger.
-    pub async fn revoke_partner(&self, id: &str, actor: Actor) -> anyhow::Result<Partner> {
-        let revoked = self.db.revoke_partner(id).await?;
-        let event = AuditEvent::new(EventKind::KeyRevoked, actor, self.clock.now())
-            .outcome(Outcome::Done)
-            .with("partner_id", id);
-        self.audit.record(event).await?;
-        Ok(revoked)
-    }
-
     /// Records the start of a process: its version, a digest of its settings (secrets are never
     /// serialised) and the PII key's fingerprint.
-    pub async fn record_start(&self, actor: Actor) -> Result<(), crate::audit::AuditError> {
+    pub async fn record_start(&self, actor: audit::Actor) -> Result<(), audit::AuditError> {
         let settings = serde_json::to_string(&*self.settings).unwrap_or_default();
         let event = AuditEvent::new(EventKind::ProcessStarted, actor, self.clock.now())
             .outcome(Outcome::Done)

@@ -5,6 +5,10 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::audit::{
+    Actor as AuditActor, AuditError, AuditEvent, AuditSubject, AuditWriter, ConsentRef, EventKind,
+    Outcome,
+};
 use crate::domain::{Purpose, Role, SubjectId};
 use crate::pii::{PiiKey, SubjectRef};
 use crate::settings::ConsentBounds;
@@ -26,6 +30,9 @@ pub enum ConsentError {
     Forbidden { code: &'static str, message: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The step was stored but its audit record could not be committed.
+    #[error(transparent)]
+    Audit(#[from] AuditError),
 }
 
 impl ConsentError {
@@ -40,6 +47,26 @@ impl ConsentError {
         ConsentError::Forbidden {
             code,
             message: message.into(),
+        }
+    }
+}
+
+/// Who takes a step of a consent's life: a partner through the API, or the operator at the
+/// service's own command line (who holds the database anyway).
+#[derive(Clone, Copy, Debug)]
+pub enum Actor<'a> {
+    Partner(&'a Partner),
+    Operator,
+}
+
+impl Actor<'_> {
+    /// Who acted, as the audit ledger records it.
+    fn audit_actor(self) -> AuditActor {
+        match self {
+            Actor::Partner(p) => AuditActor::Partner {
+                partner_id: p.id.clone(),
+            },
+            Actor::Operator => AuditActor::operator(),
         }
     }
 }
@@ -87,14 +114,7 @@ pub fn check_registration(
     now: DateTime<Utc>,
 ) -> Result<(), ConsentError> {
     purpose_allowed(role, reg.purpose)?;
-    let hex_ok = reg.evidence_sha256.len() == 64
-        && reg.evidence_sha256.bytes().all(|b| b.is_ascii_hexdigit());
-    if !hex_ok {
-        return Err(ConsentError::invalid(
-            "evidence_sha256",
-            "must be 64 hexadecimal characters",
-        ));
-    }
+    check_digest("evidence_sha256", &reg.evidence_sha256)?;
     // A few minutes' grace for the partner's clock.
     if reg.signed_at > now + chrono::Duration::minutes(5) {
         return Err(ConsentError::invalid("signed_at", "is in the future"));
@@ -130,10 +150,22 @@ pub fn check_registration(
     Ok(())
 }
 
+/// A SHA-256 digest of a document, as hex.
+fn check_digest(field: &'static str, digest: &str) -> Result<(), ConsentError> {
+    if digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(());
+    }
+    Err(ConsentError::invalid(
+        field,
+        "must be 64 hexadecimal characters",
+    ))
+}
+
 /// Checks and stores `reg` for `partner`; the subject is stored as its keyed hash and mask only.
 pub async fn register(
     db: &Db,
     pii: &PiiKey,
+    audit: &AuditWriter,
     partner: &Partner,
     reg: &Registration,
     bounds: &ConsentBounds,
@@ -152,7 +184,18 @@ pub async fn register(
             valid_until: reg.valid_until,
             evidence_sha256: &evidence,
             signed_at: reg.signed_at,
+            created_at: now,
         })
+        .await?;
+    let stored = db.consent(&consent_id).await?;
+    audit
+        .record(audit_event(
+            EventKind::ConsentRegistered,
+            pii,
+            &stored,
+            Actor::Partner(partner),
+            now,
+        ))
         .await?;
     Ok(Registered {
         consent_id,
@@ -160,22 +203,135 @@ pub async fn register(
     })
 }
 
-/// Revokes consent `id` as of `now`; only the partner that registered it may.
+/// Revokes consent `id` as of `now`; of the partners only the one that registered it may (the
+/// operator may for it). Returns the consent as it now stands.
 pub async fn revoke(
     db: &Db,
-    partner: &Partner,
+    pii: &PiiKey,
+    audit: &AuditWriter,
+    actor: Actor<'_>,
     id: &str,
     now: DateTime<Utc>,
-) -> Result<(), ConsentError> {
+) -> Result<Consent, ConsentError> {
     let consent = db.consent(id).await?;
-    if consent.partner_id != partner.id {
+    if matches!(actor, Actor::Partner(p) if p.id != consent.partner_id) {
         return Err(ConsentError::forbidden(
             "not_your_consent",
             "only the partner that registered a consent may revoke it",
         ));
     }
     db.revoke_consent(id, now).await?;
-    Ok(())
+    let revoked = db.consent(id).await?;
+    audit
+        .record(audit_event(
+            EventKind::ConsentRevoked,
+            pii,
+            &revoked,
+            actor,
+            now,
+        ))
+        .await?;
+    Ok(revoked)
+}
+
+/// Records, as of `now`, that the subject withdrew consent `id` (an administrator's or the
+/// operator's act, on the subject's written withdrawal, whose SHA-256 is `evidence_sha256`). Effective at once: the
+/// next score under it is refused as `consent_withdrawn`. Returns the consent as it now stands.
+pub async fn withdraw(
+    db: &Db,
+    pii: &PiiKey,
+    audit: &AuditWriter,
+    actor: Actor<'_>,
+    id: &str,
+    evidence_sha256: &str,
+    now: DateTime<Utc>,
+) -> Result<Consent, ConsentError> {
+    if matches!(actor, Actor::Partner(p) if p.role != Role::Admin) {
+        return Err(ConsentError::forbidden(
+            "role_not_allowed",
+            "only an administrator records a subject's withdrawal",
+        ));
+    }
+    check_digest("evidence_sha256", evidence_sha256)?;
+    db.withdraw_consent(id, &evidence_sha256.to_ascii_lowercase(), now)
+        .await?;
+    let withdrawn = db.consent(id).await?;
+    audit
+        .record(audit_event(
+            EventKind::ConsentWithdrawn,
+            pii,
+            &withdrawn,
+            actor,
+            now,
+        ))
+        .await?;
+    Ok(withdrawn)
+}
+
+/// Every consent held for `subject`, newest first (for administrators: the subject's own
+/// request to see them, or a withdrawal to record).
+pub async fn of_subject(
+    db: &Db,
+    pii: &PiiKey,
+    subject: &SubjectId,
+) -> Result<(SubjectRef, Vec<Consent>), ConsentError> {
+    let subject = pii.subject_ref(subject);
+    let consents = db.consents_of_subject(&subject.key).await?;
+    Ok((subject, consents))
+}
+
+/// Where a consent stands at `now`: `withdrawn`, `revoked`, `expired` or `active` (the first
+/// that applies, in that order, as the score-time check refuses).
+pub fn status(consent: &Consent, now: DateTime<Utc>) -> &'static str {
+    if consent.withdrawn_at.is_some_and(|w| w <= now) {
+        "withdrawn"
+    } else if consent.revoked_at.is_some_and(|r| r <= now) {
+        "revoked"
+    } else if consent.valid_until < now.date_naive() {
+        "expired"
+    } else {
+        "active"
+    }
+}
+
+/// A step of a consent's life as the audit ledger records it (`consent.registered`, `.revoked`,
+/// `.withdrawn`): who acted, the subject as its keyed hash and last 4 (an enterprise's public
+/// credit code is keyed too: the ledger is never purged), the consent's terms. The one place
+/// these entries are built.
+pub fn audit_event(
+    kind: EventKind,
+    pii: &PiiKey,
+    consent: &Consent,
+    actor: Actor<'_>,
+    at: DateTime<Utc>,
+) -> AuditEvent {
+    // Stored: an enterprise under its credit code, a person under the keyed hash with a mask
+    // that ends in the id's last 4.
+    let (keyed_hash, shown) = if consent.subject_type == "enterprise" {
+        (pii.subject_key(&consent.subject_key), &consent.subject_key)
+    } else {
+        (consent.subject_key.clone(), &consent.subject_masked)
+    };
+    let n = shown.chars().count();
+    let last4: String = shown.chars().skip(n.saturating_sub(4)).collect();
+    AuditEvent::new(kind, actor.audit_actor(), at)
+        .subject(AuditSubject { keyed_hash, last4 })
+        .outcome(Outcome::Done)
+        // The consent's owner (the actor may be an administrator recording a withdrawal).
+        .with("consent_partner_id", &consent.partner_id)
+        .with(
+            "consent",
+            ConsentRef {
+                id: consent.id.clone(),
+                purpose: consent.purpose.clone(),
+                valid_until: consent.valid_until,
+                evidence_sha256: consent.evidence_sha256.clone(),
+            },
+        )
+        .with(
+            "withdrawal_evidence_sha256",
+            &consent.withdrawal_evidence_sha256,
+        )
 }
 
 /// At score time: the consent must be the asking partner's. (Checked before anything about it is
@@ -208,6 +364,12 @@ pub fn covers(
         return refuse(
             "consent_purpose_mismatch",
             "the consent does not cover this purpose",
+        );
+    }
+    if consent.withdrawn_at.is_some_and(|w| w <= now) {
+        return refuse(
+            "consent_withdrawn",
+            "the subject has withdrawn this consent",
         );
     }
     if consent.revoked_at.is_some_and(|r| r <= now) {

@@ -82,6 +82,7 @@ pub async fn import_city(state: &AppState, city_dir: &Path, size: &DemoSize) -> 
             format: None,
             received_at: state.clock.now(),
             limits: state.settings.feed_limits.clone(),
+            sender: None,
         };
         let accepted = state
             .import_feed(req, None)

@@ -1,9 +1,17 @@
 //! Personal identity numbers are never stored or logged in clear: the database holds a keyed hash
-//! (HMAC-SHA256 under the operator's PII key) for look-ups and at most the last 4 characters.
+//! (HMAC-SHA256) for look-ups and at most the last 4 characters.
+//!
+//! Two keys are involved. The operator's PII key (`CREDITBRIDGE_PII_KEY` or the key file) never
+//! hashes anything itself once a database is set up: it wraps (encrypts and authenticates, with
+//! ChaCha20-Poly1305) the database's data key, which the database keeps wrapped and which is the
+//! key the hashes are made with. Rotating the operator's key re-wraps the data key, so no hash has
+//! to be recomputed — which could not be done anyway, since no clear identity number is kept.
 
 use std::fmt;
 use std::path::Path;
 
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{ChaCha20Poly1305, Nonce};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use sha2::Sha256;
@@ -23,7 +31,15 @@ pub enum PiiKeyError {
         path: String,
         source: std::io::Error,
     },
+    /// The wrapped data key does not open under this key (another key, or a damaged value).
+    #[error("the data key does not open under this PII key")]
+    Unwrap,
 }
+
+/// What the wrapping key is derived under, and what each wrapped value is bound to.
+const WRAP_LABEL: &[u8] = b"creditbridge/pii-data-key-wrap/v1";
+const WRAP_PREFIX: &str = "v1:";
+const NONCE_LEN: usize = 12;
 
 impl PiiKey {
     pub fn new(secret: &[u8]) -> Result<PiiKey, PiiKeyError> {
@@ -53,6 +69,57 @@ impl PiiKey {
         PiiKey::new(text.trim().as_bytes())
     }
 
+    /// A new random key (a new database's data key).
+    pub fn random() -> PiiKey {
+        let mut bytes = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        PiiKey(bytes)
+    }
+
+    /// The AEAD key this key wraps with: an HMAC of a fixed label, so the key itself is never
+    /// used as a cipher key and may have any length.
+    fn wrapping_cipher(&self) -> ChaCha20Poly1305 {
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(WRAP_LABEL);
+        ChaCha20Poly1305::new(&mac.finalize().into_bytes())
+    }
+
+    /// `data` encrypted and authenticated under this key, as `v1:` and the hex of a random
+    /// nonce followed by the ciphertext.
+    pub fn wrap(&self, data: &PiiKey) -> String {
+        let mut nonce = [0u8; NONCE_LEN];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: &data.0,
+            aad: WRAP_LABEL,
+        };
+        let sealed = self
+            .wrapping_cipher()
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .expect("encrypting a key in memory cannot fail");
+        format!("{WRAP_PREFIX}{}{}", hex::encode(nonce), hex::encode(sealed))
+    }
+
+    /// The key `wrapped` holds, if it was wrapped under this key and not altered.
+    pub fn unwrap(&self, wrapped: &str) -> Result<PiiKey, PiiKeyError> {
+        let bytes = wrapped
+            .strip_prefix(WRAP_PREFIX)
+            .and_then(|h| hex::decode(h).ok())
+            .filter(|b| b.len() > NONCE_LEN)
+            .ok_or(PiiKeyError::Unwrap)?;
+        let (nonce, sealed) = bytes.split_at(NONCE_LEN);
+        let payload = Payload {
+            msg: sealed,
+            aad: WRAP_LABEL,
+        };
+        let data = self
+            .wrapping_cipher()
+            .decrypt(Nonce::from_slice(nonce), payload)
+            .map_err(|_| PiiKeyError::Unwrap)?;
+        PiiKey::new(&data).map_err(|_| PiiKeyError::Unwrap)
+    }
+
     /// What identifies this key without revealing it: the HMAC of a fixed label, lowercase hex.
     /// Stored at first start; a process holding another key refuses to start.
     pub fn fingerprint(&self) -> String {
@@ -61,7 +128,8 @@ impl PiiKey {
 
     /// The look-up key of an identity number: lowercase hex HMAC-SHA256.
     pub fn subject_key(&self, identity_number: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(identity_number.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
@@ -172,12 +240,37 @@ mod tests {
     #[test]
     fn subject_key_matches_the_rfc_4231_hmac_sha256_vector() {
         // RFC 4231 test case 2: key "Jefe" is too short for us, so check the primitive directly.
-        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(b"Jefe").unwrap();
         mac.update(b"what do ya want for nothing?");
         assert_eq!(
             hex::encode(mac.finalize().into_bytes()),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    #[test]
+    fn a_wrapped_key_opens_only_under_its_wrapping_key_and_unaltered() {
+        let operator = PiiKey::new(b"0123456789abcdef-operator").unwrap();
+        let other = PiiKey::new(b"0123456789abcdef-other").unwrap();
+        let data = PiiKey::random();
+        let wrapped = operator.wrap(&data);
+        assert!(wrapped.starts_with("v1:"));
+        assert_ne!(wrapped, operator.wrap(&data), "a fresh nonce each time");
+        let opened = operator.unwrap(&wrapped).unwrap();
+        assert_eq!(opened.subject_key("x"), data.subject_key("x"));
+        assert!(matches!(other.unwrap(&wrapped), Err(PiiKeyError::Unwrap)));
+        let mut altered = wrapped.clone().into_bytes();
+        let last = altered.len() - 1;
+        altered[last] = if altered[last] == b'0' { b'1' } else { b'0' };
+        let altered = String::from_utf8(altered).unwrap();
+        assert!(matches!(
+            operator.unwrap(&altered),
+            Err(PiiKeyError::Unwrap)
+        ));
+        for bad in ["", "v1:", "v1:zz", "v2:00"] {
+            assert!(operator.unwrap(bad).is_err(), "{bad}");
+        }
+        assert!(!wrapped.contains(&hex::encode(&data.0)));
     }
 
     #[test]

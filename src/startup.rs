@@ -34,9 +34,10 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
     let db = Db::connect(settings.database_url.expose(), settings.max_connections)
         .await
         .with_context(|| format!("cannot open database {}", settings.database_url))?;
-    let pii = resolve_pii_key(&settings, db.dialect())?;
-    guard_pii_key(&db, &pii, &settings).await?;
-    // Once: the rows of the old hash chain become the ledger's first entries.
+    let operator_key = resolve_pii_key(&settings, db.dialect())?;
+    let pii = guard_pii_key(&db, &operator_key, &settings).await?;
+    // Once: the rows of the old hash chain become the ledger's first entries (subjects
+    // keyed under the data key, as every hash is).
     crate::audit::carry_over::carry_over(&db, &pii).await?;
     // The audit writer gets a connection of its own: under load, requests holding the shared
     // pool's connections must never keep the group commit that releases them waiting.
@@ -70,6 +71,8 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
         clock,
     })
 }
+
+pub use crate::pii_custody::PII_FINGERPRINT;
 
 /// The audit log's signing key, from the environment variable `ledger.signing_key_env` names or
 /// the file `ledger.signing_key_file` (default `data_dir/secrets/ledger.key`). A key that is set
@@ -123,29 +126,19 @@ pub fn ensure_signing_key(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The stored fingerprint's name in `service_meta`.
-pub const PII_FINGERPRINT: &str = "pii_key_fingerprint";
-
-/// Refuses to start with a PII key other than the one the database was first used with: such a
-/// process would answer "unknown household" for every person and file new consents under hashes
-/// that match nothing. The first start records the key's fingerprint.
-pub async fn guard_pii_key(db: &Db, pii: &PiiKey, settings: &Settings) -> anyhow::Result<()> {
-    let mine = pii.fingerprint();
-    let in_force = db.meta_first_or_existing(PII_FINGERPRINT, &mine).await?;
-    if in_force != mine {
-        let source = match &settings.pii_key {
-            Some(_) => "CREDITBRIDGE_PII_KEY".to_owned(),
-            None => pii_key_path(settings).display().to_string(),
-        };
-        anyhow::bail!(
-            "the PII key from {source} is not the key this database's identity numbers are hashed \
-             with (fingerprint {} here, {} recorded): start with the original key (see \
-             docs/operations.md, \"The PII key\")",
-            &mine[..12],
-            &in_force[..in_force.len().min(12)]
-        );
+/// Where the operator's PII key came from, as errors name it.
+pub fn pii_key_source(settings: &Settings) -> String {
+    match &settings.pii_key {
+        Some(_) => "CREDITBRIDGE_PII_KEY".to_owned(),
+        None => pii_key_path(settings).display().to_string(),
     }
-    Ok(())
+}
+
+/// Refuses to start with a PII key other than the one the database is kept under: such a process
+/// would answer "unknown household" for every person and file new consents under hashes that
+/// match nothing. Returns the data key to hash with (`pii_custody::open`).
+pub async fn guard_pii_key(db: &Db, pii: &PiiKey, settings: &Settings) -> anyhow::Result<PiiKey> {
+    Ok(crate::pii_custody::open(db, pii, &pii_key_source(settings)).await?)
 }
 
 /// Where the embedded setup keeps its generated PII key: a `secrets/` directory of its own
@@ -262,6 +255,7 @@ pub async fn run_draining(
                 }
             }
         }),
+        read_model::spawn_listener(state.read_model.clone(), state.db.clone()),
         read_model::spawn_refresh(
             state.read_model.clone(),
             state.db.clone(),

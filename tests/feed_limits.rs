@@ -167,6 +167,7 @@ async fn refused(t: &TestDb, body: &[u8], limits: Limits) -> (FeedError, usize) 
         format: None, // sniffed, as an upload without a Content-Type
         limits,
         received_at: common::test_now(),
+        sender: None,
     };
     let pii = PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap();
     let base = CURRENT.load(Relaxed);
@@ -450,6 +451,7 @@ async fn a_workbook_within_the_limits_is_read_through_the_vetted_copy() {
         format: None,
         limits: Limits::default(),
         received_at: common::test_now(),
+        sender: None,
     };
     let pii = PiiKey::new(TEST_PII_KEY.as_bytes()).unwrap();
     let accepted = import(&t.db, &pii, req, None).await.expect("accepted");

@@ -27,8 +27,10 @@ pub fn spawn_reload(state: AppState, every: Duration) -> tokio::task::JoinHandle
     })
 }
 
-/// How long a replica holds a quarterly retraining's lease: far longer than a retraining takes,
-/// short enough that the quarter is retried the same day when its holder died mid-run.
+/// How long a replica holds a quarterly retraining's lease: far longer than a retraining takes.
+/// When its holder dies mid-run the lease lapses after this, but nothing retries at once: each
+/// replica's schedule fires once per quarter, so the quarter runs again at the next start of a
+/// replica (or by hand, `retrain`). Known gap; a retry loop while a quarter is unfinished is the fix.
 pub const RETRAIN_LEASE: chrono::Duration = chrono::Duration::hours(2);
 
 /// Checks every `check_every` whether the quarterly retraining is due and, if so, runs it

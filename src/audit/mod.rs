@@ -38,8 +38,11 @@ pub enum EventKind {
     ScoreRefused,
     ConsentRegistered,
     ConsentRevoked,
+    ConsentWithdrawn,
     PartnerAdded,
+    PartnerRevoked,
     KeyIssued,
+    KeyRotated,
     KeyRevoked,
     FeedAccepted,
     FeedRefused,
@@ -51,16 +54,20 @@ pub enum EventKind {
     Purge,
     SubjectHistoryRead,
     ProcessStarted,
+    PiiKeyRotated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
         EventKind::ConsentRevoked,
+        EventKind::ConsentWithdrawn,
         EventKind::PartnerAdded,
+        EventKind::PartnerRevoked,
         EventKind::KeyIssued,
+        EventKind::KeyRotated,
         EventKind::KeyRevoked,
         EventKind::FeedAccepted,
         EventKind::FeedRefused,
@@ -72,6 +79,7 @@ impl EventKind {
         EventKind::Purge,
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
+        EventKind::PiiKeyRotated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -80,8 +88,11 @@ impl EventKind {
             EventKind::ScoreRefused => "score.refused",
             EventKind::ConsentRegistered => "consent.registered",
             EventKind::ConsentRevoked => "consent.revoked",
+            EventKind::ConsentWithdrawn => "consent.withdrawn",
             EventKind::PartnerAdded => "partner.added",
+            EventKind::PartnerRevoked => "partner.revoked",
             EventKind::KeyIssued => "key.issued",
+            EventKind::KeyRotated => "key.rotated",
             EventKind::KeyRevoked => "key.revoked",
             EventKind::FeedAccepted => "feed.accepted",
             EventKind::FeedRefused => "feed.refused",
@@ -93,6 +104,7 @@ impl EventKind {
             EventKind::Purge => "purge",
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",
+            EventKind::PiiKeyRotated => "pii_key.rotated",
         }
     }
 

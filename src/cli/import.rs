@@ -50,6 +50,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             path: args.file.clone(),
             received_at: state.clock.now(),
             limits: state.settings.feed_limits.clone(),
+            sender: None,
         };
         let progress_bar = bar.clone();
         let progress: feeds::Progress = Arc::new(move |n| progress_bar.set_position(n));
@@ -76,7 +77,12 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string(r)?);
                 Ok(())
             }
-            Err(FeedError::Invalid { errors_total, errors, rows_read }) => {
+            Err(FeedError::Invalid {
+                errors_total,
+                errors,
+                rows_read,
+                ..
+            }) => {
                 for e in &errors {
                     eprintln!("{}: {e}", args.file.display());
                 }

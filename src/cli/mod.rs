@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::settings::Overrides;
 
 pub mod audit;
+pub mod consents;
 pub mod demo;
 pub mod generate;
 pub mod import;
@@ -66,8 +67,10 @@ pub enum Command {
     Serve(serve::Args),
     /// First run: generate a synthetic city, import it, train and promote models, issue keys, serve
     Demo(demo::Args),
-    /// Manage partner keys
+    /// Manage partners and their keys (add, rotate-key, revoke-key, revoke)
     Partners(partners::Args),
+    /// A consent's life: register, revoke, withdraw (a subject's withdrawal), list a subject's
+    Consents(consents::Args),
     /// Model registry: list, show, promote, rollback
     Models(models::Args),
     /// Retrain a product's model from the database and register a candidate
@@ -107,6 +110,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args, &cli.common),
         Command::Demo(args) => demo::run(args, &cli.common),
         Command::Partners(args) => partners::run(args, &cli.common),
+        Command::Consents(args) => consents::run(args, &cli.common),
         Command::Models(args) => models::run(args, &cli.common),
         Command::Retrain(args) => models::run_retrain(args, &cli.common),
         Command::Audit(args) => audit::run(args, &cli.common),

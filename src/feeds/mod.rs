@@ -71,6 +71,16 @@ pub struct Accepted {
     pub replayed: bool,
 }
 
+/// Rows of a bank's loan outcomes refused because it holds no consent for their subjects: how
+/// many, and the SHA-256 of their subject keys in file order (never the keys or ids).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NotEligible {
+    pub rows: u64,
+    pub subjects_sha256: String,
+    /// The file's SHA-256, to match the record with the file the bank kept.
+    pub content_sha256: String,
+}
+
 /// Why a batch was refused. Nothing of it was stored.
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -79,6 +89,9 @@ pub enum FeedError {
         errors_total: u64,
         errors: Vec<Issue>,
         rows_read: u64,
+        /// Rows of a bank's loan outcomes refused as not its subjects (for the audit trail only:
+        /// the caller sees them among `errors`, under one generic reason).
+        not_eligible: Option<NotEligible>,
     },
     #[error("the file cannot be read as {what}: {reason}")]
     Unreadable { what: String, reason: String },
@@ -93,4 +106,7 @@ pub enum FeedError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// A refusal's audit record could not be committed.
+    #[error("audit trail: {0}")]
+    Audit(String),
 }

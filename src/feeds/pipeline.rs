@@ -11,13 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use sha2::Digest;
 use tokio::sync::mpsc;
 
 use super::cells::{Cells, RowBuf};
 use super::format::{self, Encoding, FileFacts, Format};
 use super::kinds::{self, Ctx, Kind};
 use super::reader::{self, Next};
-use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, Limits, MAX_LISTED};
+use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, Limits, NotEligible, MAX_LISTED};
+use crate::domain::Role;
 use crate::pii::PiiKey;
 use crate::storage::feeds::{self as store, rows_per_chunk, BatchRecord, FeedRow};
 use crate::storage::{households, tax, Db, StoreError, Tx};
@@ -40,6 +42,9 @@ pub struct FeedRequest {
     pub received_at: DateTime<Utc>,
     /// How much of the file the readers will look at (the `feed_limits` settings).
     pub limits: Limits,
+    /// The sending partner's role; `None` for the operator's command line. A bank's loan
+    /// outcomes are limited to its consented subjects, refused with one generic reason.
+    pub sender: Option<Role>,
 }
 
 /// Validates and stores one file, or replays the batch stored earlier under the same key.
@@ -75,11 +80,13 @@ pub async fn import(
         path: &req.path,
         facts: &facts,
         format,
-        ctx,
+        ctx: ctx.clone(),
         progress,
         limits: &req.limits,
     };
-    let loaded = load_kind(req.kind, job).await?;
+    let loaded = load_kind(req.kind, job)
+        .await
+        .map_err(|e| with_not_eligible(e, &ctx, &facts.sha256))?;
     let superseded = supersede(&mut tx, req.kind, &batch.id).await?;
     let result = batch_result(&batch, &facts, format, loaded, superseded);
     let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
@@ -106,10 +113,18 @@ fn readable_format(req: &FeedRequest, facts: &FileFacts) -> Result<Format, FeedE
 }
 
 /// What the validators need: the PII key, the sender, today, and for loan outcomes the subjects
-/// already stored.
+/// already stored (for a bank, only those it holds a consent for).
 async fn context(db: &Db, pii: &PiiKey, req: &FeedRequest) -> Result<Arc<Ctx>, FeedError> {
+    // A bank reports outcomes only of loans it was authorised to look at: every score it was
+    // delivered needed its consent for the subject, so its consents cover its scores too.
+    let partner_scoped = req.kind == FeedKind::LoanOutcomes && req.sender == Some(Role::Bank);
     let known_subjects = if req.kind == FeedKind::LoanOutcomes {
-        db.known_loan_subjects().await?
+        let mut known = db.known_loan_subjects().await?;
+        if partner_scoped {
+            let consented = db.consented_subjects(&req.source).await?;
+            known.retain(|k| consented.contains(k));
+        }
+        known
     } else {
         Default::default()
     };
@@ -119,6 +134,8 @@ async fn context(db: &Db, pii: &PiiKey, req: &FeedRequest) -> Result<Arc<Ctx>, F
         today: req.received_at.date_naive(),
         earliest_founding_year: req.limits.earliest_founding_year,
         known_subjects,
+        partner_scoped,
+        not_eligible: Default::default(),
     }))
 }
 
@@ -289,6 +306,7 @@ async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
             errors_total: report.errors_total,
             errors: report.errors,
             rows_read: report.rows_read,
+            not_eligible: None,
         });
     }
     Ok(Loaded {
@@ -296,6 +314,29 @@ async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
         warnings_total: report.warnings_total,
         warnings: report.warnings,
     })
+}
+
+/// Adds to a refusal the tally of rows a bank may not send, for the audit trail.
+fn with_not_eligible(err: FeedError, ctx: &Ctx, content_sha256: &str) -> FeedError {
+    let tally = ctx.not_eligible.lock().expect("tally lock");
+    match err {
+        FeedError::Invalid {
+            errors_total,
+            errors,
+            rows_read,
+            ..
+        } if tally.rows > 0 => FeedError::Invalid {
+            errors_total,
+            errors,
+            rows_read,
+            not_eligible: Some(NotEligible {
+                rows: tally.rows,
+                subjects_sha256: hex::encode(tally.digest.clone().finalize()),
+                content_sha256: content_sha256.to_owned(),
+            }),
+        },
+        other => other,
+    }
 }
 
 #[derive(Default)]

@@ -47,8 +47,9 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 ApiError::Unauthorized("Authorization must be: Bearer <partner key>".into())
             })?;
+        let now = state.clock.now();
         match state.read_model.partner_by_key(&state.db, key).await? {
-            Some(p) if p.active => {
+            Some((p, k)) if p.active && k.in_force(now) => {
                 tracing::Span::current().record("partner", p.id.as_str());
                 state
                     .limiter
@@ -56,8 +57,14 @@ impl FromRequestParts<AppState> for Caller {
                     .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
                 Ok(Caller(p))
             }
-            Some(_) => Err(ApiError::Unauthorized(
+            Some((p, _)) if !p.active => Err(ApiError::Unauthorized(
                 "partner key has been revoked".into(),
+            )),
+            Some((_, k)) if k.revoked_at.is_some_and(|t| t <= now) => Err(ApiError::Unauthorized(
+                "partner key has been revoked".into(),
+            )),
+            Some(_) => Err(ApiError::Unauthorized(
+                "partner key has been retired by a rotation: use the partner's new key".into(),
             )),
             None => Err(ApiError::Unauthorized("unknown partner key".into())),
         }
@@ -90,6 +97,15 @@ pub struct Authorized<R: RoleSet> {
 
 pub type Admin = Authorized<AdminRole>;
 pub type Lender = Authorized<LenderRoles>;
+
+impl<R: RoleSet> Authorized<R> {
+    /// The caller as the audit ledger records an actor.
+    pub fn actor(&self) -> crate::audit::Actor {
+        crate::audit::Actor::Partner {
+            partner_id: self.partner.id.clone(),
+        }
+    }
+}
 
 impl<R: RoleSet> FromRequestParts<AppState> for Authorized<R> {
     type Rejection = ApiError;

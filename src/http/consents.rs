@@ -1,23 +1,72 @@
-//! `POST /v1/consents` and `POST /v1/consents/{id}/revoke`: a subject's recorded authorization,
-//! without which no score is given.
+//! A subject's recorded authorization, without which no score is given, through its life:
+//! `POST /v1/consents` (a lender registers), `POST /v1/consents/{id}/revoke` (the lender that
+//! registered it revokes), `POST /v1/consents/{id}/withdraw` (an admin records the subject's
+//! withdrawal) and `GET /v1/consents/subjects/{subject}` (an admin lists a subject's consents).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::auth::Lender;
+use super::auth::{Admin, Lender};
 use super::{ApiError, AppJson, AppState};
-use crate::consent::{ConsentError, Registration};
+use crate::consent::{Actor, ConsentError, Registration};
 use crate::domain::SubjectId;
+use crate::storage::consents::Consent;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/consents", post(register))
         .route("/v1/consents/{id}/revoke", post(revoke))
+        .route("/v1/consents/{id}/withdraw", post(withdraw))
+        .route("/v1/consents/subjects/{subject}", get(of_subject))
+}
+
+/// A consent as an administrator or its partner sees it: the subject masked, never its key.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ConsentView {
+    pub consent_id: String,
+    pub partner_id: String,
+    pub subject: String,
+    pub purpose: String,
+    pub valid_until: NaiveDate,
+    pub evidence_sha256: String,
+    pub signed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub withdrawn_at: Option<DateTime<Utc>>,
+    pub withdrawal_evidence_sha256: Option<String>,
+    /// `active`, `expired`, `revoked` or `withdrawn`, as of now.
+    pub status: String,
+}
+
+impl ConsentView {
+    fn new(c: Consent, status: &str) -> ConsentView {
+        ConsentView {
+            consent_id: c.id,
+            partner_id: c.partner_id,
+            subject: c.subject_masked,
+            purpose: c.purpose,
+            valid_until: c.valid_until,
+            evidence_sha256: c.evidence_sha256,
+            signed_at: c.signed_at,
+            created_at: c.created_at,
+            revoked_at: c.revoked_at,
+            withdrawn_at: c.withdrawn_at,
+            withdrawal_evidence_sha256: c.withdrawal_evidence_sha256,
+            status: status.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawalRequest {
+    /// SHA-256 (hex) of the subject's written withdrawal, kept by whoever received it.
+    pub evidence_sha256: String,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -75,6 +124,7 @@ impl From<ConsentError> for ApiError {
             }
             ConsentError::Forbidden { code, message } => ApiError::forbidden(code, message),
             ConsentError::Store(e) => e.into(),
+            e @ ConsentError::Audit(_) => ApiError::Internal(e.into()),
         }
     }
 }
@@ -111,7 +161,51 @@ pub async fn revoke(
     caller: Lender,
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let now = state.clock.now();
-    state.revoke_consent(&caller.partner, &id, now).await?;
-    Ok(Json(json!({ "consent_id": id, "revoked_at": now })))
+    let revoked = state
+        .revoke_consent(Actor::Partner(&caller.partner), &id)
+        .await?;
+    Ok(Json(
+        json!({ "consent_id": id, "revoked_at": revoked.revoked_at }),
+    ))
+}
+
+#[utoipa::path(post, path = "/v1/consents/{id}/withdraw", params(("id" = String, Path)),
+    request_body = WithdrawalRequest,
+    responses((status = 200, body = ConsentView), (status = 403), (status = 404), (status = 409), (status = 422)),
+    security(("partner_key" = [])), tag = "consents")]
+#[tracing::instrument(skip_all, fields(partner))]
+pub async fn withdraw(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    AppJson(req): AppJson<WithdrawalRequest>,
+) -> Result<Json<ConsentView>, ApiError> {
+    let withdrawn = state
+        .withdraw_consent(Actor::Partner(&admin.partner), &id, &req.evidence_sha256)
+        .await?;
+    Ok(Json(ConsentView::new(withdrawn, "withdrawn")))
+}
+
+#[utoipa::path(get, path = "/v1/consents/subjects/{subject}",
+    params(("subject" = String, Path, description = "credit code or resident id")),
+    responses((status = 200, body = [ConsentView]), (status = 403), (status = 422)),
+    security(("partner_key" = [])), tag = "consents")]
+#[tracing::instrument(skip_all, fields(partner))]
+pub async fn of_subject(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(subject): Path<String>,
+) -> Result<Json<Vec<ConsentView>>, ApiError> {
+    let today = state.clock.now().date_naive();
+    let subject = SubjectId::parse(&subject, today).map_err(|e| ConsentError::Invalid {
+        field: "subject",
+        message: e.to_string(),
+    })?;
+    let (_, consents) = state.subject_consents(&subject).await?;
+    Ok(Json(
+        consents
+            .into_iter()
+            .map(|(c, status)| ConsentView::new(c, status))
+            .collect(),
+    ))
 }

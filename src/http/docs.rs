@@ -16,6 +16,11 @@ use super::AppState;
     paths(
         super::consents::register,
         super::consents::revoke,
+        super::consents::withdraw,
+        super::consents::of_subject,
+        super::partners::rotate_key,
+        super::partners::revoke_key,
+        super::partners::keys,
         super::scores::score,
         super::scores::batch,
         super::feeds::upload,
@@ -37,6 +42,7 @@ use super::AppState;
     modifiers(&PartnerKey),
     tags(
         (name = "consents", description = "Subjects' authorizations"),
+        (name = "partners", description = "Partners' keys: rotation and revocation (admin)"),
         (name = "scores", description = "Credit scores with reasons, one at a time or in batches"),
         (name = "feeds", description = "Data owners' feed files"),
         (name = "models", description = "Model registry, retraining and monitoring (admin)"),

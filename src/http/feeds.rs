@@ -72,6 +72,7 @@ pub async fn upload(
         format,
         received_at: state.clock.now(),
         limits: state.settings.feed_limits.clone(),
+        sender: Some(partner.role),
     };
     let accepted = state.import_feed(req, None).await?;
     tracing::info!(batch = %accepted.result.batch_id, rows = accepted.result.rows, replayed = accepted.replayed, "feed batch");
@@ -130,6 +131,7 @@ impl From<FeedError> for ApiError {
                 errors_total,
                 errors,
                 rows_read,
+                ..
             } => ApiError::Unprocessable {
                 code: "invalid_rows",
                 message,
@@ -152,6 +154,7 @@ impl From<FeedError> for ApiError {
             FeedError::KeyReused { .. } => ApiError::Conflict(message),
             FeedError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("feed i/o")),
             FeedError::Store(e) => e.into(),
+            e @ FeedError::Audit(_) => ApiError::Internal(e.into()),
         }
     }
 }

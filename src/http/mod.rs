@@ -25,6 +25,7 @@ pub mod feeds;
 pub mod health;
 pub mod metrics;
 pub mod models;
+pub mod partners;
 pub mod scores;
 
 pub use crate::app::AppState;
@@ -63,6 +64,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::router())
         .merge(feeds::router())
         .merge(consents::router())
+        .merge(partners::router())
         .merge(scores::router())
         .merge(models::router())
         .merge(audit::router())

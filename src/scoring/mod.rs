@@ -138,6 +138,7 @@ impl From<ConsentError> for ScoreError {
             ConsentError::Invalid { field, message } => ScoreError::Invalid { field, message },
             ConsentError::Forbidden { code, message } => ScoreError::Forbidden { code, message },
             ConsentError::Store(e) => ScoreError::Store(e),
+            ConsentError::Audit(e) => ScoreError::Audit(e),
         }
     }
 }

@@ -1,8 +1,10 @@
-//! The serving read model: partners, consents and subjects' facts held in memory, so that a
-//! score costs no database round trip but its audit record's. Each cache is dropped when its
-//! data changes: at once for writes made through this process, and within
-//! `read_model_refresh_ms` for writes made anywhere else (the CLI, another replica, a purge),
-//! which database triggers count in `data_revisions` (see `storage::revisions`).
+//! The serving read model: partners (with their keys), consents and subjects' facts held in
+//! memory, so that a score costs no database round trip but its audit record's. Each cache is
+//! dropped when its data changes: at once for writes made through this process; on PostgreSQL
+//! as soon as the database notifies the change (`spawn_listener`) for writes made anywhere else
+//! (the CLI, another replica, a purge); and in any case within `read_model_refresh_ms`, by the
+//! poll of the counters the database's triggers keep in `data_revisions` (see
+//! `storage::revisions`).
 //!
 //! A load races a change only harmlessly: every domain has a generation, bumped when it is
 //! invalidated, and a value loaded under an older generation is returned but not kept.
@@ -17,8 +19,8 @@ use moka::sync::Cache;
 
 use crate::storage::consents::Consent;
 use crate::storage::facts::{self, FarmerFacts, SmeFacts, Village};
-use crate::storage::partners::{key_digest, Partner};
-use crate::storage::revisions::Revised;
+use crate::storage::partners::{key_digest, Partner, PartnerKey};
+use crate::storage::revisions::{Heard, Revised};
 use crate::storage::{Db, StoreError};
 
 /// Anything cached is reloaded after this long even if no change was seen: a safety net for
@@ -28,7 +30,7 @@ const MAX_PARTNERS: u64 = 10_000;
 const MAX_CONSENTS: u64 = 200_000;
 
 pub struct ReadModel {
-    partners: Cache<String, Partner>,
+    partners: Cache<String, (Partner, PartnerKey)>,
     consents: Cache<String, Consent>,
     sme: Cache<String, Arc<SmeFacts>>,
     households: Cache<String, Arc<FarmerFacts>>,
@@ -71,8 +73,13 @@ impl ReadModel {
         }
     }
 
-    /// The partner holding `key`, active or revoked.
-    pub async fn partner_by_key(&self, db: &Db, key: &str) -> Result<Option<Partner>, StoreError> {
+    /// The partner holding `key` and the key's record, in force or not (the caller judges both at
+    /// its own "now", so a key's end of overlap needs no invalidation).
+    pub async fn partner_by_key(
+        &self,
+        db: &Db,
+        key: &str,
+    ) -> Result<Option<(Partner, PartnerKey)>, StoreError> {
         let digest = key_digest(key);
         self.cached(&self.partners, Revised::Partners, digest, || async {
             db.partner_by_key(key).await
@@ -152,6 +159,13 @@ impl ReadModel {
         }
     }
 
+    /// Drops every cache (when changes may have gone unheard).
+    pub fn invalidate_all(&self) {
+        for what in Revised::ALL {
+            self.invalidate(what);
+        }
+    }
+
     /// Reads the change counters and drops whatever changed since the last read.
     pub async fn refresh(&self, db: &Db) -> Result<(), StoreError> {
         let now = db.data_revisions().await?;
@@ -194,6 +208,38 @@ impl ReadModel {
         }
         Ok(loaded)
     }
+}
+
+/// On PostgreSQL, drops a cache as soon as its change is notified (`storage::revisions`), so a
+/// consent or key revoked through another replica is refused here within milliseconds; the poll
+/// ([`spawn_refresh`]) stays as the fallback. Should the listening connection drop, everything
+/// is dropped (changes may have been missed) and listening resumes. Ends at once on SQLite.
+pub fn spawn_listener(model: Arc<ReadModel>, db: Db) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match db.listen_revisions().await {
+                Ok(None) => return,
+                Ok(Some(mut listener)) => loop {
+                    match listener.next().await {
+                        Ok(Heard::Changed(what)) => model.invalidate(what),
+                        Ok(Heard::Lost) => {
+                            tracing::warn!(
+                                "change notifications interrupted; dropping every cache"
+                            );
+                            model.invalidate_all();
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %e, "change notifications failed; dropping every cache");
+                            model.invalidate_all();
+                            break;
+                        }
+                    }
+                },
+                Err(e) => tracing::warn!(error = %e, "cannot listen for change notifications"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    })
 }
 
 /// Runs [`ReadModel::refresh`] every `every` until the task is aborted.

@@ -1,5 +1,6 @@
 //! Change counters for the serving read model, bumped by triggers (migration 0002) whenever
-//! partners, consents or subjects' facts change, whoever changed them.
+//! partners, their keys, consents or subjects' facts change, whoever changed them. On PostgreSQL
+//! every bump is also notified (migration 0007), so replicas hear of a change as it commits.
 
 use super::{Db, StoreError};
 use crate::with_db;
@@ -22,9 +23,53 @@ impl Revised {
             Revised::Facts => "facts",
         }
     }
+
+    fn from_name(name: &str) -> Option<Revised> {
+        Revised::ALL.into_iter().find(|r| r.name() == name)
+    }
+}
+
+/// The channel the triggers notify, with the counter's name as the payload.
+const CHANNEL: &str = "creditbridge_revisions";
+
+/// A PostgreSQL connection listening for counter bumps.
+pub struct RevisionListener(sqlx::postgres::PgListener);
+
+/// What a listener heard.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Heard {
+    Changed(Revised),
+    /// The connection was lost: changes may have gone unheard. The next call reconnects.
+    Lost,
+}
+
+impl RevisionListener {
+    /// Waits for the next change (a payload naming no counter is skipped).
+    pub async fn next(&mut self) -> Result<Heard, StoreError> {
+        loop {
+            match self.0.try_recv().await? {
+                None => return Ok(Heard::Lost),
+                Some(n) => match Revised::from_name(n.payload()) {
+                    Some(what) => return Ok(Heard::Changed(what)),
+                    None => tracing::debug!(payload = n.payload(), "unknown revision notified"),
+                },
+            }
+        }
+    }
 }
 
 impl Db {
+    /// A listener for counter bumps on PostgreSQL (one connection of the pool, held); `None` on
+    /// SQLite, where the one process that writes drops its caches itself.
+    pub async fn listen_revisions(&self) -> Result<Option<RevisionListener>, StoreError> {
+        let Db::Postgres(pool) = self else {
+            return Ok(None);
+        };
+        let mut listener = sqlx::postgres::PgListener::connect_with(pool).await?;
+        listener.listen(CHANNEL).await?;
+        Ok(Some(RevisionListener(listener)))
+    }
+
     /// The current counters, in the order of [`Revised::ALL`].
     pub async fn data_revisions(&self) -> Result<[i64; 3], StoreError> {
         let rows: Vec<(String, i64)> = with_db!(self, p => sqlx::query_as(

@@ -693,7 +693,9 @@ async fn step_until(
     sequencer: &mut Sequencer,
     size: u64,
 ) -> creditbridge::audit::sequencer::StepReport {
-    for _ in 0..200 {
+    // Up to a minute: on PostgreSQL any older open transaction in the cluster (another test's
+    // import, say) holds the sequencer back until it ends.
+    for _ in 0..1200 {
         let report = sequencer.step(true).await.unwrap();
         if report.size >= size {
             return report;

@@ -115,7 +115,7 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
         .partner_by_key(&old_bank)
         .await
         .unwrap()
-        .is_some_and(|p| !p.active));
+        .is_some_and(|(p, _)| !p.active));
     assert_ne!(again.partners[0].key, prepared.partners[0].key);
     app.sequence().await;
     let v = creditbridge::audit::verify(&app.state.db, &app.verifier(), &[])

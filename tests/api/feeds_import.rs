@@ -48,6 +48,7 @@ async fn load_path(
         format: None,
         received_at: crate::common::test_now(),
         limits: Default::default(),
+        sender: None,
     };
     import(&t.db, &pii(), req, None).await
 }

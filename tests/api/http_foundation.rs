@@ -214,7 +214,11 @@ async fn shutdown_turns_readiness_off_and_lets_requests_in_flight_finish() {
     crate::common::fixtures::install_champion(&state, "farmer", "farmer-drain-1", 2).await;
     let key = state
         .db
-        .add_partner("drain test", "tax_bureau".parse().unwrap())
+        .add_partner(
+            "drain test",
+            "tax_bureau".parse().unwrap(),
+            crate::common::test_now(),
+        )
         .await
         .unwrap()
         .key;
@@ -296,7 +300,11 @@ async fn shutdown_stops_after_the_grace_period_whatever_is_in_flight() {
         .unwrap();
     let key = state
         .db
-        .add_partner("stuck", "tax_bureau".parse().unwrap())
+        .add_partner(
+            "stuck",
+            "tax_bureau".parse().unwrap(),
+            crate::common::test_now(),
+        )
         .await
         .unwrap()
         .key;

@@ -93,7 +93,11 @@ async fn a_consent_or_key_revoked_on_another_replica_stops_scores() {
 
         let partner = app.state.db.list_partners().await.unwrap();
         let bank_id = &partner.iter().find(|p| p.name.contains("Bank")).unwrap().id;
-        app.state.db.revoke_partner(bank_id).await.unwrap();
+        app.state
+            .db
+            .revoke_partner(bank_id, crate::common::test_now())
+            .await
+            .unwrap();
         eventually(&app, &bank, &consent, |status, body| {
             status == 401
                 && body["error"]["message"]
@@ -131,7 +135,9 @@ async fn triggers_count_every_change_the_cache_holds() {
         assert!(at(revoked, Revised::Consents) > at(fed, Revised::Consents));
 
         let p = db.list_partners().await.unwrap();
-        db.revoke_partner(&p[0].id).await.unwrap();
+        db.revoke_partner(&p[0].id, crate::common::test_now())
+            .await
+            .unwrap();
         let gone = db.data_revisions().await.unwrap();
         assert!(at(gone, Revised::Partners) > at(revoked, Revised::Partners));
 

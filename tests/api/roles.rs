@@ -82,6 +82,41 @@ fn table() -> Vec<Route> {
         ),
         route(
             Method::POST,
+            "/v1/consents/{id}/withdraw",
+            "/v1/consents/01J00000000000000000000000/withdraw",
+            Body::Json(json!({ "evidence_sha256": EVIDENCE })),
+            ADMIN,
+        ),
+        route(
+            Method::GET,
+            "/v1/consents/subjects/{subject}",
+            &format!("/v1/consents/subjects/{USCC}"),
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::GET,
+            "/v1/partners/{id}/keys",
+            "/v1/partners/p_nope/keys",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::POST,
+            "/v1/partners/{id}/keys/rotate",
+            "/v1/partners/p_nope/keys/rotate",
+            Body::Json(json!({})),
+            ADMIN,
+        ),
+        route(
+            Method::POST,
+            "/v1/partner-keys/{key_id}/revoke",
+            "/v1/partner-keys/k_nope/revoke",
+            Body::None,
+            ADMIN,
+        ),
+        route(
+            Method::POST,
             "/v1/scores",
             "/v1/scores",
             Body::Json(score.clone()),
@@ -340,10 +375,14 @@ async fn every_v1_route_wants_a_valid_partner_key() {
     let revoked = app
         .state
         .db
-        .add_partner("gone", "admin".parse().unwrap())
+        .add_partner("gone", "admin".parse().unwrap(), crate::common::test_now())
         .await
         .unwrap();
-    app.state.db.revoke_partner(&revoked.id).await.unwrap();
+    app.state
+        .db
+        .revoke_partner(&revoked.id, crate::common::test_now())
+        .await
+        .unwrap();
 
     for r in table() {
         for key in [None, Some("not-a-key"), Some(revoked.key.as_str())] {

@@ -114,7 +114,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
     assert_eq!(status, 200);
     let unknown_subject = app.consent(&bank, USCC_UNKNOWN, "loan_application").await;
     // An expired consent cannot be registered through the API, so it is planted.
-    let partner = app.state.db.partner_by_key(&bank).await.unwrap().unwrap();
+    let (partner, _) = app.state.db.partner_by_key(&bank).await.unwrap().unwrap();
     let subject = app.state.pii.subject_ref(
         &creditbridge::domain::SubjectId::parse(USCC, crate::common::test_today()).unwrap(),
     );
@@ -130,6 +130,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
             valid_until: "2020-01-01".parse().unwrap(),
             evidence_sha256: EVIDENCE,
             signed_at: "2019-06-01T00:00:00Z".parse().unwrap(),
+            created_at: crate::common::test_now(),
         })
         .await
         .unwrap();
@@ -251,6 +252,7 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
         .await
         .unwrap()
         .unwrap()
+        .0
         .id;
     let unread: Vec<(&str, &str, Value)> = refused[cases.len()..]
         .iter()
@@ -323,10 +325,18 @@ async fn keys_are_checked_before_anything_else() {
     let bank = app
         .state
         .db
-        .add_partner("old bank", "bank".parse().unwrap())
+        .add_partner(
+            "old bank",
+            "bank".parse().unwrap(),
+            crate::common::test_now(),
+        )
         .await
         .unwrap();
-    app.state.db.revoke_partner(&bank.id).await.unwrap();
+    app.state
+        .db
+        .revoke_partner(&bank.id, crate::common::test_now())
+        .await
+        .unwrap();
     let (status, err) = app.score(&bank.key, body).await;
     assert_eq!(status, 401);
     assert!(err["error"]["message"]

@@ -85,9 +85,12 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         );
 
         // Partners, consents, the audit trail, the registry, monitoring observations.
-        let p = db.add_partner("湛江农商银行", Role::Bank).await.unwrap();
+        let p = db
+            .add_partner("湛江农商银行", Role::Bank, crate::common::test_now())
+            .await
+            .unwrap();
         assert_eq!(
-            db.partner_by_key(&p.key).await.unwrap().unwrap().name,
+            db.partner_by_key(&p.key).await.unwrap().unwrap().0.name,
             "湛江农商银行"
         );
         let subject = state
@@ -103,6 +106,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
                 valid_until: "2027-12-31".parse().unwrap(),
                 evidence_sha256: &"d".repeat(64),
                 signed_at: crate::common::test_now(),
+                created_at: crate::common::test_now(),
             })
             .await
             .unwrap();

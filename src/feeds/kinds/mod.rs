@@ -2,6 +2,9 @@
 //! becomes a storage row, with every rule of docs/feeds.md checked and reported per cell.
 
 use std::collections::HashSet;
+use std::sync::Mutex;
+
+use sha2::{Digest, Sha256};
 
 use chrono::NaiveDate;
 
@@ -28,8 +31,34 @@ pub struct Ctx {
     pub today: NaiveDate,
     /// Founding dates may not be earlier than this year's first day.
     pub earliest_founding_year: i32,
-    /// Credit codes and household subject keys already stored (loan outcomes only).
+    /// Credit codes and household subject keys already stored (loan outcomes only); for a bank
+    /// only those it holds a consent for.
     pub known_subjects: HashSet<String>,
+    /// A bank's loan outcomes: a subject outside `known_subjects` gets the one reason
+    /// [`NOT_ELIGIBLE`], whether it exists or not, and is tallied for the audit trail.
+    pub partner_scoped: bool,
+    pub not_eligible: Mutex<Tally>,
+}
+
+/// The one reason a bank is given for a loan outcome it may not send: the same whether the
+/// subject is unknown or someone else's, so a feed cannot be used to learn who exists.
+pub const NOT_ELIGIBLE: &str =
+    "not accepted: outcomes are taken only for subjects this partner holds a consent for";
+
+/// Rows refused as not eligible: how many, and a running SHA-256 of their subject keys in file
+/// order (what the audit keeps instead of the keys).
+#[derive(Default)]
+pub struct Tally {
+    pub rows: u64,
+    pub digest: Sha256,
+}
+
+impl Tally {
+    fn note(&mut self, subject_key: &str) {
+        self.rows += 1;
+        self.digest.update(subject_key.as_bytes());
+        self.digest.update(b"\n");
+    }
 }
 
 pub trait Kind: Send + 'static {

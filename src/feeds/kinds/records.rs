@@ -3,7 +3,7 @@
 
 use chrono::Months;
 
-use super::{resident, uscc, Ctx, Kind};
+use super::{resident, uscc, Ctx, Kind, NOT_ELIGIBLE};
 use crate::domain::Uscc;
 use crate::feeds::cells::Cells;
 use crate::feeds::columns::{opt, req, Column};
@@ -97,7 +97,10 @@ impl Kind for LoanOutcomes {
         let product = c.req(1, |s| values::one_of(s, &["sme", "farmer"]));
         let subject_key = product.and_then(|p| subject(c, 2, p == "farmer", ctx));
         if let (Some(p), Some(k)) = (product, &subject_key) {
-            if !ctx.known_subjects.contains(k) {
+            if !ctx.known_subjects.contains(k) && ctx.partner_scoped {
+                ctx.not_eligible.lock().expect("tally lock").note(k);
+                c.fail(2, NOT_ELIGIBLE);
+            } else if !ctx.known_subjects.contains(k) {
                 let reason = if p == "farmer" {
                     "no household with this head is known; feed households first".to_owned()
                 } else {

@@ -25,6 +25,7 @@ pub async fn feed(state: &AppState, kind: FeedKind, csv: &str) {
         format: None,
         received_at: state.clock.now(),
         limits: Default::default(),
+        sender: None,
     };
     import(&state.db, &state.pii, req, None)
         .await

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use creditbridge::clock::ManualClock;
 use creditbridge::http::AppState;
 use creditbridge::settings::{DatabaseUrl, Settings};
+use creditbridge::storage::partners::NewPartner;
 use creditbridge::storage::Db;
 use tokio::sync::oneshot;
 
@@ -69,8 +70,20 @@ pub struct TestDb {
 
 pub async fn test_db(backend: Backend) -> TestDb {
     let dir = tempfile::tempdir().unwrap();
-    let url = match backend {
-        Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+    let url = fresh_url(backend, dir.path()).await;
+    let db = Db::connect(&url, 5).await.expect("connect test database");
+    TestDb {
+        db,
+        url,
+        dir,
+        backend,
+    }
+}
+
+/// The URL of a new, empty database for `backend` (an SQLite file in `dir`).
+async fn fresh_url(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}", dir.join("test.db").display()),
         Backend::Postgres => {
             let admin = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
             let name = format!("cb_t_{}", ulid::Ulid::new().to_string().to_lowercase());
@@ -86,14 +99,52 @@ pub async fn test_db(backend: Backend) -> TestDb {
             u.set_path(&name);
             u.to_string()
         }
-    };
-    let db = Db::connect(&url, 5).await.expect("connect test database");
-    TestDb {
-        db,
-        url,
-        dir,
-        backend,
     }
+}
+
+/// For migration tests: a new database with only the migrations numbered below `version`
+/// applied, then `seed` (SQL) run on it, as a deployment of the time would hold it. Returns its
+/// URL, and the directory to keep alive as long as it is used.
+pub async fn db_before_migration(
+    backend: Backend,
+    version: i64,
+    seed: &str,
+) -> (String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = fresh_url(backend, dir.path()).await;
+    let folder = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let source = std::path::PathBuf::from(format!(
+        "{}/migrations/{folder}",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let mut migrator = sqlx::migrate::Migrator::new(source).await.unwrap();
+    let earlier: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    migrator.migrations = earlier.into();
+    match backend {
+        Backend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&format!("{url}?mode=rwc"))
+                .await
+                .unwrap();
+            migrator.run(&pool).await.unwrap();
+            sqlx::raw_sql(seed).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            sqlx::raw_sql(seed).execute(&pool).await.unwrap();
+            pool.close().await;
+        }
+    }
+    (url, dir)
 }
 
 /// The test log's name (the signing key's, and its checkpoints' origin).
@@ -161,7 +212,25 @@ impl TestApp {
     }
 
     pub async fn spawn_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
-        let test_db = test_db(backend).await;
+        Self::spawn_over(test_db(backend).await, tweak).await
+    }
+
+    /// A second replica over this app's database (same PII key and starting time, a clock and a
+    /// data directory of its own), as a load balancer would put beside it.
+    pub async fn replica(&self, tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let db = Db::connect(&self.test_db.url, 5)
+            .await
+            .expect("connect replica");
+        let test_db = TestDb {
+            db,
+            url: self.test_db.url.clone(),
+            dir: tempfile::tempdir().unwrap(),
+            backend: self.test_db.backend,
+        };
+        Self::spawn_over(test_db, tweak).await
+    }
+
+    async fn spawn_over(test_db: TestDb, tweak: impl FnOnce(&mut Settings)) -> TestApp {
         let mut settings = test_settings(&test_db.url, test_db.dir.path());
         tweak(&mut settings);
         let clock = test_clock();
@@ -189,12 +258,22 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// Creates a partner of `role` and returns it with its first clear key.
+    pub async fn partner(&self, role: &str) -> NewPartner {
+        let role = role.parse().expect("role");
+        self.state
+            .db
+            .add_partner(&format!("test {role:?}"), role, test_now())
+            .await
+            .unwrap()
+    }
+
     /// Creates a partner of `role` and returns its clear key.
     pub async fn partner_key(&self, role: &str) -> String {
         let role = role.parse().expect("role");
         self.state
             .db
-            .add_partner(&format!("test {role:?}"), role)
+            .add_partner(&format!("test {role:?}"), role, test_now())
             .await
             .unwrap()
             .key
@@ -323,7 +402,8 @@ impl TestApp {
     /// it back for a moment: it is asked again, within a bound.
     pub async fn sequence(&self) -> creditbridge::audit::sequencer::StepReport {
         let recorded = self.state.db.ledger_count().await.unwrap() as u64;
-        for _ in 0..200 {
+        // Up to a minute (see above: another test's long import can hold it back).
+        for _ in 0..1200 {
             // The server task (which starts the sequencer) may not have run yet.
             match self.state.sequencer.run_now(true).await {
                 Ok(report) if report.size >= recorded => return report,
@@ -334,6 +414,16 @@ impl TestApp {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
         panic!("the sequencer did not catch up with {recorded} entries");
+    }
+
+    /// Sequences what was recorded so far and verifies the whole log: true when it holds.
+    pub async fn ledger_verifies(&self) -> bool {
+        self.sequence().await;
+        let v = creditbridge::audit::verify(&self.state.db, &self.verifier(), &[])
+            .await
+            .unwrap();
+        assert!(v.ok, "{v:?}");
+        v.ok
     }
 
     /// The log's public key.
@@ -368,6 +458,7 @@ pub async fn audit_entries(db: &Db) -> Vec<serde_json::Value> {
             let o = v.as_object_mut().unwrap();
             o.insert("event_id".into(), entry.event_id.to_string().into());
             o.insert("kind".into(), entry.kind.clone().into());
+            o.insert("recorded_at".into(), entry.time.to_rfc3339().into());
             o.insert("actor".into(), entry.actor.clone().into());
             o.insert("partner_id".into(), r.partner_id.clone().into());
             o.insert(
