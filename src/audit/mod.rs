@@ -50,6 +50,7 @@ pub enum EventKind {
     ModelPromoted,
     ModelRolledBack,
     ModelForced,
+    ModelImported,
     Purge,
     SubjectHistoryRead,
     ProcessStarted,
@@ -57,7 +58,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
@@ -74,6 +75,7 @@ impl EventKind {
         EventKind::ModelPromoted,
         EventKind::ModelRolledBack,
         EventKind::ModelForced,
+        EventKind::ModelImported,
         EventKind::Purge,
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
@@ -98,6 +100,7 @@ impl EventKind {
             EventKind::ModelPromoted => "model.promoted",
             EventKind::ModelRolledBack => "model.rolled_back",
             EventKind::ModelForced => "model.forced",
+            EventKind::ModelImported => "model.imported",
             EventKind::Purge => "purge",
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",

@@ -14,6 +14,7 @@ mod consent_lifecycle;
 mod demo;
 mod feeds_http;
 mod feeds_import;
+mod governance;
 mod http_foundation;
 mod lifecycle;
 mod no_oracle;
