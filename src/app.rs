@@ -286,19 +286,13 @@ impl AppState {
         product: Product,
         as_of: NaiveDate,
     ) -> Result<RetrainOutcome, RetrainError> {
-        let outcome = retrain::retrain(
-            &retrain::Retraining {
-                db: &self.db,
-                models_dir: &self.settings.models_dir,
-                champions: &self.champions,
-                settings: &training::Settings::default(),
-                gates: &self.gates,
-                clock: &*self.clock,
-            },
-            product,
-            as_of,
-        )
-        .await?;
+        let settings = training::Settings::default();
+        let outcome = retrain::retrain(&self.retraining(&settings), product, as_of).await?;
+        // The new candidate scores in the shadows on this replica at once (others at their
+        // next reload).
+        if let Err(e) = self.champions.refresh(&self.db).await {
+            tracing::warn!(error = %e, "reloading models after a retraining");
+        }
         let event = AuditEvent::new(
             EventKind::ModelTrained,
             audit::Actor::System,
@@ -316,6 +310,18 @@ impl AppState {
             .await
             .map_err(|e| RetrainError::Store(audit_failed(e)))?;
         Ok(outcome)
+    }
+
+    /// What a retraining over this service's data, store, champions and gates reads.
+    pub fn retraining<'a>(&'a self, settings: &'a training::Settings) -> retrain::Retraining<'a> {
+        retrain::Retraining {
+            db: &self.db,
+            store: self.champions.store(),
+            champions: &self.champions,
+            settings,
+            gates: &self.gates,
+            clock: &*self.clock,
+        }
     }
 
     /// Records the start of a process: its version, a digest of its settings (secrets are never

@@ -56,6 +56,43 @@ pub struct Prepared {
     pub today: chrono::NaiveDate,
 }
 
+/// Generates a synthetic city of `size` with the months up to last month (by the state's clock)
+/// in `city_dir` and imports it through the feed path, as the demo does before training.
+pub async fn import_city(state: &AppState, city_dir: &Path, size: &DemoSize) -> anyhow::Result<()> {
+    let (start, end) = simulator::months_up_to_last_month(state.clock.today());
+    let config = simulator::Config {
+        enterprises: size.enterprises,
+        households: size.households,
+        seed: size.seed,
+        start,
+        end,
+        inject_errors: 0.0,
+    };
+    let dir = city_dir.to_path_buf();
+    tokio::task::spawn_blocking(move || simulator::generate(&config, &dir)).await??;
+    eprintln!("generated a synthetic city in {}", city_dir.display());
+    // Subjects before the facts that refer to them: `FeedKind::ALL`'s order.
+    for kind in FeedKind::ALL {
+        let file = kind.file_name();
+        let req = FeedRequest {
+            kind,
+            source: "cli".into(),
+            idempotency_key: None,
+            path: city_dir.join(file),
+            format: None,
+            received_at: state.clock.now(),
+            limits: state.settings.feed_limits.clone(),
+            sender: None,
+        };
+        let accepted = state
+            .import_feed(req, None)
+            .await
+            .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+        eprintln!("imported {file}: {} rows", accepted.result.rows);
+    }
+    Ok(())
+}
+
 /// Runs the pipeline once as of the state's clock; a data directory that already holds a prepared
 /// city is reused (only new demo partner keys are issued, the old ones revoked).
 pub async fn prepare(
@@ -67,37 +104,7 @@ pub async fn prepare(
     let city_dir = data_dir.join("city");
     let marker = data_dir.join("demo-ready");
     if !marker.exists() {
-        let (start, end) = simulator::months_up_to_last_month(today);
-        let config = simulator::Config {
-            enterprises: size.enterprises,
-            households: size.households,
-            seed: size.seed,
-            start,
-            end,
-            inject_errors: 0.0,
-        };
-        let dir = city_dir.clone();
-        tokio::task::spawn_blocking(move || simulator::generate(&config, &dir)).await??;
-        eprintln!("generated a synthetic city in {}", city_dir.display());
-        // Subjects before the facts that refer to them: `FeedKind::ALL`'s order.
-        for kind in FeedKind::ALL {
-            let file = kind.file_name();
-            let req = FeedRequest {
-                kind,
-                source: "cli".into(),
-                idempotency_key: None,
-                path: city_dir.join(file),
-                format: None,
-                received_at: state.clock.now(),
-                limits: state.settings.feed_limits.clone(),
-                sender: None,
-            };
-            let accepted = state
-                .import_feed(req, None)
-                .await
-                .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
-            eprintln!("imported {file}: {} rows", accepted.result.rows);
-        }
+        import_city(state, &city_dir, size).await?;
         let registry = state.registry();
         for product in [Product::Sme, Product::Farmer] {
             let o = match state.retrain(product, today).await {

@@ -19,8 +19,9 @@ use crate::lifecycle::Gates;
 use crate::pii::PiiKey;
 use crate::rate_limit::RateLimiter;
 use crate::scoring::read_model::{self, ReadModel};
-use crate::scoring::{champions, Champions};
+use crate::scoring::Champions;
 use crate::settings::{self, Settings};
+use crate::storage::artifacts::ArtifactStore;
 use crate::storage::{Db, Dialect};
 
 /// Opens the database (migrating it) and resolves the PII key; time from the system clock.
@@ -43,8 +44,14 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
     let audit = AuditWriter::start(settings.database_url.expose()).await?;
     let signer = load_signer(&settings, false)?;
     crate::http::metrics::handle();
-    let champions = Arc::new(Champions::default());
-    champions.refresh(&db).await?;
+    let champions = Arc::new(Champions::new(ArtifactStore::in_data_dir(
+        &settings.data_dir,
+    )));
+    // A champion that cannot be loaded (its artifact corrupted) leaves its product without one
+    // here, logged; the registry commands must still run to repair it.
+    if let Err(e) = champions.refresh(&db).await {
+        tracing::error!(error = %e, "a registered model could not be loaded");
+    }
     let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
     let gates = Arc::new(Gates::from(settings.gates.clone()));
     // Read the change counters before anything is cached, so no change can fall between.
@@ -63,14 +70,6 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
         read_model,
         clock,
     })
-}
-
-/// For `serve`: a product without a champion in the registry gets the committed one from
-/// `models_dir`, then the champions are loaded. (Other commands leave the registry as it is.)
-pub async fn bootstrap_champions(state: &AppState) -> anyhow::Result<()> {
-    champions::bootstrap_from_dir(&state.db, &state.settings.models_dir, state.clock.now()).await?;
-    state.champions.refresh(&state.db).await?;
-    Ok(())
 }
 
 pub use crate::pii_custody::PII_FINGERPRINT;

@@ -50,6 +50,7 @@ pub enum EventKind {
     ModelPromoted,
     ModelRolledBack,
     ModelForced,
+    ModelImported,
     Purge,
     SubjectHistoryRead,
     ProcessStarted,
@@ -63,7 +64,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 23] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
@@ -80,6 +81,7 @@ impl EventKind {
         EventKind::ModelPromoted,
         EventKind::ModelRolledBack,
         EventKind::ModelForced,
+        EventKind::ModelImported,
         EventKind::Purge,
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
@@ -107,6 +109,7 @@ impl EventKind {
             EventKind::ModelPromoted => "model.promoted",
             EventKind::ModelRolledBack => "model.rolled_back",
             EventKind::ModelForced => "model.forced",
+            EventKind::ModelImported => "model.imported",
             EventKind::Purge => "purge",
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",

@@ -63,8 +63,8 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
     })
 }
 
-fn subject(text: &str) -> anyhow::Result<SubjectId> {
-    SubjectId::parse(text).map_err(|e| anyhow::anyhow!("--subject: {e}"))
+fn subject(text: &str, today: chrono::NaiveDate) -> anyhow::Result<SubjectId> {
+    SubjectId::parse(text, today).map_err(|e| anyhow::anyhow!("--subject: {e}"))
 }
 
 async fn run_action(state: &crate::app::AppState, action: Action) -> anyhow::Result<String> {
@@ -80,7 +80,7 @@ async fn run_action(state: &crate::app::AppState, action: Action) -> anyhow::Res
             let partner = state.db.partner(&partner).await?;
             anyhow::ensure!(partner.active, "partner {} is revoked", partner.id);
             let registration = Registration {
-                subject: subject(&id)?,
+                subject: subject(&id, state.clock.now().date_naive())?,
                 purpose: purpose
                     .parse()
                     .map_err(|e| anyhow::anyhow!("--purpose: {e}"))?,
@@ -101,7 +101,9 @@ async fn run_action(state: &crate::app::AppState, action: Action) -> anyhow::Res
                 .await?
         ),
         Action::List { subject: id } => {
-            let (subject, consents) = state.subject_consents(&subject(&id)?).await?;
+            let (subject, consents) = state
+                .subject_consents(&subject(&id, state.clock.now().date_naive())?)
+                .await?;
             let consents: Vec<_> = consents
                 .into_iter()
                 .map(|(c, status)| {

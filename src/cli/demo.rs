@@ -33,13 +33,13 @@ pub struct Args {
 }
 
 pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
-    let mut settings = Settings::load(&Overrides {
+    let settings = Settings::load(&Overrides {
         listen: args.listen,
         ..common.overrides()
     })?;
     telemetry::init(settings.log_format);
-    // The demo keeps everything in its data directory: database (by default), key, city, models.
-    settings.models_dir = settings.data_dir.join("models");
+    // The demo keeps everything in its data directory: database (by default), key, city, and
+    // the artifact store (`<data_dir>/models/sha256/`).
     let data_dir: PathBuf = settings.data_dir.clone();
     let size = DemoSize {
         enterprises: args.enterprises,

@@ -1,4 +1,4 @@
-//! `creditbridge models list|show|promote|rollback` and `creditbridge retrain`.
+//! `creditbridge models list|show|import|promote|approve|rollback|monitor` and `creditbridge retrain`.
 
 use anyhow::Context;
 use chrono::NaiveDate;
@@ -45,6 +45,22 @@ pub enum Action {
     /// Put back the champion before the current one (repeat to go further back)
     Rollback {
         product: Product,
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Register the models a directory's <product>/CHAMPION files name (e.g. the repository's
+    /// models/ demo fixtures) as candidates, audited; `serve` never does this on its own
+    Import {
+        /// [default: the `models_dir` setting, `models`]
+        dir: Option<std::path::PathBuf>,
+        /// Also promote each through the gates (with --force and --reason: put up for a second
+        /// administrator's approval)
+        #[arg(long)]
+        promote: bool,
+        #[arg(long, requires = "promote")]
+        force: bool,
+        #[arg(long)]
+        reason: Option<String>,
         #[arg(long, default_value = "cli")]
         by: String,
     },
@@ -107,6 +123,21 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                     .promote(&id, &by, force, reason.as_deref(), product)
                     .await?,
             )?,
+            Action::Import {
+                dir,
+                promote,
+                force,
+                reason,
+                by,
+            } => {
+                let promotion = crate::lifecycle::import::ImportPromotion {
+                    promote,
+                    force,
+                    reason: reason.as_deref(),
+                };
+                let dir = dir.unwrap_or_else(|| state.settings.models_dir.clone());
+                serde_json::to_string_pretty(&registry.import_dir(&dir, &by, &promotion).await?)?
+            }
             Action::Approve { id, by } => {
                 serde_json::to_string(&registry.approve(&id, &by).await?)?
             }
@@ -131,7 +162,11 @@ pub fn run_retrain(args: RetrainArgs, common: &super::Common) -> anyhow::Result<
         let state = startup::build_state(settings).await?;
         let as_of = args.as_of.unwrap_or_else(|| state.clock.today());
         let export = match &args.export_dir {
-            Some(dir) => Some(retrain::export_samples(&state.db, args.product, as_of, dir).await?),
+            Some(dir) => {
+                let settings = training::Settings::default();
+                let with = state.retraining(&settings);
+                Some(retrain::export_samples(&with, args.product, as_of, dir).await?)
+            }
             None => None,
         };
         let outcome = state.retrain(args.product, as_of).await?;

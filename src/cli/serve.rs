@@ -28,7 +28,8 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
         println!("audit log public key: {}", signer.verifier().to_vkey());
         let state = startup::build_state(settings).await?;
         state.record_start(crate::audit::Actor::operator()).await?;
-        startup::bootstrap_champions(&state).await?;
+        // The committed models/ are demo fixtures: serve never registers or promotes them on
+        // its own (`creditbridge models import models/` does, gated and audited).
         let listener = TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;

@@ -137,7 +137,9 @@ fn promotion_error(lang: Lang, e: PromotionError) -> ConsoleError {
         PromotionError::Audit(_) | PromotionError::Load(_) => ConsoleError::internal(e),
         PromotionError::SameApprover { .. }
         | PromotionError::NoApprovalPending(_)
-        | PromotionError::NothingToRollBack(_) => ConsoleError::Conflict(lang, e.to_string()),
+        | PromotionError::NothingToRollBack(_)
+        // An artifact that fails its digest check: the champion stays, as over the API (409).
+        | PromotionError::Unloadable(_) => ConsoleError::Conflict(lang, e.to_string()),
         PromotionError::GatesFailed { .. }
         | PromotionError::ReasonRequired
         | PromotionError::WrongProduct { .. } => ConsoleError::Invalid(lang, e.to_string()),

@@ -11,6 +11,7 @@ mod purpose;
 mod record_kind;
 mod region;
 mod resident_id;
+pub mod retention;
 mod role;
 mod subject;
 mod tax_grade;

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, Utc};
+use chrono::{Datelike, NaiveDate};
 
 use super::DomainError;
 
@@ -21,13 +21,9 @@ pub struct ResidentId {
 }
 
 impl ResidentId {
-    /// Parses and checks a number against today's date (the birth date may not be in the future).
-    pub fn parse(s: &str) -> Result<Self, DomainError> {
-        Self::parse_as_of(s, Utc::now().date_naive())
-    }
-
-    /// Like `parse`, with the date that "the future" is measured from (for reproducible tests
-    /// and for feeds dated in the past).
+    /// Parses and checks a number. `today` is the caller's day, from its clock (a feed's
+    /// receipt, a request's): a birth date after it is refused. No wall clock is read here, so
+    /// tests and replays decide what "the future" is.
     pub fn parse_as_of(s: &str, today: NaiveDate) -> Result<Self, DomainError> {
         let number = s.trim().to_ascii_uppercase();
         let n = number.chars().count();
@@ -143,20 +139,6 @@ fn birth_date(number: &str, today: NaiveDate) -> Result<NaiveDate, DomainError> 
 impl fmt::Debug for ResidentId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "ResidentId({})", self.masked())
-    }
-}
-
-impl std::str::FromStr for ResidentId {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ResidentId::parse(s)
-    }
-}
-
-impl TryFrom<&str> for ResidentId {
-    type Error = DomainError;
-    fn try_from(s: &str) -> Result<Self, Self::Error> {
-        ResidentId::parse(s)
     }
 }
 

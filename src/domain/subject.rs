@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
+
 use super::{DomainError, ResidentId, Uscc};
 
 #[derive(Clone, PartialEq, Eq, Hash)]
@@ -15,7 +17,8 @@ impl SubjectId {
     /// resident id first (a credit code that is all digits and also passes the resident-id check
     /// and birth-date rules is vanishingly rare; use `enterprise`/`person` when the subject type
     /// is known).
-    pub fn parse(s: &str) -> Result<Self, DomainError> {
+    /// `today` is the caller's (its clock's) day: a birth date after it is refused.
+    pub fn parse(s: &str, today: NaiveDate) -> Result<Self, DomainError> {
         let t = s.trim();
         let looks_personal = t.len() == 18
             && t.bytes().take(17).all(|b| b.is_ascii_digit())
@@ -26,7 +29,7 @@ impl SubjectId {
         // A resident-id-shaped string that fails the resident-id rules is far more likely a
         // mistyped identity number than an all-digit pilot credit code, so only a credit code
         // that passes its own checks cleanly is taken as an enterprise here.
-        match ResidentId::parse(t) {
+        match ResidentId::parse_as_of(t, today) {
             Ok(id) => Ok(SubjectId::Person(id)),
             Err(person) => match Uscc::parse_strict(t) {
                 Ok(code) => Ok(SubjectId::Enterprise(code)),
@@ -43,8 +46,8 @@ impl SubjectId {
         Uscc::parse(s).map(SubjectId::Enterprise)
     }
 
-    pub fn person(s: &str) -> Result<Self, DomainError> {
-        ResidentId::parse(s).map(SubjectId::Person)
+    pub fn person(s: &str, today: NaiveDate) -> Result<Self, DomainError> {
+        ResidentId::parse_as_of(s, today).map(SubjectId::Person)
     }
 
     /// What a partner should know about the identifier itself, as stable codes: today only
@@ -114,27 +117,24 @@ impl fmt::Display for SubjectId {
     }
 }
 
-impl std::str::FromStr for SubjectId {
-    type Err = DomainError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        SubjectId::parse(s)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 28).unwrap()
+    }
+
     #[test]
     fn a_credit_code_is_an_enterprise_subject() {
-        let s = SubjectId::parse("91110000600037341L").unwrap();
+        let s = SubjectId::parse("91110000600037341L", today()).unwrap();
         assert_eq!(s.subject_type(), "enterprise");
         assert_eq!(s.masked(), "9111************1L");
     }
 
     #[test]
     fn a_resident_id_is_a_person_subject_and_displays_masked() {
-        let s = SubjectId::parse("360426199101010071").unwrap();
+        let s = SubjectId::parse("360426199101010071", today()).unwrap();
         assert_eq!(s.subject_type(), "person");
         assert_eq!(s.to_string(), "**************0071");
         assert!(!format!("{s:?}").contains("3604261991"));
@@ -142,7 +142,7 @@ mod tests {
 
     #[test]
     fn an_invalid_subject_names_both_readings_without_echoing_the_number() {
-        let err = SubjectId::parse("360426199101010072")
+        let err = SubjectId::parse("360426199101010072", today())
             .unwrap_err()
             .to_string();
         assert!(err.contains("expected '1'"), "{err}");
@@ -151,7 +151,7 @@ mod tests {
 
     #[test]
     fn the_pilot_credit_code_is_still_an_enterprise_subject() {
-        let s = SubjectId::parse("91350100M0001TGQXM").unwrap();
+        let s = SubjectId::parse("91350100M0001TGQXM", today()).unwrap();
         assert!(matches!(s, SubjectId::Enterprise(ref c) if c.pilot_warning()));
     }
 }

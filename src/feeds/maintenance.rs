@@ -1,15 +1,15 @@
 //! Retention (domain.md §6): negative information is kept 5 years from the end of the event,
 //! then deleted. The clock is a parameter so the rule is tested with dates we control.
 
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{Actor, AuditEvent, AuditWriter, EventKind, Outcome};
 use crate::storage::{loans, public_records, tax, Db, StoreError};
 
-/// How long negative facts are kept after their event ends.
-pub const RETENTION_MONTHS: u32 = 60;
+/// How long negative facts are kept after their event ends (the rule is `domain::retention`).
+pub const RETENTION_MONTHS: u32 = crate::domain::retention::NEGATIVE_INFO_MONTHS;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Purged {
@@ -45,9 +45,7 @@ pub async fn preview_expired(db: &Db, today: NaiveDate) -> Result<Purged, StoreE
 }
 
 async fn purge_in(db: &Db, today: NaiveDate, dry_run: bool) -> Result<Purged, StoreError> {
-    let cutoff = today
-        .checked_sub_months(Months::new(RETENTION_MONTHS))
-        .unwrap_or(NaiveDate::MIN);
+    let cutoff = crate::domain::retention::purge_cutoff(today);
     let mut tx = db.begin().await?;
     let public_records =
         public_records::delete_negative_records_ended_before(&mut tx, cutoff).await?;

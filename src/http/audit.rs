@@ -171,7 +171,7 @@ pub async fn subject_history(
     Path(subject): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
-    let subject = SubjectId::parse(&subject)
+    let subject = SubjectId::parse(&subject, state.clock.today())
         .map_err(|e| ApiError::invalid(format!("subject: {e}"), serde_json::Value::Null))?;
     let keyed_hash = state.pii.subject_key(subject.as_str());
     let rows = state

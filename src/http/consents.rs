@@ -97,23 +97,23 @@ pub struct ConsentCreated {
     pub warnings: Vec<String>,
 }
 
-/// Parsing the request's identifiers into domain types; the rules follow in `consent`.
-impl TryFrom<&ConsentRequest> for Registration {
-    type Error = ConsentError;
-
-    fn try_from(req: &ConsentRequest) -> Result<Self, ConsentError> {
-        let invalid = |field, e: &dyn std::fmt::Display| ConsentError::Invalid {
-            field,
-            message: e.to_string(),
-        };
-        Ok(Registration {
-            subject: SubjectId::parse(&req.subject).map_err(|e| invalid("subject", &e))?,
-            purpose: req.purpose.parse().map_err(|e| invalid("purpose", &e))?,
-            valid_until: req.valid_until,
-            evidence_sha256: req.evidence_sha256.clone(),
-            signed_at: req.signed_at,
-        })
-    }
+/// Parsing the request's identifiers into domain types as of `today` (the clock's day: a birth
+/// date after it is refused); the rules follow in `consent`.
+fn registration(
+    req: &ConsentRequest,
+    today: chrono::NaiveDate,
+) -> Result<Registration, ConsentError> {
+    let invalid = |field, e: &dyn std::fmt::Display| ConsentError::Invalid {
+        field,
+        message: e.to_string(),
+    };
+    Ok(Registration {
+        subject: SubjectId::parse(&req.subject, today).map_err(|e| invalid("subject", &e))?,
+        purpose: req.purpose.parse().map_err(|e| invalid("purpose", &e))?,
+        valid_until: req.valid_until,
+        evidence_sha256: req.evidence_sha256.clone(),
+        signed_at: req.signed_at,
+    })
 }
 
 impl From<ConsentError> for ApiError {
@@ -138,7 +138,7 @@ pub async fn register(
     caller: Lender,
     AppJson(req): AppJson<ConsentRequest>,
 ) -> Result<(StatusCode, Json<ConsentCreated>), ApiError> {
-    let registration = Registration::try_from(&req)?;
+    let registration = registration(&req, state.clock.today())?;
     let registered = state
         .register_consent(&caller.partner, &registration)
         .await?;
@@ -196,7 +196,8 @@ pub async fn of_subject(
     _admin: Admin,
     Path(subject): Path<String>,
 ) -> Result<Json<Vec<ConsentView>>, ApiError> {
-    let subject = SubjectId::parse(&subject).map_err(|e| ConsentError::Invalid {
+    let today = state.clock.now().date_naive();
+    let subject = SubjectId::parse(&subject, today).map_err(|e| ConsentError::Invalid {
         field: "subject",
         message: e.to_string(),
     })?;

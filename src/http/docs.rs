@@ -26,6 +26,7 @@ use super::AppState;
         super::feeds::upload,
         super::models::list,
         super::models::show,
+        super::models::card,
         super::models::promote,
         super::models::approve,
         super::models::rollback,

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/models", get(list))
         .route("/v1/models/retrain", post(retrain))
         .route("/v1/models/{id}", get(show))
+        .route("/v1/models/{id}/card", get(card))
         .route("/v1/models/{id}/promote", post(promote))
         .route("/v1/models/{id}/approve", post(approve))
         .route("/v1/models/rollback/{product}", post(rollback))
@@ -79,6 +80,59 @@ pub async fn show(
     Ok(Json(summary(state.db.model(&id).await?)))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct CardQuery {
+    /// `en` (default) or `zh`.
+    pub lang: Option<String>,
+    /// `html` (default: readable in a browser and printable), `text` or `json`.
+    pub format: Option<String>,
+}
+
+/// The model card a validator signs (lifecycle::card): product, data window, samples with their
+/// digests, characteristics with coefficient intervals and p-values, grade/PD bands, gates,
+/// approvals and the challenger, in English or Chinese.
+#[utoipa::path(get, path = "/v1/models/{id}/card", params(("id" = String, Path), CardQuery),
+    responses((status = 200, content_type = "text/html"), (status = 404), (status = 409), (status = 422)),
+    security(("partner_key" = [])), tag = "models")]
+pub async fn card(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CardQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let lang: lifecycle::card::Lang = q
+        .lang
+        .as_deref()
+        .unwrap_or("en")
+        .parse()
+        .map_err(|e: String| ApiError::invalid(e, json!({ "field": "lang" })))?;
+    let format = q.format.as_deref().unwrap_or("html");
+    if !matches!(format, "html" | "text" | "json") {
+        return Err(ApiError::invalid(
+            format!("format {format:?}: use html, text or json"),
+            json!({ "field": "format" }),
+        ));
+    }
+    let card = state
+        .registry()
+        .card(&id)
+        .await
+        .map_err(|e| promotion_error(&id, e))?;
+    Ok(match format {
+        "json" => Json(card).into_response(),
+        "text" => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; charset=utf-8",
+            )],
+            lifecycle::card::render_text(&card, lang),
+        )
+            .into_response(),
+        _ => axum::response::Html(lifecycle::card::render_html(&card, lang)).into_response(),
+    })
+}
+
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromoteRequest {
@@ -110,7 +164,9 @@ fn promotion_error(id: &str, e: PromotionError) -> ApiError {
             code: "same_approver",
             message: e.to_string(),
         },
-        PromotionError::NoApprovalPending(_) => ApiError::Conflict(e.to_string()),
+        PromotionError::NoApprovalPending(_) | PromotionError::Unloadable(_) => {
+            ApiError::Conflict(e.to_string())
+        }
         PromotionError::Store(crate::storage::StoreError::NotFound) => {
             ApiError::NotFound(format!("model {id} not found"))
         }

@@ -10,9 +10,11 @@ use crate::scoring::Champions;
 use crate::storage::models::{ApprovalRequest, Promotion};
 use crate::storage::{Db, StoreError};
 
+pub mod card;
 pub mod dataset;
 pub mod delong;
 pub mod gates;
+pub mod import;
 pub mod monitoring;
 pub mod retrain;
 pub mod schedule;
@@ -47,6 +49,10 @@ pub enum PromotionError {
     Audit(String),
     #[error("model could not be loaded: {0}")]
     Load(String),
+    /// The model's artifact fails its digest check or does not parse: refused before anything
+    /// changes, so the champion in service keeps serving.
+    #[error("{0}")]
+    Unloadable(String),
 }
 
 /// What a promotion request led to.
@@ -102,6 +108,7 @@ impl Registry<'_> {
         if model.status == "champion" {
             return Err(StoreError::Conflict(format!("model {id} is already the champion")).into());
         }
+        self.check_loadable(&model)?;
         let result = gate_result(self.gates, &model.metrics);
         if result.passed() {
             let previous = self
@@ -168,6 +175,7 @@ impl Registry<'_> {
                 by: by.to_owned(),
             });
         }
+        self.check_loadable(&model)?;
         let result = gate_result(self.gates, &model.metrics);
         let previous = self
             .change_champion(
@@ -194,7 +202,9 @@ impl Registry<'_> {
         let [.., target, _current] = stack.as_slice() else {
             return Err(PromotionError::NothingToRollBack(product.as_str().into()));
         };
-        let result = gate_result(self.gates, &self.db.model(target).await?.metrics);
+        let target_row = self.db.model(target).await?;
+        self.check_loadable(&target_row)?;
+        let result = gate_result(self.gates, &target_row.metrics);
         self.change_champion(
             product.as_str(),
             target,
@@ -207,6 +217,31 @@ impl Registry<'_> {
         )
         .await?;
         Ok(target.clone())
+    }
+
+    /// The model card of `id` (`card::build`): its row, its artifact loaded with the digest
+    /// checked, its approvals and promotions.
+    pub async fn card(&self, id: &str) -> Result<card::ModelCard, PromotionError> {
+        let row = self.db.model(id).await?;
+        let model = self
+            .champions
+            .load(&row)
+            .map_err(|e| PromotionError::Unloadable(e.to_string()))?;
+        let approvals = self.db.approvals_of(id).await?;
+        let promotions = self.db.promotions_of(id).await?;
+        Ok(card::build(&row, &model, self.gates, approvals, promotions))
+    }
+
+    /// Loads the model's artifact from the store as serving would (digest checked), so a model
+    /// that could not serve never becomes the champion.
+    fn check_loadable(
+        &self,
+        model: &crate::storage::models::ModelRow,
+    ) -> Result<(), PromotionError> {
+        self.champions
+            .load(model)
+            .map(|_| ())
+            .map_err(|e| PromotionError::Unloadable(e.to_string()))
     }
 
     /// The one place a champion changes: registry, audit record, reload.

@@ -95,12 +95,23 @@ pub struct CharacteristicStability {
     pub status: String,
 }
 
+/// The candidate scored in the shadows beside the champion, on the same requests.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ShadowSummary {
     pub model_id: String,
+    /// Live scores in the window that the candidate scored too.
     pub observations: usize,
-    /// Mean of (shadow score − champion score).
-    pub mean_difference: f64,
+    /// Mean of (shadow score − champion score); null without observations.
+    pub mean_difference: Option<f64>,
+    /// Share of requests where both models gave the same grade; null below `min_sample`.
+    pub grade_agreement: Option<f64>,
+    /// Spearman rank correlation of the two scores; null below `min_sample`.
+    pub rank_correlation: Option<f64>,
+    /// PSI of the candidate's scores against the champion's (deciles of the champion's); null
+    /// below `min_sample`.
+    pub psi: Option<f64>,
+    /// As the report's `status` for `psi`, or `insufficient_sample`.
+    pub status: String,
 }
 
 /// Monitoring of `product`'s champion over the `days` days before `now`.
@@ -176,16 +187,9 @@ pub async fn report(
             })
             .collect()
     };
-    let shadowed: Vec<(i64, i64)> = rows.iter().filter_map(|r| r.2.map(|s| (r.0, s))).collect();
-    let shadow = champions.shadow(product).map(|s| ShadowSummary {
-        model_id: s.id.clone(),
-        observations: shadowed.len(),
-        mean_difference: if shadowed.is_empty() {
-            0.0
-        } else {
-            shadowed.iter().map(|(c, s)| (s - c) as f64).sum::<f64>() / shadowed.len() as f64
-        },
-    });
+    let shadow = champions
+        .shadow(product)
+        .map(|s| shadow_summary(&champion, &s, &rows, min_sample));
     let status = match score_psi {
         Some(p) => status_of(p).to_owned(),
         None if scores.is_empty() => "no_live_scores".to_owned(),
@@ -211,8 +215,94 @@ pub async fn report(
     })
 }
 
+/// Compares the shadow candidate with the champion on the observations it scored too.
+fn shadow_summary(
+    champion: &crate::scoring::champions::Champion,
+    shadow: &crate::scoring::champions::Champion,
+    rows: &[(i64, String, Option<String>, Option<i64>)],
+    min_sample: usize,
+) -> ShadowSummary {
+    let pairs: Vec<(i32, i32)> = rows
+        .iter()
+        .filter(|r| r.2.as_deref() == Some(shadow.id.as_str()))
+        .filter_map(|r| Some((i32::try_from(r.0).ok()?, i32::try_from(r.3?).ok()?)))
+        .collect();
+    let n = pairs.len();
+    let mean_difference =
+        (n > 0).then(|| pairs.iter().map(|(c, s)| f64::from(s - c)).sum::<f64>() / n as f64);
+    let enough = n > 0 && n >= min_sample;
+    let (champion_card, shadow_card) = (champion.model.scorecard(), shadow.model.scorecard());
+    let grade_agreement = enough.then(|| {
+        pairs
+            .iter()
+            .filter(|(c, s)| champion_card.grade_of(*c) == shadow_card.grade_of(*s))
+            .count() as f64
+            / n as f64
+    });
+    let (c_scores, s_scores): (Vec<f64>, Vec<f64>) = pairs
+        .iter()
+        .map(|(c, s)| (f64::from(*c), f64::from(*s)))
+        .unzip();
+    let rank_correlation = enough.then(|| spearman(&c_scores, &s_scores)).flatten();
+    let psi = enough.then(|| ScoreBaseline::from_scores(&c_scores, 10).psi(&s_scores));
+    ShadowSummary {
+        model_id: shadow.id.clone(),
+        observations: n,
+        mean_difference,
+        grade_agreement,
+        rank_correlation,
+        psi,
+        status: psi.map_or(INSUFFICIENT_SAMPLE, status_of).into(),
+    }
+}
+
+/// Spearman's rank correlation (ties share their mean rank); None when either side is constant.
+pub fn spearman(a: &[f64], b: &[f64]) -> Option<f64> {
+    fn ranks(x: &[f64]) -> Vec<f64> {
+        let mut idx: Vec<usize> = (0..x.len()).collect();
+        idx.sort_by(|&i, &j| x[i].total_cmp(&x[j]));
+        let mut r = vec![0.0; x.len()];
+        let mut i = 0;
+        while i < idx.len() {
+            let mut j = i;
+            while j + 1 < idx.len() && x[idx[j + 1]] == x[idx[i]] {
+                j += 1;
+            }
+            let mean = (i + j) as f64 / 2.0 + 1.0;
+            for k in &idx[i..=j] {
+                r[*k] = mean;
+            }
+            i = j + 1;
+        }
+        r
+    }
+    let (ra, rb) = (ranks(a), ranks(b));
+    let n = ra.len() as f64;
+    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
+    let (mut cov, mut va, mut vb) = (0.0, 0.0, 0.0);
+    for (x, y) in ra.iter().zip(&rb) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma) * (x - ma);
+        vb += (y - mb) * (y - mb);
+    }
+    (va > 0.0 && vb > 0.0).then(|| cov / (va * vb).sqrt())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn spearman_is_one_for_any_increasing_relation_and_minus_one_reversed() {
+        let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+        let b = [10.0, 20.0, 35.0, 80.0, 81.0];
+        assert!((spearman(&a, &b).unwrap() - 1.0).abs() < 1e-12);
+        let r: Vec<f64> = b.iter().rev().copied().collect();
+        assert!((spearman(&a, &r).unwrap() + 1.0).abs() < 1e-12);
+        assert_eq!(spearman(&a, &[1.0; 5]), None);
+        // Ties share ranks: ranks (1, 2.5, 2.5, 4) against (1, 3, 2, 4) give 4.5 / √22.5 by hand.
+        let t = spearman(&[1.0, 2.0, 2.0, 3.0], &[1.0, 3.0, 2.0, 4.0]).unwrap();
+        assert!((t - 0.948_683).abs() < 1e-5, "{t}");
+    }
+
     use super::*;
 
     #[test]

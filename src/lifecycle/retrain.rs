@@ -16,6 +16,7 @@ use super::delong;
 use super::gates::{self, Comparison, GateInputs, GateResult};
 use crate::domain::Product;
 use crate::scoring::Champions;
+use crate::storage::artifacts::{ArtifactError, ArtifactStore};
 use crate::storage::models::NewModel;
 use crate::storage::{Db, StoreError};
 
@@ -31,6 +32,8 @@ pub enum RetrainError {
     Fit(#[source] training::TrainingError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Artifact(#[from] ArtifactError),
     #[error("{what}")]
     Io {
         what: String,
@@ -58,15 +61,16 @@ impl RetrainError {
     }
 }
 
-/// What a retraining reads and writes: the data held, where artifacts go, the champions to
+/// What a retraining reads and writes: the data held, the artifact store, the champions to
 /// compare with, the modelling settings and the gates.
 pub struct Retraining<'a> {
     pub db: &'a Db,
-    pub models_dir: &'a Path,
+    /// The one content-addressed store artifacts and model cards go to (never `models/`).
+    pub store: &'a ArtifactStore,
     pub champions: &'a Champions,
     pub settings: &'a training::Settings,
     pub gates: &'a gates::Gates,
-    /// For the registration time and the as-of hint.
+    /// For the registration time, the complete vintages and the as-of hint.
     pub clock: &'a dyn crate::clock::Clock,
 }
 
@@ -94,71 +98,130 @@ pub struct RetrainOutcome {
     /// `pass`, `fail` or `insufficient_evidence`.
     pub gate_verdict: gates::Verdict,
     pub gate_failures: Vec<String>,
+    /// Where the artifact is: `<data_dir>/models/sha256/<digest>.json`.
     pub artifact: String,
+    pub artifact_sha256: String,
     pub seconds: f64,
     /// The out-of-time loans (id, defaulted), for comparisons such as the simulator's oracle.
     #[serde(skip)]
     pub oot_loans: Vec<(String, bool)>,
 }
 
-/// Retrains `product` as of `as_of` and registers the result as a candidate.
+/// The two samples a retraining fits and judges on.
+pub struct Samples {
+    pub examples: Vec<Example>,
+    /// Loans disbursed after this day are the out-of-time sample.
+    pub oot_from: NaiveDate,
+    /// Loans disbursed up to this day have matured as of the as-of date.
+    pub matured_through: NaiveDate,
+    /// The first disbursement day of the complete vintages used.
+    pub complete_from: NaiveDate,
+}
+
+impl Samples {
+    pub fn train(&self) -> Vec<&Example> {
+        self.examples
+            .iter()
+            .filter(|e| e.disbursed_on <= self.oot_from)
+            .collect()
+    }
+
+    pub fn oot(&self) -> Vec<&Example> {
+        self.examples
+            .iter()
+            .filter(|e| e.disbursed_on > self.oot_from)
+            .collect()
+    }
+}
+
+/// Retrains `product` as of `as_of` and registers the result as a candidate. The stages:
+/// samples, fit, judge against the champion and the baseline, store and register.
 pub async fn retrain(
     with: &Retraining<'_>,
     product: Product,
     as_of: NaiveDate,
 ) -> Result<RetrainOutcome, RetrainError> {
-    let Retraining {
-        db,
-        models_dir,
-        champions,
-        settings,
-        gates,
-        clock,
-    } = *with;
     let started = Instant::now();
-    let today = clock.today();
-    let examples = dataset::examples(db, product, as_of).await?;
-    let cutoff = dataset::maturity_cutoff(as_of);
-    let (train, oot, oot_from) = match split_out_of_time(&examples, product, as_of) {
-        Ok(split) => split,
-        Err(e) => {
-            let outcomes = db.loan_outcomes(product.as_str()).await?;
-            let hint = workable_as_of(&outcomes, today, gates.min_oot_bads);
-            return Err(RetrainError::Sample(format!("{e}. {hint}")));
-        }
-    };
+    let samples = samples(with, product, as_of).await?;
+    let (train, oot) = (samples.train(), samples.oot());
     let train_frame = dataset::frame(product, &train);
     let oot_frame = dataset::frame(product, &oot);
     // Settings chosen by the same cross-validation `creditbridge train` runs on the exported
     // samples (stratified folds), so `train` on the export still reproduces the candidate.
     let tuning = training::Tuning::default();
     let fitted = tokio::task::block_in_place(|| {
-        training::fit_with_test_tuned(&train_frame, &oot_frame, settings, &tuning)
+        training::fit_with_test_tuned(&train_frame, &oot_frame, with.settings, &tuning)
     })
     .map_err(RetrainError::Fit)?;
+    let judged = judge(with, product, &fitted, &train_frame, &oot)?;
+    register(with, product, as_of, &samples, &fitted, judged, started).await
+}
+
+/// The training and out-of-time samples as of `as_of` from complete vintages; too few loans
+/// of either outcome is a `Sample` error saying which as-of dates would work.
+pub async fn samples(
+    with: &Retraining<'_>,
+    product: Product,
+    as_of: NaiveDate,
+) -> Result<Samples, RetrainError> {
+    let today = with.clock.today();
+    let complete_from = crate::domain::retention::complete_vintages_from(today);
+    let examples = dataset::examples(with.db, product, as_of, complete_from).await?;
+    let split = split_out_of_time(&examples, product, as_of).map(|(_, _, oot_from)| oot_from);
+    match split {
+        Ok(oot_from) => Ok(Samples {
+            examples,
+            oot_from,
+            matured_through: dataset::maturity_cutoff(as_of),
+            complete_from,
+        }),
+        Err(e) => {
+            let mut outcomes = with.db.loan_outcomes(product.as_str()).await?;
+            outcomes.retain(|o| o.0 >= complete_from);
+            let hint = workable_as_of(&outcomes, today, with.gates.min_oot_bads);
+            Err(RetrainError::Sample(format!("{e}. {hint}")))
+        }
+    }
+}
+
+/// What the gates judged on, with the figures the outcome reports.
+struct Judged {
+    inputs: GateInputs,
+    result: GateResult,
+    challenger_oot_auc: Option<f64>,
+    champion_id: Option<String>,
+    train_scores: Vec<f64>,
+}
+
+/// Measures the fitted candidate out of time against the champion and the transparent
+/// baseline on the very same loans, and applies the gates.
+fn judge(
+    with: &Retraining<'_>,
+    product: Product,
+    fitted: &training::FittedModel,
+    train_frame: &training::Frame,
+    oot: &[&Example],
+) -> Result<Judged, RetrainError> {
     let model = &fitted.model;
     let eval = &fitted.evaluation;
-    let oot_estimate = delong::auc(&eval.pd, &eval.target).ok_or_else(|| {
+    let oot_auc = delong::auc(&eval.pd, &eval.target).ok_or_else(|| {
         RetrainError::Sample("the out-of-time sample needs goods and bads".into())
     })?;
-    let oot_auc = oot_estimate.auc;
     let oot_ks = delong::signed_ks(&eval.pd, &eval.target);
     let challenger_oot_auc =
         (!eval.challenger_pd.is_empty()).then(|| auc(&eval.challenger_pd, &eval.target));
     let train_scores: Vec<f64> = model
-        .score_frame(&train_frame)
+        .score_frame(train_frame)
         .map_err(RetrainError::model("scoring the training sample"))?
         .into_iter()
         .map(f64::from)
         .collect();
     let oot_scores: Vec<f64> = eval.scores.iter().map(|s| f64::from(*s)).collect();
     let psi_train_oot = psi(&train_scores, &oot_scores, 10);
-
-    // The champion on the very same loans, so the comparison is like for like.
-    let champion = champions.get(product);
+    let champion = with.champions.get(product);
     let champion_cmp = match &champion {
         Some(c) => {
-            let pd = champion_pd(&c.model, &oot)?;
+            let pd = champion_pd(&c.model, oot)?;
             delong::paired(&eval.pd, &pd, &eval.target).map(|test| Comparison {
                 against: "champion".into(),
                 id: c.id.clone(),
@@ -180,87 +243,148 @@ pub async fn retrain(
             test,
         });
     let inputs = GateInputs {
-        oot_auc: oot_estimate,
+        oot_auc,
         oot_ks,
-        champion: champion_cmp.clone(),
-        baseline: baseline_cmp.clone(),
+        champion: champion_cmp,
+        baseline: baseline_cmp,
         psi_train_oot,
         non_monotonic: gates::non_monotonic(model.scorecard()),
         wrong_sign: gates::wrong_signs(model.scorecard()),
     };
-    let GateResult {
-        verdict: gate_verdict,
-        failures: gate_failures,
-    } = gates.judge(&inputs);
+    let result = with.gates.judge(&inputs);
+    Ok(Judged {
+        inputs,
+        result,
+        challenger_oot_auc,
+        champion_id: champion.map(|c| c.id.clone()),
+        train_scores,
+    })
+}
 
-    let id = next_id(db, product, as_of).await?;
-    let dir = models_dir.join(product.as_str()).join(&id);
-    std::fs::create_dir_all(&dir)
-        .map_err(RetrainError::io(format!("creating {}", dir.display())))?;
-    let artifact_path = dir.join("model.json");
+/// Writes the artifact to the store and the report beside it in the store's cards, and
+/// registers the candidate under a fresh id allocated with the insert.
+async fn register(
+    with: &Retraining<'_>,
+    product: Product,
+    as_of: NaiveDate,
+    samples: &Samples,
+    fitted: &training::FittedModel,
+    judged: Judged,
+    started: Instant,
+) -> Result<RetrainOutcome, RetrainError> {
+    let (train, oot) = (samples.train(), samples.oot());
+    let model = &fitted.model;
     let artifact = model
         .to_json()
         .map_err(RetrainError::model("serialising the model"))?;
-    std::fs::write(&artifact_path, &artifact).map_err(RetrainError::io(format!(
-        "writing {}",
-        artifact_path.display()
-    )))?;
-    // The model card: bins and points, ROC/KS, score distributions, the challenger beside it.
-    training::report::render(&fitted)
-        .and_then(|r| r.write(&dir))
-        .map_err(RetrainError::model(format!(
-            "writing the model card in {}",
-            dir.display()
-        )))?;
+    let digest = with.store.put(&artifact)?;
+    let Judged {
+        inputs,
+        result,
+        challenger_oot_auc,
+        champion_id,
+        train_scores,
+    } = judged;
     let bad_rate_train = train.iter().filter(|e| e.bad).count() as f64 / train.len() as f64;
-    let outcome = RetrainOutcome {
-        id: id.clone(),
+    let mut outcome = RetrainOutcome {
+        id: String::new(),
         product: product.as_str().into(),
         as_of,
         rows_train: train.len(),
         rows_oot: oot.len(),
         bad_rate_train,
-        oot_auc,
-        oot_auc_ci: (oot_estimate.lower, oot_estimate.upper),
-        oot_bads: oot_estimate.bads,
-        oot_ks,
-        oot_gini: 2.0 * oot_auc - 1.0,
+        oot_auc: inputs.oot_auc.auc,
+        oot_auc_ci: (inputs.oot_auc.lower, inputs.oot_auc.upper),
+        oot_bads: inputs.oot_auc.bads,
+        oot_ks: inputs.oot_ks,
+        oot_gini: 2.0 * inputs.oot_auc.auc - 1.0,
         challenger_oot_auc,
-        champion_id: champion.as_ref().map(|c| c.id.clone()),
-        champion_oot_auc: champion_cmp.map(|c| c.test.auc_b),
-        baseline_oot_auc: baseline_cmp.map(|c| c.test.auc_b),
-        psi_train_oot,
-        gate_verdict,
-        gate_failures,
-        artifact: artifact_path.display().to_string(),
-        seconds: started.elapsed().as_secs_f64(),
+        champion_id,
+        champion_oot_auc: inputs.champion.as_ref().map(|c| c.test.auc_b),
+        baseline_oot_auc: inputs.baseline.as_ref().map(|c| c.test.auc_b),
+        psi_train_oot: inputs.psi_train_oot,
+        gate_verdict: result.verdict,
+        gate_failures: result.failures,
+        artifact: with.store.path(&digest).display().to_string(),
+        artifact_sha256: digest,
+        seconds: 0.0,
         oot_loans: oot.iter().map(|e| (e.loan_id.clone(), e.bad)).collect(),
     };
     let baseline = super::monitoring::ScoreBaseline::from_scores(&train_scores, 10);
-    let metrics = json!({
-        "retrain": &outcome,
-        "gate_inputs": inputs,
-        "baseline": baseline,
-        "model": model.artifact().metrics,
+    let samples_json = json!({
+        "train": sample_summary(&train),
+        "oot": sample_summary(&oot),
+        "complete_vintages_from": samples.complete_from,
     });
+    let grade_bands = super::card::grade_bands(model, &fitted.evaluation);
     let window = json!({
         "as_of": as_of,
-        "matured_through": cutoff,
+        "matured_through": samples.matured_through,
+        "complete_vintages_from": samples.complete_from,
         "train_from": train.first().map(|e| e.disbursed_on),
-        "train_to": oot_from,
-        "oot_from": oot_from.succ_opt(),
-        "oot_to": cutoff,
+        "train_to": samples.oot_from,
+        "oot_from": samples.oot_from.succ_opt(),
+        "oot_to": samples.matured_through,
     });
-    db.register_model(&NewModel {
-        id: &id,
-        product: product.as_str(),
-        artifact: &artifact,
-        metrics: &metrics,
-        data_window: &window,
-        created_at: clock.now(),
-    })
-    .await?;
+    let prefix = format!("{}-{}-", product.as_str(), quarter_label(as_of));
+    let now = with.clock.now();
+    outcome.seconds = started.elapsed().as_secs_f64();
+    let metrics = |outcome: &RetrainOutcome| {
+        json!({
+            "retrain": outcome,
+            "gate_inputs": &inputs,
+            "baseline": &baseline,
+            "samples": &samples_json,
+            "grade_bands": &grade_bands,
+            "model": model.artifact().metrics,
+        })
+    };
+    let id = with
+        .db
+        .register_candidate(
+            &prefix,
+            &NewModel {
+                product: product.as_str(),
+                artifact: &artifact,
+                metrics: &metrics(&outcome),
+                data_window: &window,
+                created_at: now,
+            },
+        )
+        .await?;
+    outcome.id = id;
+    // The training report (bins, ROC/KS, distributions, the challenger) beside the store.
+    let dir = with.store.cards_dir(&outcome.id);
+    training::report::render(fitted)
+        .and_then(|r| r.write(&dir))
+        .map_err(RetrainError::model(format!(
+            "writing the training report in {}",
+            dir.display()
+        )))?;
     Ok(outcome)
+}
+
+/// Row count, bads and a SHA-256 over the loan ids and outcomes in order: what a validator
+/// needs to know the sample is the one the model was fitted or judged on.
+fn sample_summary(set: &[&Example]) -> serde_json::Value {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    for e in set {
+        h.update(e.loan_id.as_bytes());
+        h.update(if e.bad { b",1\n" } else { b",0\n" });
+    }
+    json!({
+        "rows": set.len(),
+        "bads": set.iter().filter(|e| e.bad).count(),
+        "from": set.first().map(|e| e.disbursed_on),
+        "to": set.last().map(|e| e.disbursed_on),
+        "sha256": hex::encode(h.finalize()),
+    })
+}
+
+/// `2026Q4`: the quarter of `d`.
+pub fn quarter_label(d: NaiveDate) -> String {
+    format!("{}Q{}", d.year(), d.month0() / 3 + 1)
 }
 
 /// Splits matured loans into (training, out-of-time, last training day): the out-of-time
@@ -294,13 +418,13 @@ fn split_out_of_time(
 /// (`creditbridge train --data train.csv --test oot.csv --target bad --exclude loan_id
 /// --categorical …`). Returns where they went and the categorical columns.
 pub async fn export_samples(
-    db: &Db,
+    with: &Retraining<'_>,
     product: Product,
     as_of: NaiveDate,
     dir: &Path,
 ) -> Result<serde_json::Value, RetrainError> {
-    let examples = dataset::examples(db, product, as_of).await?;
-    let (train, oot, _) = split_out_of_time(&examples, product, as_of)?;
+    let samples = samples(with, product, as_of).await?;
+    let (train, oot) = (samples.train(), samples.oot());
     std::fs::create_dir_all(dir)
         .map_err(RetrainError::io(format!("creating {}", dir.display())))?;
     let mut out = json!({});
@@ -389,23 +513,6 @@ pub fn workable_as_of(outcomes: &[(NaiveDate, bool)], today: NaiveDate, min_bads
             "No as-of date up to {today} works with the loans on record (disbursed {first} to {last_loan}): a sample needs loans whose 12-month outcome has matured, goods and bads both, before and within the last three matured months"
         ),
     }
-}
-
-/// `<product>-<year>Q<quarter>-<n>`, n counting the models already registered for that quarter.
-async fn next_id(db: &Db, product: Product, as_of: NaiveDate) -> Result<String, StoreError> {
-    let prefix = format!(
-        "{}-{}Q{}-",
-        product.as_str(),
-        as_of.year(),
-        as_of.month0() / 3 + 1
-    );
-    let taken = db
-        .models(Some(product.as_str()))
-        .await?
-        .iter()
-        .filter(|m| m.id.starts_with(&prefix))
-        .count();
-    Ok(format!("{prefix}{}", taken + 1))
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //! a promotion swaps the model for new requests while requests in flight finish on theirs.
 
 use std::collections::HashMap;
-use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 
 use crate::domain::Product;
-use crate::storage::models::NewModel;
+use crate::storage::artifacts::{ArtifactError, ArtifactStore};
+use crate::storage::models::ModelRow;
 use crate::storage::{Db, StoreError};
 
 pub struct Champion {
@@ -18,8 +18,9 @@ pub struct Champion {
     pub model: training::Model,
 }
 
-#[derive(Default)]
 pub struct Champions {
+    /// Where artifacts are loaded from (checked against the registry's digest).
+    store: ArtifactStore,
     by_product: RwLock<HashMap<Product, Arc<Champion>>>,
     /// The newest candidate of each product, scored in the shadows beside the champion.
     shadows: RwLock<HashMap<Product, Arc<Champion>>>,
@@ -34,14 +35,39 @@ pub enum ChampionError {
         id: String,
         source: training::TrainingError,
     },
-    #[error("cannot read {path}: {source}")]
-    File {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("model {id}: {source}")]
+    Stored { id: String, source: ArtifactError },
 }
 
 impl Champions {
+    pub fn new(store: ArtifactStore) -> Self {
+        Champions {
+            store,
+            by_product: RwLock::default(),
+            shadows: RwLock::default(),
+        }
+    }
+
+    /// The artifact store models are loaded from.
+    pub fn store(&self) -> &ArtifactStore {
+        &self.store
+    }
+
+    /// Loads a registered model from the store, checking its digest: what a promotion does
+    /// before it changes the registry, so a corrupted artifact never becomes the champion.
+    pub fn load(&self, row: &ModelRow) -> Result<training::Model, ChampionError> {
+        let text = self
+            .store
+            .load(&row.artifact_sha256, Some(&row.artifact))
+            .map_err(|source| ChampionError::Stored {
+                id: row.id.clone(),
+                source,
+            })?;
+        training::Model::from_json(&text).map_err(|source| ChampionError::Artifact {
+            id: row.id.clone(),
+            source,
+        })
+    }
     pub fn get(&self, product: Product) -> Option<Arc<Champion>> {
         self.by_product
             .read()
@@ -63,103 +89,52 @@ impl Champions {
         map.values().map(|c| (c.product, c.id.clone())).collect()
     }
 
-    /// Loads each product's champion from the registry, replacing the one held when it changed.
-    /// Cheap when nothing changed: replicas call it periodically to pick up promotions.
+    /// Loads each product's champion (and its shadow, the newest candidate since) from the
+    /// registry, replacing the one held when it changed. Cheap when nothing changed: replicas call
+    /// it periodically to pick up promotions. A model that cannot be loaded (a corrupted
+    /// artifact) is not taken: the model held keeps serving and the first such error is returned
+    /// after every product was looked at.
     pub async fn refresh(&self, db: &Db) -> Result<(), ChampionError> {
+        let mut first_error = None;
         for product in [Product::Sme, Product::Farmer] {
-            let Some(row) = db.champion(product.as_str()).await? else {
-                self.by_product
-                    .write()
-                    .expect("champion lock")
-                    .remove(&product);
-                continue;
-            };
-            if self.get(product).is_some_and(|c| c.id == row.id) {
-                continue;
+            let champion = db.champion(product.as_str()).await?;
+            if let Err(e) = self.take(&self.by_product, product, champion) {
+                tracing::error!(product = product.as_str(), error = %e, "champion not loaded; the one held keeps serving");
+                first_error.get_or_insert(e);
             }
-            let model = training::Model::from_json(&row.artifact).map_err(|source| {
-                ChampionError::Artifact {
-                    id: row.id.clone(),
-                    source,
-                }
-            })?;
-            let trained_at = model.artifact().training.trained_at;
-            tracing::info!(product = product.as_str(), model = %row.id, "champion loaded");
-            let champion = Arc::new(Champion {
-                id: row.id,
-                product,
-                trained_at,
-                model,
-            });
-            self.by_product
-                .write()
-                .expect("champion lock")
-                .insert(product, champion);
+            let shadow = db.newest_candidate(product.as_str()).await?;
+            if let Err(e) = self.take(&self.shadows, product, shadow) {
+                tracing::warn!(product = product.as_str(), error = %e, "shadow candidate not loaded");
+            }
         }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Puts `row`'s model in `slot` for `product` unless it is there already; no row empties it.
+    fn take(
+        &self,
+        slot: &RwLock<HashMap<Product, Arc<Champion>>>,
+        product: Product,
+        row: Option<ModelRow>,
+    ) -> Result<(), ChampionError> {
+        let Some(row) = row else {
+            slot.write().expect("champion lock").remove(&product);
+            return Ok(());
+        };
+        let held = slot.read().expect("champion lock").get(&product).cloned();
+        if held.is_some_and(|c| c.id == row.id) {
+            return Ok(());
+        }
+        let model = self.load(&row)?;
+        let trained_at = model.artifact().training.trained_at;
+        tracing::info!(product = product.as_str(), model = %row.id, "model loaded");
+        let loaded = Arc::new(Champion {
+            id: row.id,
+            product,
+            trained_at,
+            model,
+        });
+        slot.write().expect("champion lock").insert(product, loaded);
         Ok(())
     }
-}
-
-/// First start: a product without a champion in the registry gets the artifact committed in
-/// `models/<product>/` (named by `models/<product>/CHAMPION`), registered and promoted.
-pub async fn bootstrap_from_dir(
-    db: &Db,
-    models_dir: &Path,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<(), ChampionError> {
-    for product in [Product::Sme, Product::Farmer] {
-        if db.champion(product.as_str()).await?.is_some() {
-            continue;
-        }
-        let dir = models_dir.join(product.as_str());
-        let Ok(id) = std::fs::read_to_string(dir.join("CHAMPION")) else {
-            continue;
-        };
-        let id = id.trim();
-        let path = dir.join(id).join("model.json");
-        let artifact = std::fs::read_to_string(&path).map_err(|source| ChampionError::File {
-            path: path.display().to_string(),
-            source,
-        })?;
-        let model =
-            training::Model::from_json(&artifact).map_err(|source| ChampionError::Artifact {
-                id: id.to_owned(),
-                source,
-            })?;
-        let metrics = serde_json::to_value(&model.artifact().metrics).unwrap_or_default();
-        let window = serde_json::json!({ "source": path.display().to_string() });
-        match db.model(id).await {
-            Ok(_) => {}
-            Err(StoreError::NotFound) => {
-                db.register_model(&NewModel {
-                    id,
-                    product: product.as_str(),
-                    artifact: &artifact,
-                    metrics: &metrics,
-                    data_window: &window,
-                    created_at: now,
-                })
-                .await?
-            }
-            Err(e) => return Err(e.into()),
-        }
-        db.promote_model(
-            id,
-            &crate::storage::models::Promotion {
-                by: "bootstrap",
-                forced: false,
-                reason: Some("committed champion"),
-                approved_by: None,
-                kind: "promotion",
-                at: now,
-            },
-        )
-        .await?;
-        tracing::info!(
-            product = product.as_str(),
-            model = id,
-            "committed champion registered"
-        );
-    }
-    Ok(())
 }

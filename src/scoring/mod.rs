@@ -311,7 +311,7 @@ async fn decide(
     request_id: &str,
     ctx: &mut Context,
 ) -> Result<(ScoreResponse, Observation), ScoreError> {
-    let (product, purpose, subject) = parse_request(state.pii, req, ctx)?;
+    let (product, purpose, subject) = parse_request(state.pii, state.clock.today(), req, ctx)?;
     consent::purpose_allowed(partner.role, purpose)?;
     let now = state.clock.now();
     check_consent(state, partner, &subject, purpose, &req.consent_id, now, ctx).await?;
@@ -336,9 +336,11 @@ async fn decide(
 }
 
 /// The request's product, purpose and subject as domain types (each kept in `ctx` for the
-/// record as soon as it is known), the subject of the kind the product scores.
+/// record as soon as it is known), the subject of the kind the product scores; a resident id
+/// born after `today` (the clock's day) is refused.
 fn parse_request(
     pii: &PiiKey,
+    today: chrono::NaiveDate,
     req: &ScoreRequest,
     ctx: &mut Context,
 ) -> Result<(Product, Purpose, SubjectRef), ScoreError> {
@@ -353,7 +355,8 @@ fn parse_request(
         .parse()
         .map_err(|e| invalid("purpose", format!("{e}")))?;
     ctx.purpose = Some(purpose);
-    let subject = SubjectId::parse(&req.subject).map_err(|e| invalid("subject", format!("{e}")))?;
+    let subject =
+        SubjectId::parse(&req.subject, today).map_err(|e| invalid("subject", format!("{e}")))?;
     let subject_ref = pii.subject_ref(&subject);
     ctx.audit_subject = Some(AuditSubject {
         // Credit codes are public, but the ledger can never be purged: every subject is kept

@@ -299,7 +299,11 @@ fn write_loans(
         rows::loan(&mut out, &id, l, || match l.product {
             Product::Sme => inject::broken_uscc(&l.subject),
             Product::Farmer => {
-                inject::broken_resident_id(&ResidentId::parse(&l.subject).expect("generated valid"))
+                // Generated ids are valid by construction; no "today" bounds them here.
+                inject::broken_resident_id(
+                    &ResidentId::parse_as_of(&l.subject, chrono::NaiveDate::MAX)
+                        .expect("generated valid"),
+                )
             }
         });
         truth.extend_from_slice(format!("{id},{:.6}\n", l.true_pd).as_bytes());

@@ -44,10 +44,10 @@ mod tests {
     #[test]
     fn every_broken_value_is_rejected_by_the_domain_parsers() {
         assert!(Uscc::parse(&broken_uscc("91110000600037341L")).is_err());
-        let id = ResidentId::parse("360426199101010071").unwrap();
-        assert!(ResidentId::parse(&broken_resident_id(&id)).is_err());
-        let x = ResidentId::parse("11010519491231002X").unwrap();
-        assert!(ResidentId::parse(&broken_resident_id(&x)).is_err());
+        let id = ResidentId::parse_as_of("360426199101010071", chrono::NaiveDate::MAX).unwrap();
+        assert!(ResidentId::parse_as_of(&broken_resident_id(&id), chrono::NaiveDate::MAX).is_err());
+        let x = ResidentId::parse_as_of("11010519491231002X", chrono::NaiveDate::MAX).unwrap();
+        assert!(ResidentId::parse_as_of(&broken_resident_id(&x), chrono::NaiveDate::MAX).is_err());
         assert!(NaiveDate::parse_from_str(
             &impossible_date(NaiveDate::from_ymd_opt(2024, 5, 1).unwrap()),
             "%Y-%m-%d"

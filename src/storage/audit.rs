@@ -21,15 +21,17 @@ pub struct Observation {
 }
 
 impl Db {
-    /// Observations of `product` scored by `model_id` since `from`: (score, bins JSON).
+    /// Observations of `product` scored by `model_id` since `from`: (score, bins JSON, shadow
+    /// model, shadow score).
+    #[allow(clippy::type_complexity)]
     pub async fn observations(
         &self,
         product: &str,
         model_id: &str,
         from: DateTime<Utc>,
-    ) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
+    ) -> Result<Vec<(i64, String, Option<String>, Option<i64>)>, StoreError> {
         Ok(with_db!(self, p => sqlx::query_as(
-            "SELECT score, bins, shadow_score FROM score_observations WHERE product = $1 AND model_id = $2 AND scored_at >= $3")
+            "SELECT score, bins, shadow_model_id, shadow_score FROM score_observations WHERE product = $1 AND model_id = $2 AND scored_at >= $3")
             .bind(product).bind(model_id).bind(from).fetch_all(p).await)?)
     }
 }

@@ -118,21 +118,24 @@ pub struct MaturedLoan {
     pub bad: bool,
 }
 
-/// `product`'s loans disbursed on or before `cutoff` whose outcome is known, oldest first.
+/// `product`'s loans disbursed from `from` to `cutoff` (both included) whose outcome is known,
+/// oldest first.
 pub async fn matured_loans(
     db: &Db,
     product: &str,
+    from: NaiveDate,
     cutoff: NaiveDate,
 ) -> Result<Vec<MaturedLoan>, StoreError> {
     let rows = fetch!(
         db,
         "SELECT loan_id, subject_key, disbursed_on, defaulted FROM loans \
-         WHERE product = $1 AND disbursed_on <= $2 AND defaulted IS NOT NULL \
+         WHERE product = $1 AND disbursed_on <= $2 AND disbursed_on >= $3 AND defaulted IS NOT NULL \
          ORDER BY disbursed_on, loan_id"
             .to_owned(),
         (String, String, NaiveDate, bool),
         product,
-        cutoff
+        cutoff,
+        from
     );
     Ok(rows
         .into_iter()

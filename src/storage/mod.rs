@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub mod artifacts;
 pub mod audit;
 pub mod consents;
 pub mod disputes;
@@ -28,6 +29,7 @@ pub mod overview;
 pub mod partners;
 pub mod public_records;
 pub mod revisions;
+pub mod scheduled_runs;
 pub mod service_meta;
 pub mod tax;
 pub mod users;

@@ -22,7 +22,6 @@ pub struct ModelRow {
 }
 
 pub struct NewModel<'a> {
-    pub id: &'a str,
     pub product: &'a str,
     pub artifact: &'a str,
     pub metrics: &'a serde_json::Value,
@@ -57,18 +56,66 @@ pub struct ApprovalRequest {
 const COLUMNS: &str =
     "id, product, status, created_at, artifact_sha256, artifact, metrics, data_window, promoted_at";
 
+/// A new model id: `prefix` (the product and quarter, e.g. `sme-2026Q4-`) and a ULID made from
+/// `at` and 80 random bits. Unique without asking the database how many exist, so replicas and
+/// separate databases never hand out the same id (a count-then-insert did).
+pub fn new_model_id(prefix: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{prefix}{}",
+        ulid::Ulid::from_datetime(std::time::SystemTime::from(at))
+    )
+}
+
 impl Db {
-    /// Registers a candidate.
-    pub async fn register_model(&self, m: &NewModel<'_>) -> Result<(), StoreError> {
-        use sha2::Digest;
-        let digest = hex::encode(sha2::Sha256::digest(m.artifact.as_bytes()));
+    /// Registers a candidate under a fresh id (`new_model_id(prefix, created_at)`) allocated
+    /// with the insert, and returns the id.
+    pub async fn register_candidate(
+        &self,
+        prefix: &str,
+        m: &NewModel<'_>,
+    ) -> Result<String, StoreError> {
+        let id = new_model_id(prefix, m.created_at);
+        self.register_model(&id, m).await?;
+        Ok(id)
+    }
+
+    /// Registers a candidate under an id the caller chose (fixtures, tests); a taken id is a
+    /// conflict. The registry records the artifact's SHA-256, which loading checks.
+    pub async fn register_model(&self, id: &str, m: &NewModel<'_>) -> Result<(), StoreError> {
+        let digest = super::artifacts::digest_of(m.artifact);
         with_db!(self, p => sqlx::query(
             "INSERT INTO models (id, product, status, created_at, artifact_sha256, artifact, metrics, data_window) \
              VALUES ($1, $2, 'candidate', $3, $4, $5, $6, $7)")
-            .bind(m.id).bind(m.product).bind(m.created_at).bind(&digest).bind(m.artifact)
+            .bind(id).bind(m.product).bind(m.created_at).bind(&digest).bind(m.artifact)
             .bind(m.metrics.to_string()).bind(m.data_window.to_string())
             .execute(p).await.map(|_| ()))
-        .map_err(|e| StoreError::from_insert(e, &format!("model {}", m.id)))
+        .map_err(|e| StoreError::from_insert(e, &format!("model {id}")))
+    }
+
+    /// The model of `product` registered with this artifact digest, if any (an import of the
+    /// same file twice finds the first).
+    pub async fn model_by_digest(
+        &self,
+        product: &str,
+        digest: &str,
+    ) -> Result<Option<ModelRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM models WHERE product = $1 AND artifact_sha256 = $2 ORDER BY created_at, id LIMIT 1"
+        );
+        Ok(
+            with_db!(self, p => sqlx::query_as(&sql).bind(product).bind(digest).fetch_optional(p).await)?,
+        )
+    }
+
+    /// The newest candidate of `product` registered after its champion was promoted (or any,
+    /// without a champion): the model scored in the shadows.
+    pub async fn newest_candidate(&self, product: &str) -> Result<Option<ModelRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM models WHERE product = $1 AND status = 'candidate' \
+             AND created_at >= COALESCE((SELECT MAX(promoted_at) FROM models WHERE product = $1 AND status = 'champion'), created_at) \
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        );
+        Ok(with_db!(self, p => sqlx::query_as(&sql).bind(product).fetch_optional(p).await)?)
     }
 
     pub async fn model(&self, id: &str) -> Result<ModelRow, StoreError> {
@@ -180,5 +227,47 @@ impl Db {
             }
         }
         Ok(stack)
+    }
+}
+
+/// One change of champion to or from a model, as recorded (for its model card).
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct PromotionRecord {
+    pub model_id: String,
+    pub previous_model_id: Option<String>,
+    pub promoted_at: DateTime<Utc>,
+    pub promoted_by: String,
+    pub forced: bool,
+    pub reason: Option<String>,
+    pub approved_by: Option<String>,
+    pub kind: String,
+}
+
+/// A forced-promotion request and its approval, if given.
+#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
+pub struct ApprovalRecord {
+    pub model_id: String,
+    pub requested_by: String,
+    pub requested_at: DateTime<Utc>,
+    pub reason: String,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<DateTime<Utc>>,
+}
+
+impl Db {
+    /// The promotions and rollbacks that made `id` the champion, oldest first.
+    pub async fn promotions_of(&self, id: &str) -> Result<Vec<PromotionRecord>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT model_id, previous_model_id, promoted_at, promoted_by, forced, reason, approved_by, kind \
+             FROM model_promotions WHERE model_id = $1 ORDER BY id")
+            .bind(id).fetch_all(p).await)?)
+    }
+
+    /// Every forced-promotion request for `id`, oldest first.
+    pub async fn approvals_of(&self, id: &str) -> Result<Vec<ApprovalRecord>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT model_id, requested_by, requested_at, reason, approved_by, approved_at \
+             FROM model_approvals WHERE model_id = $1 ORDER BY id")
+            .bind(id).fetch_all(p).await)?)
     }
 }

@@ -1043,8 +1043,8 @@ async fn two_replicas_run_one_sequencer_and_the_other_takes_over_when_it_is_kill
         .as_str()
         .unwrap()
         .to_owned();
-    // One after the other: two first starts at once race to register the committed champions
-    // (`bootstrap_champions` answers "model … already exists" to one of them: not the ledger's).
+    // Ready needs champions, and serve never registers the committed fixtures itself.
+    crate::common::process::import_committed_champions_with(|| on_postgres(dir.path(), &t.url));
     let ports = [free_port(), free_port()];
     let bases: Vec<String> = ports
         .iter()

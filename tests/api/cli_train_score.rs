@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use sha2::Digest;
+
 /// The day the CLI runs that depend on a date are run as of: the same day as the test apps'
 /// clock (`crate::common::TEST_NOW`), never the wall clock.
 const AS_OF: &str = "2026-11-28";
@@ -378,14 +380,19 @@ fn train_trend_option_chooses_the_bin_shapes() {
 /// `retrain --export-dir` writes the point-in-time training and out-of-time samples, and
 /// `train` on those files reproduces the retrained candidate's out-of-time AUC exactly: the
 /// export is the data the candidate was fitted on, and the two paths fit the same way.
+///
+/// It runs in a checkout-like directory holding a copy of the committed `models/`: the issue saw a
+/// CLI `retrain` overwrite `models/sme/sme-2026Q4-1/`. The artifact now goes to the data
+/// directory's content-addressed store, and the committed files stay byte for byte.
 #[test]
 fn retrain_exports_its_samples_and_train_reproduces_the_candidate() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    let committed = copy_committed_models(d);
     let env = |c: &mut Command| {
         c.current_dir(d)
             .env("CREDITBRIDGE_DATA_DIR", d.join("data"))
-            .env("CREDITBRIDGE_MODELS_DIR", d.join("models"))
+            .env_remove("CREDITBRIDGE_MODELS_DIR")
             .env_remove("CREDITBRIDGE_DATABASE_URL")
             .env("CREDITBRIDGE_LOG", "warn");
     };
@@ -422,6 +429,13 @@ fn retrain_exports_its_samples_and_train_reproduces_the_candidate() {
         .unwrap();
     assert!(o.status.success(), "{}", stderr(&o));
     let r: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(files_under_models(d), committed, "models/ untouched");
+    let digest = r["artifact_sha256"].as_str().unwrap();
+    let artifact = d.join("data/models/sha256").join(format!("{digest}.json"));
+    assert_eq!(r["artifact"], artifact.display().to_string());
+    let bytes = std::fs::read(&artifact).unwrap();
+    assert_eq!(hex::encode(sha2::Sha256::digest(&bytes)), digest);
+    assert!(r["id"].as_str().unwrap().starts_with("sme-"), "{r}");
     let export = &r["export"];
     assert_eq!(export["train"]["rows"], r["rows_train"]);
     assert_eq!(export["oot"]["rows"], r["rows_oot"]);
@@ -465,4 +479,47 @@ fn retrain_exports_its_samples_and_train_reproduces_the_candidate() {
         (a - b).abs() < 1e-12,
         "train on the export {a} vs retrain {b}"
     );
+}
+
+/// Copies the repository's committed `models/` into `d/models` and returns every file's path
+/// (relative) and bytes.
+fn copy_committed_models(d: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+    let mut stack = vec![from.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            let to = d.join("models").join(p.strip_prefix(&from).unwrap());
+            if p.is_dir() {
+                std::fs::create_dir_all(&to).unwrap();
+                stack.push(p);
+            } else {
+                std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+                std::fs::copy(&p, &to).unwrap();
+            }
+        }
+    }
+    files_under_models(d)
+}
+
+/// Every file under `d/models`, sorted, with its bytes.
+fn files_under_models(d: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let root = d.join("models");
+    let mut out = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push((
+                    p.strip_prefix(&root).unwrap().to_path_buf(),
+                    std::fs::read(&p).unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort();
+    out
 }

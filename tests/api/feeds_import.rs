@@ -610,7 +610,7 @@ async fn loan_outcomes_must_name_a_known_subject() {
         .await
         .unwrap();
     // The stored outcome is what retraining takes once its 12 months are over.
-    let matured = |as_of| examples(&t.db, Product::Farmer, date(as_of));
+    let matured = |as_of| examples(&t.db, Product::Farmer, date(as_of), date("2000-01-01"));
     let by_august = matured("2024-08-01").await.unwrap();
     assert_eq!((by_august.len(), by_august[0].bad), (1, true));
     assert!(matured("2024-06-01").await.unwrap().is_empty());

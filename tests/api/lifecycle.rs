@@ -23,9 +23,14 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
             "loan_id,product,subject_id,disbursed_on,amount,term_months,defaulted,defaulted_on\nL-1,sme,{USCC},2025-06-10,500000,12,false,\n"
         )).await;
         let as_of = "2026-11-01".parse().unwrap();
-        let before = dataset::examples(&app.state.db, Product::Sme, as_of)
-            .await
-            .unwrap();
+        let before = dataset::examples(
+            &app.state.db,
+            Product::Sme,
+            as_of,
+            "2000-01-01".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(before.len(), 1);
         let f0 = before[0].features.clone();
         assert_eq!(
@@ -46,9 +51,14 @@ async fn a_record_dated_after_a_loans_disbursement_does_not_change_its_features(
         feed(&app.state, FeedKind::PublicRecords, &format!(
             "record_id,subject_type,subject_id,kind,severity,listed_at,display_until,repaired_at\nP-9,enterprise,{USCC},admin_penalty,serious,2025-06-11,2027-06-11,\n"
         )).await;
-        let after = dataset::examples(&app.state.db, Product::Sme, as_of)
-            .await
-            .unwrap();
+        let after = dataset::examples(
+            &app.state.db,
+            Product::Sme,
+            as_of,
+            "2000-01-01".parse().unwrap(),
+        )
+        .await
+        .unwrap();
         assert_eq!(
             after[0].features, f0,
             "{backend:?}: nothing known only after 2025-06-10 may leak in"
@@ -87,14 +97,16 @@ async fn register_as(app: &TestApp, id: &str, product: &str, seed: u64, gate_inp
     .unwrap();
     app.state
         .db
-        .register_model(&NewModel {
+        .register_model(
             id,
-            product,
-            artifact: &artifact,
-            metrics: &json!({ "gate_inputs": gate_inputs }),
-            data_window: &json!({}),
-            created_at: app.state.clock.now(),
-        })
+            &NewModel {
+                product,
+                artifact: &artifact,
+                metrics: &json!({ "gate_inputs": gate_inputs }),
+                data_window: &json!({}),
+                created_at: app.state.clock.now(),
+            },
+        )
         .await
         .unwrap();
 }
@@ -580,6 +592,233 @@ async fn at_the_minimum_sample_psi_and_csi_are_computed_as_before() {
             assert!(csi >= 0.0, "{c}");
             assert_eq!(c["status"], monitoring::status_of(csi), "{c}");
         }
+        app.stop().await;
+    }
+}
+
+/// The issue's bad input: "A corrupted artifact (digest mismatch): refused at load with a message
+/// naming the file; the previous champion keeps serving."
+#[tokio::test]
+async fn a_corrupted_artifact_is_refused_naming_the_file_and_the_champion_keeps_serving() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        fixtures::seed_subjects(&app.state).await;
+        fixtures::install_champion(&app.state, "sme", "sme-good", 5).await;
+        register(&app, "sme-tampered", 6, inputs(0.8, 0.4, Some(0.78))).await;
+        let row = app.state.db.model("sme-tampered").await.unwrap();
+        let path = app.state.champions.store().path(&row.artifact_sha256);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        // One digit changed: still a valid model, no longer the registered one.
+        let at = row.artifact.find(|c: char| c.is_ascii_digit()).unwrap();
+        let mut tampered = row.artifact.clone();
+        let digit = if &row.artifact[at..=at] == "9" {
+            "8"
+        } else {
+            "9"
+        };
+        tampered.replace_range(at..=at, digit);
+        std::fs::write(&path, &tampered).unwrap();
+
+        let admin = app.partner_key("admin").await;
+        let before = promotions(&app).await;
+        let (status, body) = app
+            .post(&admin, "/v1/models/sme-tampered/promote", json!({}))
+            .await;
+        assert_eq!(status, 409, "{backend:?}: {body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains(&path.display().to_string()),
+            "{backend:?}: names the file: {message}"
+        );
+        assert!(
+            message.contains("does not match its registered SHA-256"),
+            "{message}"
+        );
+        assert_eq!(
+            promotions(&app).await,
+            before,
+            "{backend:?}: nothing changed"
+        );
+        assert_eq!(
+            app.state.champions.get(Product::Sme).unwrap().id,
+            "sme-good"
+        );
+
+        // Promoted elsewhere (a replica whose copy is sound): this replica refuses to load it
+        // and keeps serving the champion it has.
+        app.state
+            .db
+            .promote_model(
+                "sme-tampered",
+                &creditbridge::storage::models::Promotion {
+                    by: "replica-b",
+                    forced: false,
+                    reason: None,
+                    approved_by: None,
+                    kind: "promotion",
+                    at: app.state.clock.now(),
+                },
+            )
+            .await
+            .unwrap();
+        let err = app
+            .state
+            .champions
+            .refresh(&app.state.db)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(&path.display().to_string()), "{err}");
+        assert_eq!(
+            app.state.champions.get(Product::Sme).unwrap().id,
+            "sme-good"
+        );
+        let bank = app.partner_key("bank").await;
+        let consent_id = app.consent(&bank, USCC, "loan_application").await;
+        let (status, s) = app
+            .post(
+                &bank,
+                "/v1/scores",
+                json!({ "product": "sme", "subject": USCC,
+                "purpose": "loan_application", "consent_id": consent_id }),
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(s["model"]["id"], "sme-good", "{s}");
+        app.stop().await;
+    }
+}
+
+/// The issue: "Shadow scoring recorded 0 of 62,287 observations". The newest candidate now
+/// scores beside the champion on every request, and monitoring compares the two.
+#[tokio::test]
+async fn the_newest_candidate_is_scored_in_the_shadows_and_compared_with_the_champion() {
+    for backend in backends() {
+        let app = TestApp::spawn_with(backend, |s| s.monitoring.min_sample = 5).await;
+        let (bank, admin, consent_id) = monitored_champion(&app).await;
+        register(&app, "sme-next", 8, inputs(0.8, 0.4, Some(0.78))).await;
+        app.state.champions.refresh(&app.state.db).await.unwrap();
+        assert_eq!(
+            app.state.champions.shadow(Product::Sme).unwrap().id,
+            "sme-next"
+        );
+        let given = score_n(&app, &bank, &consent_id, 6).await;
+
+        let rows = app
+            .state
+            .db
+            .observations(
+                "sme",
+                "sme-mon",
+                app.state.clock.now() - chrono::Duration::days(1),
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 6);
+        assert!(
+            rows.iter()
+                .all(|r| r.2.as_deref() == Some("sme-next") && r.3.is_some()),
+            "{backend:?}: every score recorded its shadow: {rows:?}"
+        );
+        let difference = rows
+            .iter()
+            .map(|r| (r.3.unwrap() - r.0) as f64)
+            .sum::<f64>()
+            / 6.0;
+
+        let r = fetch_monitoring(&app, &admin).await;
+        let shadow = &r["shadow"];
+        assert_eq!(shadow["model_id"], "sme-next", "{r}");
+        assert_eq!(shadow["observations"], 6, "{r}");
+        assert!((shadow["mean_difference"].as_f64().unwrap() - difference).abs() < 1e-9);
+        // One subject scored six times: both models agree with themselves, so the grades agree
+        // all the time or never, and the rank correlation of constant scores is undefined.
+        let agreement = shadow["grade_agreement"].as_f64().unwrap();
+        assert!(agreement == 0.0 || agreement == 1.0, "{shadow}");
+        assert!(shadow["rank_correlation"].is_null(), "{shadow}");
+        let psi = shadow["psi"].as_f64().expect("a PSI at the minimum sample");
+        let champion_scores: Vec<f64> = given.clone();
+        let shadow_scores: Vec<f64> = rows.iter().map(|r| r.3.unwrap() as f64).collect();
+        let expected = ScoreBaseline::from_scores(&champion_scores, 10).psi(&shadow_scores);
+        assert!((psi - expected).abs() < 1e-9, "{psi} vs {expected}");
+        assert_eq!(shadow["status"], monitoring::status_of(expected));
+        app.stop().await;
+    }
+}
+
+/// The model card over HTTP: HTML (English or Chinese), text and JSON from the same
+/// `lifecycle::card` functions; bad parameters and unknown ids are clear 4xx.
+#[tokio::test]
+async fn the_model_card_is_served_in_english_and_chinese_html_text_and_json() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        fixtures::install_champion(&app.state, "sme", "sme-card", 5).await;
+        let admin = app.partner_key("admin").await;
+        let get = |path: &'static str| app.get(&admin, path);
+
+        let resp = get("/v1/models/sme-card/card?format=json").await;
+        assert_eq!(resp.status(), 200);
+        let card: Value = resp.json().await.unwrap();
+        assert_eq!(card["product"], "sme");
+        assert_eq!(card["status"], "champion");
+        let chars = card["characteristics"].as_array().unwrap();
+        assert!(!chars.is_empty());
+        let model = app.state.champions.get(Product::Sme).unwrap();
+        for (c, sc) in chars.iter().zip(&model.model.scorecard().characteristics) {
+            assert_eq!(c["name"], sc.name.as_str());
+            let (b, se) = (sc.coefficient, sc.std_error.unwrap());
+            let ci = c["ci95"].as_array().unwrap();
+            assert!(
+                (ci[0].as_f64().unwrap() - (b - 1.96 * se)).abs() < 1e-9,
+                "{c}"
+            );
+            assert!(
+                (ci[1].as_f64().unwrap() - (b + 1.96 * se)).abs() < 1e-9,
+                "{c}"
+            );
+            assert_eq!(c["flagged"], sc.p_value.is_none_or(|p| p > 0.05), "{c}");
+            assert_eq!(c["bins"].as_array().unwrap().len(), sc.bins.len());
+        }
+        assert_eq!(card["promotions"].as_array().unwrap().len(), 1, "{card}");
+
+        let resp = get("/v1/models/sme-card/card").await;
+        assert_eq!(resp.status(), 200);
+        assert!(resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let en = resp.text().await.unwrap();
+        assert!(en.starts_with("<!doctype html>") && en.contains("Model card sme-card"));
+        assert!(en.contains("@media print") && !en.contains("<script"));
+        let zh = get("/v1/models/sme-card/card?lang=zh")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(zh.contains("模型卡") && zh.contains("p 值") && zh.contains("lang=\"zh-CN\""));
+        for c in chars {
+            assert!(en.contains(c["name"].as_str().unwrap()));
+        }
+        let text = get("/v1/models/sme-card/card?format=text")
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert!(text.starts_with("Model card sme-card"), "{text}");
+
+        let resp = get("/v1/models/sme-card/card?lang=fr").await;
+        assert_eq!(resp.status(), 422);
+        assert!(resp.text().await.unwrap().contains("use en or zh"));
+        assert_eq!(
+            get("/v1/models/sme-card/card?format=pdf").await.status(),
+            422
+        );
+        assert_eq!(get("/v1/models/nope/card").await.status(), 404);
+        let bank = app.partner_key("bank").await;
+        assert_eq!(
+            app.get(&bank, "/v1/models/sme-card/card").await.status(),
+            403
+        );
         app.stop().await;
     }
 }

@@ -16,6 +16,7 @@ mod console_browser;
 mod demo;
 mod feeds_http;
 mod feeds_import;
+mod governance;
 mod http_foundation;
 mod lifecycle;
 mod no_oracle;

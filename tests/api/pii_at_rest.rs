@@ -6,7 +6,9 @@ use std::io::Write;
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::common::process::{creditbridge, free_port, partner_key, serve, wait_ready};
+use crate::common::process::{
+    creditbridge, free_port, import_committed_champions, partner_key, serve, wait_ready,
+};
 use crate::common::{backends, test_clock, test_db, test_settings};
 use creditbridge::startup::build_state_with;
 
@@ -85,6 +87,8 @@ async fn kill_9_during_an_upload_leaves_no_spool_after_restart() {
     let d = dir.path();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    // Ready needs champions: serve no longer promotes the committed fixtures on its own.
+    import_committed_champions(d);
     let mut server = serve(creditbridge(d), port);
     wait_ready(&base).await;
     let key = partner_key(d, "assessor", "assessor");

@@ -18,7 +18,7 @@ const NEW_KEY: &str = "new-pii-key-5f0c2a9e77d14b6b8f3e";
 
 fn registration() -> creditbridge::consent::Registration {
     creditbridge::consent::Registration {
-        subject: SubjectId::parse(RESIDENT).unwrap(),
+        subject: SubjectId::parse(RESIDENT, crate::common::test_today()).unwrap(),
         purpose: "loan_application".parse().unwrap(),
         valid_until: "2027-06-30".parse().unwrap(),
         evidence_sha256: EVIDENCE.into(),
@@ -62,7 +62,7 @@ async fn a_rotation_round_trip_keeps_every_subject_reachable_and_retires_the_old
             .expect("the new key starts");
         assert_eq!(after.pii.subject_key(RESIDENT), hashed_before);
         let (_, consents) = after
-            .subject_consents(&SubjectId::parse(RESIDENT).unwrap())
+            .subject_consents(&SubjectId::parse(RESIDENT, crate::common::test_today()).unwrap())
             .await
             .unwrap();
         assert_eq!(consents.len(), 1);

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::common::process::{creditbridge, free_port, partner_key, succeed, wait_ready, Server};
+use crate::common::process::{
+    creditbridge, free_port, import_committed_champions, partner_key, succeed, wait_ready, Server,
+};
 
 /// `creditbridge serve` on `port`, its output (at info level) appended to `log`.
 fn serve_logged(dir: &Path, port: u16, log: &Path) -> Server {
@@ -38,7 +40,13 @@ fn resident_ids(city: &Path) -> Vec<String> {
         }
         for line in std::fs::read_to_string(&path).unwrap().lines() {
             for cell in line.split(',') {
-                if cell.len() == 18 && creditbridge::domain::ResidentId::parse(cell).is_ok() {
+                if cell.len() == 18
+                    && creditbridge::domain::ResidentId::parse_as_of(
+                        cell,
+                        crate::common::test_today(),
+                    )
+                    .is_ok()
+                {
                     ids.insert(cell.to_owned());
                 }
             }
@@ -98,6 +106,8 @@ async fn no_resident_id_of_a_city_is_found_at_rest_after_a_run_with_crashes() {
     let log = d.join("serve.log");
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    // Ready means a champion serves: the committed fixtures, imported and approved.
+    import_committed_champions(d);
     let mut server = serve_logged(d, port, &log);
     wait_ready(&base).await;
 

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::fixtures::{self, USCC};
-use crate::common::process::{creditbridge, free_port, partner_key, serve, succeed, wait_ready};
+use crate::common::process::{
+    creditbridge, free_port, import_committed_champions, partner_key, serve, succeed, wait_ready,
+};
 use crate::common::{Backend, TestApp};
 use serde_json::{json, Value};
 
@@ -130,6 +132,7 @@ async fn a_server_killed_mid_load_keeps_every_delivered_score_and_a_checkpoint_c
         succeed(creditbridge(dir.path()).args(["import", kind, file.to_str().unwrap(), "--quiet"]));
     }
     let key = partner_key(dir.path(), "kill test", "bank");
+    import_committed_champions(dir.path());
 
     let mut server = serve(creditbridge(dir.path()), port);
     wait_ready(&base).await;
@@ -209,6 +212,7 @@ async fn sigterm_turns_readiness_off_then_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
+    import_committed_champions(dir.path());
     let mut delayed = creditbridge(dir.path());
     delayed.env("CREDITBRIDGE_SHUTDOWN_DELAY_MS", "3000");
     let mut server = serve(delayed, port);

@@ -159,6 +159,13 @@ fn table() -> Vec<Route> {
             ADMIN,
         ),
         route(
+            Method::GET,
+            "/v1/models/{id}/card",
+            "/v1/models/no-such-model/card",
+            Body::None,
+            ADMIN,
+        ),
+        route(
             Method::POST,
             "/v1/models/{id}/promote",
             "/v1/models/no-such-model/promote",

@@ -115,10 +115,9 @@ async fn every_refusal_has_its_status_and_code_and_is_audited() {
     let unknown_subject = app.consent(&bank, USCC_UNKNOWN, "loan_application").await;
     // An expired consent cannot be registered through the API, so it is planted.
     let (partner, _) = app.state.db.partner_by_key(&bank).await.unwrap().unwrap();
-    let subject = app
-        .state
-        .pii
-        .subject_ref(&creditbridge::domain::SubjectId::parse(USCC).unwrap());
+    let subject = app.state.pii.subject_ref(
+        &creditbridge::domain::SubjectId::parse(USCC, crate::common::test_today()).unwrap(),
+    );
     let expired = app
         .state
         .db

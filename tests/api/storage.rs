@@ -60,7 +60,7 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
         // A household is found by its keyed hash, with only the last 4 characters in clear.
         let key = state
             .pii
-            .subject_ref(&SubjectId::parse(RESIDENT).unwrap())
+            .subject_ref(&SubjectId::parse(RESIDENT, crate::common::test_today()).unwrap())
             .key;
         let h = db.household(&key).await.unwrap().expect("household");
         assert_eq!(
@@ -93,7 +93,9 @@ async fn every_kind_of_row_round_trips_on_every_backend() {
             db.partner_by_key(&p.key).await.unwrap().unwrap().0.name,
             "湛江农商银行"
         );
-        let subject = state.pii.subject_ref(&SubjectId::parse(USCC).unwrap());
+        let subject = state
+            .pii
+            .subject_ref(&SubjectId::parse(USCC, crate::common::test_today()).unwrap());
         let cid = db
             .add_consent(&NewConsent {
                 partner_id: &p.id,

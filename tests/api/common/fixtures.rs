@@ -144,14 +144,16 @@ pub async fn install_champion_with(
     let artifact = fitted.model.to_json().unwrap();
     state
         .db
-        .register_model(&NewModel {
+        .register_model(
             id,
-            product,
-            artifact: &artifact,
-            metrics: &metrics,
-            data_window: &serde_json::json!({}),
-            created_at: state.clock.now(),
-        })
+            &NewModel {
+                product,
+                artifact: &artifact,
+                metrics: &metrics,
+                data_window: &serde_json::json!({}),
+                created_at: state.clock.now(),
+            },
+        )
         .await
         .unwrap();
     state
@@ -188,14 +190,16 @@ pub async fn register_candidate(
     .unwrap();
     state
         .db
-        .register_model(&NewModel {
+        .register_model(
             id,
-            product,
-            artifact: &fitted.model.to_json().unwrap(),
-            metrics: &metrics,
-            data_window: &serde_json::json!({}),
-            created_at: state.clock.now(),
-        })
+            &NewModel {
+                product,
+                artifact: &fitted.model.to_json().unwrap(),
+                metrics: &metrics,
+                data_window: &serde_json::json!({}),
+                created_at: state.clock.now(),
+            },
+        )
         .await
         .unwrap();
 }

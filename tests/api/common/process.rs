@@ -67,10 +67,20 @@ pub fn serve(mut cmd: Command, port: u16) -> Server {
     Server(child)
 }
 
-/// Waits until `base` answers ready; bounded, so a broken start fails the test.
+/// Waits until `base` answers ready (which needs a champion for every product); bounded, so a
+/// broken start fails the test.
 pub async fn wait_ready(base: &str) {
+    wait_for(base, "/readyz").await
+}
+
+/// Waits until `base` answers live (`/healthz`): serving, champions or not.
+pub async fn wait_live(base: &str) {
+    wait_for(base, "/healthz").await
+}
+
+async fn wait_for(base: &str, path: &str) {
     for _ in 0..100 {
-        if reqwest::get(format!("{base}/readyz"))
+        if reqwest::get(format!("{base}{path}"))
             .await
             .is_ok_and(|r| r.status() == 200)
         {
@@ -78,7 +88,7 @@ pub async fn wait_ready(base: &str) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("server at {base} did not become ready");
+    panic!("server at {base} did not answer 200 on {path}");
 }
 
 /// Runs `cmd` to its end and fails the test, with its stderr, unless it succeeded.
@@ -99,4 +109,36 @@ pub fn partner_key(dir: &std::path::Path, name: &str, role: &str) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// Registers the committed demo fixtures (`models/`) in `dir`'s database and makes them the
+/// champions the only way there is: `models import --promote --force` by one administrator (they
+/// carry no out-of-time evaluation, so the gates fail) and `models approve` by a second.
+/// Returns the champions' ids by product.
+pub fn import_committed_champions(dir: &std::path::Path) -> Vec<(String, String)> {
+    import_committed_champions_with(|| creditbridge(dir))
+}
+
+/// As `import_committed_champions`, each CLI run made by `cli` (e.g. on another database).
+pub fn import_committed_champions_with(cli: impl Fn() -> Command) -> Vec<(String, String)> {
+    let out = succeed(cli().args([
+        "models",
+        "import",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/models"),
+        "--promote",
+        "--force",
+        "--reason",
+        "test fixtures",
+        "--by",
+        "admin-a",
+    ]));
+    let imported: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+    imported
+        .iter()
+        .map(|m| {
+            let id = m["id"].as_str().unwrap().to_owned();
+            succeed(cli().args(["models", "approve", &id, "--by", "admin-b"]));
+            (m["product"].as_str().unwrap().to_owned(), id)
+        })
+        .collect()
 }
