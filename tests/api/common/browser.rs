@@ -122,7 +122,11 @@ impl Browser {
         let mut last = String::new();
         for _ in 0..100 {
             last = self.path().await;
-            if last.starts_with(prefix) {
+            // The sign-in page also starts with `/console`: while a sign-in is still under way,
+            // it is not where a wait for another console page ends.
+            let at_login =
+                last.starts_with("/console/login") && !prefix.starts_with("/console/login");
+            if last.starts_with(prefix) && !at_login {
                 return last;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
@@ -130,14 +134,28 @@ impl Browser {
         panic!("still at {last}, waiting for {prefix}");
     }
 
+    /// The element `css` selects, waiting up to 20 s for it: after a click the next page may
+    /// still be loading when WebDriver answers.
+    async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+        {
+            Ok(e) => e,
+            Err(e) => {
+                // Where the browser was, to tell a slow page from a wrong one.
+                let (path, page) = (self.path().await, self.source().await);
+                let tail: String = page.chars().take(2000).collect();
+                panic!("{css}: {e}; at {path}: {tail}")
+            }
+        }
+    }
+
     pub async fn text(&self, css: &str) -> String {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .text()
-            .await
-            .unwrap()
+        self.find(css).await.text().await.unwrap()
     }
 
     pub async fn exists(&self, css: &str) -> bool {
@@ -150,19 +168,13 @@ impl Browser {
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
-        let e = self.client.find(Locator::Css(css)).await.unwrap();
+        let e = self.find(css).await;
         e.clear().await.unwrap();
         e.send_keys(value).await.unwrap();
     }
 
     pub async fn click(&self, css: &str) {
-        self.client
-            .find(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css}: {e}"))
-            .click()
-            .await
-            .unwrap();
+        self.find(css).await.click().await.unwrap();
     }
 
     /// Signs in through the form.
