@@ -6,7 +6,9 @@ pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod consent;
+pub mod console;
 pub mod demo;
+pub mod disputes;
 pub mod domain;
 pub mod features;
 pub mod feeds;
@@ -22,6 +24,7 @@ pub mod simulator;
 pub mod startup;
 pub mod storage;
 pub mod telemetry;
+pub mod users;
 
 #[cfg(test)]
 mod layering_tests;

@@ -72,6 +72,8 @@ pub struct Settings {
     pub consent: ConsentBounds,
     /// The audit ledger (`[ledger]`; docs/audit.md).
     pub ledger: LedgerSettings,
+    /// Console sign-in: session length, lockout (`[console]`; applied by `users`).
+    pub console: ConsoleSettings,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -107,6 +109,7 @@ impl Default for Settings {
             shutdown_grace_secs: 30,
             consent: ConsentBounds::default(),
             ledger: LedgerSettings::default(),
+            console: ConsoleSettings::default(),
         }
     }
 }
@@ -171,6 +174,31 @@ impl Default for ConsentBounds {
         ConsentBounds {
             max_term_days: 366,
             earliest_signed_at: NaiveDate::from_ymd_opt(2013, 3, 15).expect("a valid date"),
+        }
+    }
+}
+
+/// Console sign-in (`[console]`): plain values here, applied by `users`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(default)]
+pub struct ConsoleSettings {
+    /// A session ends this long after sign-in, whatever the browser does with its cookie.
+    pub session_minutes: u32,
+    /// Failed sign-ins in a row that lock an account.
+    pub lockout_failures: u32,
+    /// How long a locked account stays locked.
+    pub lockout_minutes: u32,
+    /// Shortest password `users add` accepts.
+    pub min_password_chars: usize,
+}
+
+impl Default for ConsoleSettings {
+    fn default() -> Self {
+        ConsoleSettings {
+            session_minutes: 8 * 60,
+            lockout_failures: 5,
+            lockout_minutes: 15,
+            min_password_chars: 12,
         }
     }
 }

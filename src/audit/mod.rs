@@ -55,10 +55,16 @@ pub enum EventKind {
     SubjectHistoryRead,
     ProcessStarted,
     PiiKeyRotated,
+    /// A console sign-in, accepted or refused (issue 19).
+    ConsoleSignIn,
+    /// Something a console user did (issue 19).
+    ConsoleAction,
+    /// A console user added from the command line (issue 19).
+    ConsoleUserAdded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 21] = [
+    pub const ALL: [EventKind; 24] = [
         EventKind::ScoreDelivered,
         EventKind::ScoreRefused,
         EventKind::ConsentRegistered,
@@ -80,6 +86,9 @@ impl EventKind {
         EventKind::SubjectHistoryRead,
         EventKind::ProcessStarted,
         EventKind::PiiKeyRotated,
+        EventKind::ConsoleSignIn,
+        EventKind::ConsoleAction,
+        EventKind::ConsoleUserAdded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -105,6 +114,9 @@ impl EventKind {
             EventKind::SubjectHistoryRead => "subject_history.read",
             EventKind::ProcessStarted => "process.started",
             EventKind::PiiKeyRotated => "pii_key.rotated",
+            EventKind::ConsoleSignIn => "console.sign_in",
+            EventKind::ConsoleAction => "console.action",
+            EventKind::ConsoleUserAdded => "console.user_added",
         }
     }
 

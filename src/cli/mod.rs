@@ -18,6 +18,7 @@ pub mod partners;
 pub mod score;
 pub mod serve;
 pub mod train;
+pub mod users;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -71,6 +72,8 @@ pub enum Command {
     Partners(partners::Args),
     /// A consent's life: register, revoke, withdraw (a subject's withdrawal), list a subject's
     Consents(consents::Args),
+    /// Manage console users (operators, analysts, auditors)
+    Users(users::Args),
     /// Model registry: list, show, promote, rollback
     Models(models::Args),
     /// Retrain a product's model from the database and register a candidate
@@ -111,6 +114,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(args, &cli.common),
         Command::Partners(args) => partners::run(args, &cli.common),
         Command::Consents(args) => consents::run(args, &cli.common),
+        Command::Users(args) => users::run(args, &cli.common),
         Command::Models(args) => models::run(args, &cli.common),
         Command::Retrain(args) => models::run_retrain(args, &cli.common),
         Command::Audit(args) => audit::run(args, &cli.common),

@@ -33,6 +33,17 @@ impl FeedKind {
         FeedKind::LoanOutcomes,
     ];
 
+    /// How often a kind is expected to arrive, in days: the console's overview shows a kind as
+    /// late past it. Grades and assessments are yearly, payments and loan outcomes monthly (with
+    /// a few days' grace), public records weekly, the enterprise register monthly.
+    pub fn expected_cadence_days(self) -> i64 {
+        match self {
+            FeedKind::TaxGrades | FeedKind::Households | FeedKind::FarmerAssessments => 366,
+            FeedKind::Enterprises | FeedKind::TaxPayments | FeedKind::LoanOutcomes => 35,
+            FeedKind::PublicRecords => 8,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             FeedKind::Enterprises => "enterprises",

@@ -70,6 +70,8 @@ pub fn router(state: AppState) -> Router {
         .merge(audit::router())
         .merge(docs::router())
         .merge(metrics::router())
+        // The console (issue 19) sits beside the API, behind the same layers.
+        .merge(crate::console::router(state.clone()))
         .fallback(|| async { ApiError::NotFound("no such route".into()) })
         .with_state(state)
         .layer(middleware::from_fn(metrics::track))

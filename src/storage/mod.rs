@@ -16,6 +16,7 @@ use sqlx::{Postgres, Sqlite, Transaction};
 pub mod artifacts;
 pub mod audit;
 pub mod consents;
+pub mod disputes;
 pub mod enterprises;
 pub mod facts;
 pub mod feed_tables;
@@ -24,12 +25,14 @@ pub mod households;
 pub mod ledger;
 pub mod loans;
 pub mod models;
+pub mod overview;
 pub mod partners;
 pub mod public_records;
 pub mod revisions;
 pub mod scheduled_runs;
 pub mod service_meta;
 pub mod tax;
+pub mod users;
 
 /// A connection pool for the dialect in use.
 #[derive(Clone, Debug)]

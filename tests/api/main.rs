@@ -11,6 +11,8 @@ mod cli_train_score;
 mod connections;
 mod consent_bounds;
 mod consent_lifecycle;
+mod console;
+mod console_browser;
 mod demo;
 mod feeds_http;
 mod feeds_import;

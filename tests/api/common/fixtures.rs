@@ -173,3 +173,33 @@ pub async fn install_champion_with(
         .unwrap();
     state.champions.refresh(&state.db).await.unwrap();
 }
+
+/// Fits a small model for `product` and registers it under `id` as a candidate with recorded
+/// `metrics` (without `gate_inputs` it fails the gates: promoting it needs a second person).
+pub async fn register_candidate(
+    state: &AppState,
+    product: &str,
+    id: &str,
+    seed: u64,
+    metrics: serde_json::Value,
+) {
+    let fitted = training::fit(
+        &synthetic_frame(product, 4000, seed),
+        &training::Settings::default(),
+    )
+    .unwrap();
+    state
+        .db
+        .register_model(
+            id,
+            &NewModel {
+                product,
+                artifact: &fitted.model.to_json().unwrap(),
+                metrics: &metrics,
+                data_window: &serde_json::json!({}),
+                created_at: state.clock.now(),
+            },
+        )
+        .await
+        .unwrap();
+}

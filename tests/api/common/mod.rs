@@ -12,6 +12,8 @@ use creditbridge::storage::partners::NewPartner;
 use creditbridge::storage::Db;
 use tokio::sync::oneshot;
 
+pub mod browser;
+pub mod console;
 pub mod fixtures;
 pub mod process;
 

@@ -1,0 +1,147 @@
+//! The console's words in English and Chinese. One table, looked up by a stable key; a key
+//! missing from it shows as itself (a test holds every key used in the pages to the table).
+
+use crate::users::Lang;
+
+/// (key, English, 中文)
+const WORDS: &[(&str, &str, &str)] = &[
+    ("app", "creditbridge console", "信用桥 控制台"),
+    ("overview", "Overview", "概览"),
+    ("subjects", "Subjects", "主体查询"),
+    ("models", "Models", "模型"),
+    ("feeds", "Feeds", "数据报送"),
+    ("partners", "Partners", "合作机构"),
+    ("audit", "Audit", "审计"),
+    ("sign_in", "Sign in", "登录"),
+    ("sign_out", "Sign out", "退出"),
+    ("name", "Name", "用户名"),
+    ("password", "Password", "密码"),
+    ("login_failed", "Wrong name or password. After five failures in a row an account is locked for a while.", "用户名或密码错误。连续失败五次后账户将被暂时锁定。"),
+    ("session_expired", "Your session has ended. Sign in again to continue.", "会话已过期，请重新登录。"),
+    ("switch_lang", "中文", "English"),
+    ("role", "Role", "角色"),
+    ("operator", "operator", "操作员"),
+    ("analyst", "analyst", "风险分析师"),
+    ("auditor", "auditor", "审计员"),
+    ("forbidden", "Your role may not do this.", "您的角色无权执行此操作。"),
+    ("csrf", "This form has expired or did not come from the console. Reload the page and try again.", "表单已失效或并非来自控制台，请刷新页面后重试。"),
+    ("not_found", "Not found.", "未找到。"),
+    ("internal", "Something went wrong on the server; it has been logged.", "服务器出错，已记录日志。"),
+    ("freshness", "Feed freshness", "数据新鲜度"),
+    ("kind", "Kind", "类型"),
+    ("last_batch", "Last batch", "最近批次"),
+    ("rows", "Rows", "行数"),
+    ("age_days", "Age (days)", "距今（天）"),
+    ("cadence_days", "Expected every (days)", "应报送周期（天）"),
+    ("status", "Status", "状态"),
+    ("late", "late", "逾期"),
+    ("on_time", "on time", "正常"),
+    ("never", "never received", "从未收到"),
+    ("scores_per_day", "Scores delivered per partner per day (last 14 days)", "各机构每日评分量（近14天）"),
+    ("partner", "Partner", "机构"),
+    ("day", "Day", "日期"),
+    ("scores", "Scores", "评分次数"),
+    ("champions", "Champions", "在用模型"),
+    ("product", "Product", "产品"),
+    ("champion", "Champion", "在用模型"),
+    ("age", "Age", "已使用"),
+    ("drift", "Drift", "漂移"),
+    ("none", "none", "无"),
+    ("nothing_yet", "Nothing yet.", "暂无数据。"),
+    ("lookup", "Look up", "查询"),
+    ("subject_id", "Credit code or resident id", "统一社会信用代码或居民身份证号"),
+    ("subject_rule", "Enter an 18-character unified social credit code, or an 18-digit resident identity number whose last character may be X. What was entered is neither: check its length and its last (check) character.", "请输入18位统一社会信用代码，或18位居民身份证号（最后一位可为X）。所输入内容两者皆不符：请检查长度和最后一位校验码。"),
+    ("consents", "Consents", "授权"),
+    ("purpose", "Purpose", "用途"),
+    ("valid_until", "Valid until", "有效期至"),
+    ("revoked", "revoked", "已撤销"),
+    ("history", "Query history", "查询记录"),
+    ("when", "When", "时间"),
+    ("who", "Who", "查询方"),
+    ("outcome", "Outcome", "结果"),
+    ("score", "Score", "评分"),
+    ("grade", "Grade", "等级"),
+    ("flags", "Current flags", "当前标记"),
+    ("disputes", "Disputes", "异议"),
+    ("dispute", "Dispute", "提出异议"),
+    ("note", "Note", "说明"),
+    ("open", "open", "处理中"),
+    ("resolved", "resolved", "已处理"),
+    ("resolve", "Resolve", "处理完毕"),
+    ("resolution", "Resolution", "处理结果"),
+    ("disputed", "disputed", "有异议"),
+    ("print_report", "Print the subject's report", "打印主体报告"),
+    ("report_title", "Query history report", "查询记录报告"),
+    ("event", "Event", "事件"),
+    ("registry", "Registry", "模型登记"),
+    ("candidate", "Candidate", "候选模型"),
+    ("created", "Created", "创建时间"),
+    ("oot_auc", "Out-of-time AUC (95% interval)", "跨时AUC（95%区间）"),
+    ("oot_ks", "Out-of-time KS", "跨时KS"),
+    ("psi", "PSI train vs out-of-time", "训练/跨时PSI"),
+    ("gates", "Gates", "上线门槛"),
+    ("promote", "Promote", "上线"),
+    ("force", "Past failed gates (needs a second analyst's approval)", "强制上线（需另一位分析师批准）"),
+    ("reason", "Reason", "理由"),
+    ("approve", "Approve", "批准"),
+    ("awaiting", "Awaiting approval", "待批准"),
+    ("requested_by", "Requested by", "申请人"),
+    ("rollback", "Roll back to the previous champion", "回退到上一个在用模型"),
+    ("champion_history", "Champion history", "在用模型历史"),
+    ("by", "By", "操作人"),
+    ("batches", "Batches", "批次"),
+    ("source", "Source", "来源"),
+    ("received", "Received", "接收时间"),
+    ("format", "Format", "格式"),
+    ("add_partner", "Add a partner", "新增合作机构"),
+    ("add", "Add", "新增"),
+    ("revoke", "Revoke", "撤销"),
+    ("key_once", "The new key, shown once only: copy it now.", "新密钥仅显示一次，请立即复制。"),
+    ("active", "active", "有效"),
+    ("verify", "Verify the audit trail", "校验审计链"),
+    ("verified_ok", "The chain verifies", "审计链校验通过"),
+    ("verified_bad", "The chain is broken", "审计链校验失败"),
+    ("rows_checked", "rows checked", "已校验行数"),
+    ("find_event", "Look up an event by id", "按编号查找事件"),
+    ("done", "Done.", "已完成。"),
+    ("gates_passed", "passes", "通过"),
+    ("gates_failed", "fails", "未通过"),
+];
+
+/// The words for `key` in `lang`.
+pub fn t(lang: Lang, key: &'static str) -> &'static str {
+    WORDS
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map_or(key, |(_, en, zh)| match lang {
+            Lang::En => en,
+            Lang::Zh => zh,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `t(…, "key")` in the console's sources has its row in the table.
+    #[test]
+    fn every_key_used_is_in_the_table() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console");
+        let mut missing = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            for part in text.split("t(lang, \"").skip(1) {
+                let key = &part[..part.find('"').unwrap()];
+                if !WORDS.iter().any(|(k, _, _)| *k == key) {
+                    missing.push(key.to_owned());
+                }
+            }
+        }
+        assert!(missing.is_empty(), "keys without words: {missing:?}");
+        let mut keys: Vec<_> = WORDS.iter().map(|w| w.0).collect();
+        keys.sort_unstable();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(n, keys.len(), "a key appears twice");
+    }
+}

@@ -1,0 +1,54 @@
+//! The operator and analyst console (issue 19): server-rendered pages at `/console` for the
+//! credit centre's operators, risk analysts and auditors, compiled into the binary (maud
+//! templates, embedded styles; no script, no CDN). It sits beside `http` on the edge floor and
+//! reads and acts through the same `AppState` use cases and storage calls as the API; no SQL
+//! here. Sessions, CSRF and roles: `session`; the audit records: `audit`; words: `i18n`.
+
+use axum::middleware;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::app::AppState;
+
+pub mod audit;
+pub mod i18n;
+pub mod login;
+pub mod page;
+pub mod session;
+
+mod audit_page;
+mod feeds;
+mod models;
+mod overview;
+mod partners;
+mod subjects;
+
+pub fn router(state: AppState) -> Router<AppState> {
+    Router::new()
+        .route("/console", get(overview::show))
+        .route("/console/login", get(login::show).post(login::submit))
+        .route("/console/logout", post(login::logout))
+        .route("/console/lang", post(login::switch_lang))
+        .route("/console/subjects", get(subjects::search))
+        .route("/console/subjects/lookup", post(subjects::lookup))
+        .route("/console/subjects/{key}", get(subjects::show))
+        .route("/console/subjects/{key}/report", get(subjects::report))
+        .route(
+            "/console/subjects/{key}/disputes",
+            post(subjects::open_dispute),
+        )
+        .route(
+            "/console/disputes/{id}/resolve",
+            post(subjects::resolve_dispute),
+        )
+        .route("/console/models", get(models::show))
+        .route("/console/models/{id}/promote", post(models::promote))
+        .route("/console/models/{id}/approve", post(models::approve))
+        .route("/console/models/rollback/{product}", post(models::rollback))
+        .route("/console/feeds", get(feeds::show))
+        .route("/console/feeds/{id}", get(feeds::batch))
+        .route("/console/partners", get(partners::show).post(partners::add))
+        .route("/console/partners/{id}/revoke", post(partners::revoke))
+        .route("/console/audit", get(audit_page::show))
+        .layer(middleware::from_fn_with_state(state, session::guard))
+}

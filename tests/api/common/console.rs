@@ -1,0 +1,174 @@
+//! Console helpers: users, and a cookie-keeping client that signs in through the sign-in form
+//! the way a browser does (double-submit token, session cookie) and posts forms with the page's
+//! CSRF token. Redirects are not followed, so tests see each 303 and its `Location`.
+
+use creditbridge::http::AppState;
+use creditbridge::users::{self, UserRole};
+
+use super::TestApp;
+
+pub const PASSWORD: &str = "a long console password";
+
+/// Adds console user `name` with `role` and the test password.
+pub async fn add_user(state: &AppState, name: &str, role: &str) {
+    let role: UserRole = role.parse().unwrap();
+    users::add(
+        &state.db,
+        &state.settings.console,
+        name,
+        role,
+        PASSWORD,
+        state.clock.now(),
+    )
+    .await
+    .unwrap();
+}
+
+/// The value of the first `name="csrf"` field in `html`.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(html[at..].split('"').next()?.to_owned())
+}
+
+/// The value `name` is set to in the `Set-Cookie` headers of `resp`.
+pub fn set_cookie(resp: &reqwest::Response, name: &str) -> Option<String> {
+    resp.headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}
+
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    pub body: String,
+    pub set_cookies: Vec<String>,
+}
+
+pub struct ConsoleClient {
+    pub base: String,
+    client: reqwest::Client,
+    pub session: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl ConsoleClient {
+    pub fn new(app: &TestApp) -> ConsoleClient {
+        ConsoleClient {
+            base: app.address.clone(),
+            client: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            session: None,
+            csrf: None,
+        }
+    }
+
+    async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status().as_u16();
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| v.to_str().unwrap().to_owned());
+        let set_cookies = resp
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        Answer {
+            status,
+            location,
+            body: resp.text().await.unwrap(),
+            set_cookies,
+        }
+    }
+
+    /// Fills in the sign-in form: returns the answer (303 and a session, or the form again).
+    pub async fn sign_in(&mut self, name: &str, password: &str) -> Answer {
+        let form = self
+            .client
+            .get(format!("{}/console/login", self.base))
+            .send()
+            .await
+            .unwrap();
+        let token_cookie = set_cookie(&form, "cb_login_csrf").expect("a sign-in token cookie");
+        let token_cookie = token_cookie.split(';').next().unwrap().to_owned();
+        let html = form.text().await.unwrap();
+        let token = csrf_in(&html).expect("a token field");
+        let resp = self
+            .client
+            .post(format!("{}/console/login", self.base))
+            .header(reqwest::header::COOKIE, token_cookie)
+            .form(&[
+                ("name", name),
+                ("password", password),
+                ("csrf", &token),
+                ("next", "/console"),
+                ("lang", "en"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        let a = Self::answer(resp).await;
+        if let Some(c) = a.set_cookies.iter().find(|c| c.starts_with("cb_session=")) {
+            self.session = Some(c.split(';').next().unwrap()["cb_session=".len()..].to_owned());
+            // The session's token, from any page.
+            let page = self.get("/console").await;
+            self.csrf = csrf_in(&page.body);
+        }
+        a
+    }
+
+    fn cookie(&self) -> String {
+        format!("cb_session={}", self.session.as_deref().unwrap_or(""))
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie())
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    /// POSTs the form `fields` with the session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let csrf = self.csrf.clone().expect("signed in");
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &csrf));
+        self.post_raw(path, &all).await
+    }
+
+    /// POSTs exactly `fields` (no token added).
+    pub async fn post_raw(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie())
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+}
+
+/// A console client signed in as a new user `name` of `role`, who reads English.
+pub async fn signed_in(app: &TestApp, name: &str, role: &str) -> ConsoleClient {
+    add_user(&app.state, name, role).await;
+    users::set_lang(&app.state.db, name, users::Lang::En)
+        .await
+        .unwrap();
+    let mut c = ConsoleClient::new(app);
+    let a = c.sign_in(name, PASSWORD).await;
+    assert_eq!(a.status, 303, "{}", a.body);
+    assert!(c.csrf.is_some());
+    c
+}
