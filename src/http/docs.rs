@@ -2,7 +2,7 @@
 //! embedded in the binary: no CDN, so it works on a bank's closed network).
 //!
 //! Only the files the page needs are embedded: our own `index.html` and initializer (in
-//! `docs/`), and Swagger UI's bundle, stylesheet and icon, which `build.rs` extracts from the
+//! `assets/docs/`, outside `src/http` whose files the route-scanning test reads), and Swagger UI's bundle, stylesheet and icon, which `build.rs` extracts from the
 //! vendored archive (issue 20: the whole `dist` folder was 11 MB of the binary).
 
 use axum::body::Bytes;
@@ -16,7 +16,7 @@ use utoipa::{Modify, OpenApi};
 
 use super::{ApiError, AppState};
 
-/// Where the OpenAPI document is served; `docs/swagger-initializer.js` points Swagger UI here.
+/// Where the OpenAPI document is served; `assets/docs/swagger-initializer.js` points Swagger UI here.
 const OPENAPI_PATH: &str = "/openapi.json";
 
 /// One file of the `/docs` page, served from the binary.
@@ -39,12 +39,12 @@ const ASSETS: [Asset; 5] = [
     Asset {
         name: INDEX,
         content_type: "text/html; charset=utf-8",
-        bytes: include_bytes!("docs/index.html"),
+        bytes: include_bytes!("../../assets/docs/index.html"),
     },
     Asset {
         name: "swagger-initializer.js",
         content_type: "text/javascript; charset=utf-8",
-        bytes: include_bytes!("docs/swagger-initializer.js"),
+        bytes: include_bytes!("../../assets/docs/swagger-initializer.js"),
     },
     Asset {
         name: "swagger-ui-bundle.js",
