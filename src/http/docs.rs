@@ -2,8 +2,9 @@
 //! embedded in the binary: no CDN, so it works on a bank's closed network).
 //!
 //! Only the files the page needs are embedded: our own `index.html` and initializer (in
-//! `assets/docs/`, outside `src/http` whose files the route-scanning test reads), and Swagger UI's bundle, stylesheet and icon, which `build.rs` extracts from the
-//! vendored archive (issue 20: the whole `dist` folder was 11 MB of the binary).
+//! `assets/docs/`, outside `src/http`, whose files the route-scanning test reads), and Swagger
+//! UI's bundle, stylesheet and icon, which `build.rs` extracts from the vendored archive
+//! (issue 20: the whole `dist` folder was 11 MB of the binary).
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -16,7 +17,8 @@ use utoipa::{Modify, OpenApi};
 
 use super::{ApiError, AppState};
 
-/// Where the OpenAPI document is served; `assets/docs/swagger-initializer.js` points Swagger UI here.
+/// Where the OpenAPI document is served; `assets/docs/swagger-initializer.js` points Swagger UI
+/// here (a unit test below checks it).
 const OPENAPI_PATH: &str = "/openapi.json";
 
 /// One file of the `/docs` page, served from the binary.
