@@ -167,6 +167,56 @@ async fn docs_are_html_served_from_the_binary_with_no_external_scripts_or_styles
     app.stop().await;
 }
 
+#[tokio::test]
+async fn docs_serve_the_page_its_script_and_stylesheet_with_their_types_and_404_otherwise() {
+    // Arrange
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let expected = [
+        ("/docs/", "text/html"),
+        ("/docs/swagger-ui-bundle.js", "text/javascript"),
+        ("/docs/swagger-initializer.js", "text/javascript"),
+        ("/docs/swagger-ui.css", "text/css"),
+    ];
+
+    for (path, content_type) in expected {
+        // Act
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+
+        // Assert
+        assert_eq!(resp.status(), 200, "{path}");
+        let got = resp.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(got.starts_with(content_type), "{path}: {got}");
+        let body = resp.bytes().await.unwrap();
+        assert!(!body.is_empty(), "{path} is empty");
+    }
+    // The bundle is Swagger UI itself, not a placeholder.
+    let bundle = app
+        .client
+        .get(app.url("/docs/swagger-ui-bundle.js"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        bundle.contains("SwaggerUIBundle"),
+        "the bundle lacks SwaggerUIBundle"
+    );
+
+    // Files of Swagger UI's dist folder that are no longer embedded, and made-up names.
+    for path in [
+        "/docs/swagger-ui-bundle.js.map",
+        "/docs/swagger-ui-es-bundle.js",
+        "/docs/no-such-file.js",
+        "/docs/..%2Fopenapi.json",
+    ] {
+        let resp = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(resp.status(), 404, "{path}");
+    }
+    app.stop().await;
+}
+
 /// The value of the first sample of `name` whose labels include all of `labels`, or 0.
 fn sample(text: &str, name: &str, labels: &[&str]) -> f64 {
     text.lines()
