@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, SqliteConnection};
 
 use super::audit::Observation;
-use super::{values_placeholders, Db, Dialect, StoreError};
+use super::{values_placeholders, Db, Dialect, StoreError, Tx};
 use crate::with_db;
 
 /// An entry as the writer inserts it. `leaf` is the exact byte string hashed into the tree.
@@ -129,20 +129,7 @@ pub async fn append_entries(
         _ => {
             let mut tx = db.begin().await?;
             let dialect = tx.dialect();
-            for part in entries.chunks(ROWS_PER_STATEMENT) {
-                let sql = format!(
-                    "{INSERT_ENTRIES}{}",
-                    values_placeholders(dialect, part.len(), 10)
-                );
-                crate::with_tx!(&mut tx, c => {
-                    let mut q = sqlx::query(&sql);
-                    for e in part {
-                        q = bind_entry!(q, e);
-                    }
-                    q.execute(c).await.map(|_| ())
-                })
-                .map_err(|e| StoreError::from_insert(e, "ledger entry"))?;
-            }
+            insert_entries(&mut tx, entries).await?;
             let observed: Vec<_> = observations.iter().zip(&bins).collect();
             for part in observed.chunks(ROWS_PER_STATEMENT) {
                 let sql = format!(
@@ -668,20 +655,7 @@ impl Db {
             tx.rollback().await?;
             return Ok(false);
         }
-        for part in entries.chunks(ROWS_PER_STATEMENT) {
-            let sql = format!(
-                "{INSERT_ENTRIES}{}",
-                values_placeholders(dialect, part.len(), 10)
-            );
-            crate::with_tx!(&mut tx, c => {
-                let mut q = sqlx::query(&sql);
-                for e in part {
-                    q = bind_entry!(q, e);
-                }
-                q.execute(c).await.map(|_| ())
-            })
-            .map_err(|e| StoreError::from_insert(e, "ledger entry"))?;
-        }
+        insert_entries(&mut tx, entries).await?;
         for table in [
             "audit_subject_index",
             "audit_subject_indexed",
@@ -697,4 +671,25 @@ impl Db {
         tx.commit().await?;
         Ok(true)
     }
+}
+
+/// Inserts `entries` inside `tx`, `ROWS_PER_STATEMENT` rows a statement (the group commit on
+/// PostgreSQL and the carry-over of the old chain both write this way).
+async fn insert_entries(tx: &mut Tx, entries: &[NewEntry]) -> Result<(), StoreError> {
+    let dialect = tx.dialect();
+    for part in entries.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "{INSERT_ENTRIES}{}",
+            values_placeholders(dialect, part.len(), 10)
+        );
+        crate::with_tx!(&mut *tx, c => {
+            let mut q = sqlx::query(&sql);
+            for e in part {
+                q = bind_entry!(q, e);
+            }
+            q.execute(c).await.map(|_| ())
+        })
+        .map_err(|e| StoreError::from_insert(e, "ledger entry"))?;
+    }
+    Ok(())
 }

@@ -11,18 +11,8 @@ use super::models::ApprovalRequest;
 use super::{Db, StoreError};
 use crate::with_db;
 
-/// One entry of a product's champion history.
-#[derive(Clone, Debug, Serialize, sqlx::FromRow)]
-pub struct PromotionRecord {
-    pub model_id: String,
-    pub previous_model_id: Option<String>,
-    pub promoted_at: DateTime<Utc>,
-    pub promoted_by: String,
-    pub forced: bool,
-    pub reason: Option<String>,
-    pub approved_by: Option<String>,
-    pub kind: String,
-}
+/// One entry of a product's champion history (the model card's record of it).
+pub use super::models::PromotionRecord;
 
 /// Delivered scores of one partner on one day (UTC).
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
