@@ -146,7 +146,11 @@ async fn browser_the_language_toggle_is_remembered_per_user() {
     add_user(&app.state, "op", "operator").await;
     add_user(&app.state, "an", "analyst").await;
     b.sign_in("op", PASSWORD).await;
-    assert_eq!(b.text("h1").await, "概览", "new users start in Chinese");
+    assert_eq!(
+        b.text_once("h1", "概览").await,
+        "概览",
+        "new users start in Chinese"
+    );
     b.shot("overview-zh").await;
     b.goto("/console/feeds").await;
     b.click("#lang-toggle").await;
@@ -155,14 +159,14 @@ async fn browser_the_language_toggle_is_remembered_per_user() {
         "/console/feeds",
         "back on the same page"
     );
-    assert_eq!(b.text("h1").await, "Feeds");
+    assert_eq!(b.text_once("h1", "Feeds").await, "Feeds");
     b.click("#sign-out").await;
     // Another user keeps their own language; the first keeps theirs on the next sign-in.
     b.sign_in("an", PASSWORD).await;
-    assert_eq!(b.text("h1").await, "概览");
+    assert_eq!(b.text_once("h1", "概览").await, "概览");
     b.click("#sign-out").await;
     b.sign_in("op", PASSWORD).await;
-    assert_eq!(b.text("h1").await, "Overview");
+    assert_eq!(b.text_once("h1", "Overview").await, "Overview");
     b.shot("overview").await;
     b.close().await;
     app.stop().await;

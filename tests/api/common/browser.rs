@@ -154,8 +154,32 @@ impl Browser {
         }
     }
 
+    /// The text of `css`; an element replaced by a page still loading is looked for again.
     pub async fn text(&self, css: &str) -> String {
-        self.find(css).await.text().await.unwrap()
+        for _ in 0..50 {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(e) if e.to_string().contains("stale element") => {
+                    tokio::time::sleep(Duration::from_millis(100)).await
+                }
+                Err(e) => panic!("{css}: {e}"),
+            }
+        }
+        panic!("{css}: stale on every try")
+    }
+
+    /// The text of `css` once it reads `expected` (a click's next page may still be loading),
+    /// or the last text read after 20 s.
+    pub async fn text_once(&self, css: &str, expected: &str) -> String {
+        let mut last = String::new();
+        for _ in 0..200 {
+            last = self.text(css).await;
+            if last == expected {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        last
     }
 
     pub async fn exists(&self, css: &str) -> bool {
