@@ -82,7 +82,7 @@ fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
     // A directory of its own: no creditbridge.toml, no models/ to bootstrap from.
     let cwd = tempfile::tempdir().unwrap();
     let key = app.test_db.dir.path().join("secrets").join("ledger.key");
-    Command::new(env!("CARGO_BIN_EXE_creditbridge"))
+    crate::common::process::pinned_binary()
         .args(args)
         .args(["--database-url", &app.test_db.url])
         .env("CREDITBRIDGE_PII_KEY", TEST_PII_KEY)
@@ -658,7 +658,7 @@ async fn a_receipt_is_proven_in_a_signed_checkpoint_and_checked_offline() {
             let good = write("receipt.json", &first["receipt"].to_string());
             let bad = write("forged.json", &serde_json::to_string(&forged).unwrap());
             let run = |receipt: &str| {
-                Command::new(env!("CARGO_BIN_EXE_creditbridge"))
+                crate::common::process::pinned_binary()
                     .args([
                         "audit",
                         "verify-receipt",

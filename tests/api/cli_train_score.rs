@@ -11,7 +11,7 @@ use sha2::Digest;
 const AS_OF: &str = "2026-11-28";
 
 fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_creditbridge"))
+    crate::common::process::pinned_binary()
 }
 
 fn run(args: &[&str]) -> Output {

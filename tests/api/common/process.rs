@@ -17,22 +17,30 @@ impl Drop for Server {
 /// the real binary, which runs on the system clock as a service must.
 const LIBFAKETIME: &str = "/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1";
 
-/// `creditbridge` working in `dir`: its data under `dir/data`, the test PII key, the committed
-/// champions, no rate limit to speak of and no quarterly schedule; its clock starts at
-/// `TEST_NOW` and runs on from there, so the fixtures' dates mean the same to it whatever day
-/// the suite runs (timers keep the real monotonic clock).
-pub fn creditbridge(dir: &std::path::Path) -> Command {
+/// The built `creditbridge` with its clock starting at `TEST_NOW` (timers keep the real
+/// monotonic clock): every test that runs the binary starts it through here, so what it
+/// takes for "today" (retention horizons, default months, consent bounds) is the fixtures' day.
+pub fn pinned_binary() -> Command {
     assert!(
         std::path::Path::new(LIBFAKETIME).exists(),
         "{LIBFAKETIME} is missing: apt-get install faketime"
     );
     let start = super::test_now().format("@%Y-%m-%d %H:%M:%S").to_string();
-    super::ensure_ledger_key(&dir.join("data"));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_creditbridge"));
     cmd.env("LD_PRELOAD", LIBFAKETIME)
         .env("FAKETIME", start)
         .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
         .env("FAKETIME_NO_CACHE", "1");
+    cmd
+}
+
+/// `creditbridge` working in `dir`: its data under `dir/data`, the test PII key, the committed
+/// champions, no rate limit to speak of and no quarterly schedule; its clock starts at
+/// `TEST_NOW` and runs on from there, so the fixtures' dates mean the same to it whatever day
+/// the suite runs (timers keep the real monotonic clock).
+pub fn creditbridge(dir: &std::path::Path) -> Command {
+    super::ensure_ledger_key(&dir.join("data"));
+    let mut cmd = pinned_binary();
     cmd.current_dir(dir)
         .env("CREDITBRIDGE_DATA_DIR", dir.join("data"))
         .env("CREDITBRIDGE_PII_KEY", super::TEST_PII_KEY)
