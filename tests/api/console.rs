@@ -7,7 +7,9 @@
 use serde_json::json;
 use sha2::Digest;
 
-use crate::common::console::{add_user, signed_in, ConsoleClient, PASSWORD};
+use crate::common::console::{
+    add_user, champion_and_candidate, scored_enterprise, signed_in, ConsoleClient, PASSWORD,
+};
 use crate::common::fixtures::{self, USCC};
 use crate::common::{backends, process, TestApp};
 
@@ -202,8 +204,7 @@ async fn a_post_without_the_session_csrf_token_is_refused_and_changes_nothing() 
 async fn each_role_sees_only_its_buttons_and_direct_posts_outside_it_are_refused() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
-        fixtures::install_champion(&app.state, "sme", "sme-old", 1).await;
-        fixtures::register_candidate(&app.state, "sme", "sme-new", 2, json!({})).await;
+        champion_and_candidate(&app).await;
         let operator = signed_in(&app, "op", "operator").await;
         let analyst = signed_in(&app, "an", "analyst").await;
         let auditor = signed_in(&app, "au", "auditor").await;
@@ -267,8 +268,7 @@ async fn each_role_sees_only_its_buttons_and_direct_posts_outside_it_are_refused
 async fn a_forced_promotion_waits_for_a_second_analyst_and_then_changes_the_champion() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
-        fixtures::install_champion(&app.state, "sme", "sme-old", 1).await;
-        fixtures::register_candidate(&app.state, "sme", "sme-new", 2, json!({})).await;
+        champion_and_candidate(&app).await;
         let first = signed_in(&app, "analyst1", "analyst").await;
         let second = signed_in(&app, "analyst2", "analyst").await;
 
@@ -388,19 +388,7 @@ async fn a_subject_lookup_keys_the_id_and_an_invalid_one_is_explained_without_it
 async fn an_operator_disputes_a_scored_entry_and_resolves_it() {
     for backend in backends() {
         let app = TestApp::spawn(backend).await;
-        fixtures::seed_subjects(&app.state).await;
-        fixtures::install_champion(&app.state, "sme", "sme-test-1", 1).await;
-        let bank = app.partner_key("bank").await;
-        let consent = app.consent(&bank, USCC, "loan_application").await;
-        let (status, scored) = app
-            .post(
-                &bank,
-                "/v1/scores",
-                json!({ "product": "sme", "subject": USCC,
-                "purpose": "loan_application", "consent_id": consent }),
-            )
-            .await;
-        assert_eq!(status, 200, "{scored}");
+        let scored = scored_enterprise(&app).await;
         let score = scored["score"].as_i64().unwrap();
         let key = app.state.pii.subject_key(USCC);
 

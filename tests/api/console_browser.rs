@@ -8,8 +8,8 @@
 use serde_json::json;
 
 use crate::common::browser::{self, Browser};
-use crate::common::console::{add_user, PASSWORD};
-use crate::common::fixtures::{self, USCC};
+use crate::common::console::{add_user, champion_and_candidate, scored_enterprise, PASSWORD};
+use crate::common::fixtures::USCC;
 use crate::common::{Backend, TestApp};
 
 async fn app_and_browser() -> Option<(TestApp, Browser)> {
@@ -23,8 +23,7 @@ async fn browser_each_role_sees_what_it_may_and_its_direct_posts_outside_it_are_
     let Some((app, b)) = app_and_browser().await else {
         return;
     };
-    fixtures::install_champion(&app.state, "sme", "sme-old", 1).await;
-    fixtures::register_candidate(&app.state, "sme", "sme-new", 2, json!({})).await;
+    champion_and_candidate(&app).await;
     for (name, role) in [("op", "operator"), ("an", "analyst"), ("au", "auditor")] {
         add_user(&app.state, name, role).await;
         b.sign_in(name, PASSWORD).await;
@@ -216,19 +215,7 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
     let Some((app, b)) = app_and_browser().await else {
         return;
     };
-    fixtures::seed_subjects(&app.state).await;
-    fixtures::install_champion(&app.state, "sme", "sme-test-1", 1).await;
-    let bank = app.partner_key("bank").await;
-    let consent = app.consent(&bank, USCC, "loan_application").await;
-    let (status, scored) = app
-        .post(
-            &bank,
-            "/v1/scores",
-            json!({ "product": "sme", "subject": USCC,
-            "purpose": "loan_application", "consent_id": consent }),
-        )
-        .await;
-    assert_eq!(status, 200, "{scored}");
+    let scored = scored_enterprise(&app).await;
     add_user(&app.state, "op", "operator").await;
     let key = app.state.pii.subject_key(USCC);
     b.sign_in("op", PASSWORD).await;
@@ -296,8 +283,7 @@ async fn browser_flow_promote_needing_approval_then_a_second_analyst_approves() 
     let Some((app, b)) = app_and_browser().await else {
         return;
     };
-    fixtures::install_champion(&app.state, "sme", "sme-old", 1).await;
-    fixtures::register_candidate(&app.state, "sme", "sme-new", 2, json!({})).await;
+    champion_and_candidate(&app).await;
     add_user(&app.state, "an1", "analyst").await;
     add_user(&app.state, "an2", "analyst").await;
     b.sign_in("an1", PASSWORD).await;

@@ -172,3 +172,29 @@ pub async fn signed_in(app: &TestApp, name: &str, role: &str) -> ConsoleClient {
     assert!(c.csrf.is_some());
     c
 }
+
+/// An sme champion (`sme-old`) and a candidate (`sme-new`) that fails the gates, so promoting it
+/// needs a reason and a second person.
+pub async fn champion_and_candidate(app: &TestApp) {
+    super::fixtures::install_champion(&app.state, "sme", "sme-old", 1).await;
+    super::fixtures::register_candidate(&app.state, "sme", "sme-new", 2, serde_json::json!({}))
+        .await;
+}
+
+/// The seeded enterprise scored once by a bank under its consent: the score's answer, so the
+/// subject's history holds one delivered score.
+pub async fn scored_enterprise(app: &TestApp) -> serde_json::Value {
+    use super::fixtures::{self, USCC};
+    fixtures::seed_subjects(&app.state).await;
+    fixtures::install_champion(&app.state, "sme", "sme-test-1", 1).await;
+    let bank = app.partner_key("bank").await;
+    let consent = app.consent(&bank, USCC, "loan_application").await;
+    let (status, scored) = app
+        .score(
+            &bank,
+            super::score_body("sme", USCC, "loan_application", &consent),
+        )
+        .await;
+    assert_eq!(status, 200, "{scored}");
+    scored
+}

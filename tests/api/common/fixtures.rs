@@ -136,26 +136,7 @@ pub async fn install_champion_with(
     seed: u64,
     metrics: serde_json::Value,
 ) {
-    let fitted = training::fit(
-        &synthetic_frame(product, 4000, seed),
-        &training::Settings::default(),
-    )
-    .unwrap();
-    let artifact = fitted.model.to_json().unwrap();
-    state
-        .db
-        .register_model(
-            id,
-            &NewModel {
-                product,
-                artifact: &artifact,
-                metrics: &metrics,
-                data_window: &serde_json::json!({}),
-                created_at: state.clock.now(),
-            },
-        )
-        .await
-        .unwrap();
+    register_candidate(state, product, id, seed, metrics).await;
     state
         .db
         .promote_model(
