@@ -83,10 +83,12 @@ impl AppState {
         req: FeedRequest,
         progress: Option<Progress>,
     ) -> Result<Accepted, FeedError> {
-        // The file's digest for the ledger, taken before the pipeline reads (and may remove) it.
-        let file_sha256 = file_digest(&req.path).await?;
+        // The pipeline's own first look gives the file's digest for the ledger entry, whatever
+        // the outcome (one read of the file, not two).
+        let facts = feeds::inspect(&req.path).await?;
+        let file_sha256 = facts.sha256.clone();
         let (kind, source) = (req.kind, req.source.clone());
-        let result = feeds::import(&self.db, &self.pii, req, progress).await;
+        let result = feeds::import_inspected(&self.db, &self.pii, req, facts, progress).await;
         let actor = if source == "cli" {
             audit::Actor::operator()
         } else {
@@ -308,7 +310,7 @@ impl AppState {
         self.audit
             .record(event)
             .await
-            .map_err(|e| RetrainError::Store(audit_failed(e)))?;
+            .map_err(RetrainError::Audit)?;
         Ok(outcome)
     }
 
@@ -335,25 +337,4 @@ impl AppState {
             .with("pii_key_fingerprint", self.pii.fingerprint());
         self.audit.record(event).await.map(|_| ())
     }
-}
-
-/// A failed audit record where the use case's error speaks only of storage: the action is
-/// committed but its entry is not, and the caller must hear of it (a logged 500).
-fn audit_failed(e: crate::audit::AuditError) -> StoreError {
-    StoreError::Other(sqlx::Error::Protocol(e.to_string()))
-}
-
-/// SHA-256 of a file, hex.
-async fn file_digest(path: &std::path::Path) -> Result<String, FeedError> {
-    use sha2::{Digest, Sha256};
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(&path)?;
-        let mut hasher = Sha256::new();
-        std::io::copy(&mut file, &mut hasher)?;
-        Ok::<_, std::io::Error>(hex::encode(hasher.finalize()))
-    })
-    .await
-    .map_err(|e| FeedError::Io(std::io::Error::other(e)))?
-    .map_err(FeedError::Io)
 }

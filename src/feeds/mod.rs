@@ -23,9 +23,10 @@ pub mod spool;
 mod values;
 mod workbook;
 
+pub use format::FileFacts;
 pub use format::Format;
 pub use limits::{LimitHit, Limits};
-pub use pipeline::{import, FeedRequest, Progress};
+pub use pipeline::{import, import_inspected, inspect, FeedRequest, Progress};
 
 /// Errors and warnings listed per batch; the totals say how many there were in all.
 pub const MAX_LISTED: usize = 100;

@@ -56,10 +56,28 @@ pub async fn import(
     req: FeedRequest,
     progress: Option<Progress>,
 ) -> Result<Accepted, FeedError> {
-    let path = req.path.clone();
-    let facts = tokio::task::spawn_blocking(move || format::inspect(&path))
+    let facts = inspect(&req.path).await?;
+    import_inspected(db, pii, req, facts, progress).await
+}
+
+/// The file's first look (digest, size, encoding, head): the one read of the whole file before
+/// its rows. Public so the application can record the digest whatever the outcome.
+pub async fn inspect(path: &std::path::Path) -> Result<FileFacts, FeedError> {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || format::inspect(&path))
         .await
-        .map_err(join_error)??;
+        .map_err(join_error)?
+        .map_err(FeedError::from)
+}
+
+/// [`import`] with the file already inspected.
+pub async fn import_inspected(
+    db: &Db,
+    pii: &PiiKey,
+    req: FeedRequest,
+    facts: FileFacts,
+    progress: Option<Progress>,
+) -> Result<Accepted, FeedError> {
     let key = req
         .idempotency_key
         .clone()

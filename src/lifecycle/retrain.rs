@@ -32,6 +32,9 @@ pub enum RetrainError {
     Fit(#[source] training::TrainingError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The candidate is registered but its ledger entry could not be committed.
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
     #[error(transparent)]
     Artifact(#[from] ArtifactError),
     #[error("{what}")]
