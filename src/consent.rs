@@ -305,17 +305,14 @@ pub fn audit_event(
     actor: Actor<'_>,
     at: DateTime<Utc>,
 ) -> AuditEvent {
-    // Stored: an enterprise under its credit code, a person under the keyed hash with a mask
-    // that ends in the id's last 4.
-    let (keyed_hash, shown) = if consent.subject_type == "enterprise" {
-        (pii.subject_key(&consent.subject_key), &consent.subject_key)
-    } else {
-        (consent.subject_key.clone(), &consent.subject_masked)
-    };
-    let n = shown.chars().count();
-    let last4: String = shown.chars().skip(n.saturating_sub(4)).collect();
+    let subject = AuditSubject::of(
+        pii,
+        &consent.subject_type,
+        &consent.subject_key,
+        &consent.subject_masked,
+    );
     AuditEvent::new(kind, actor.audit_actor(), at)
-        .subject(AuditSubject { keyed_hash, last4 })
+        .subject(subject)
         .outcome(Outcome::Done)
         // The consent's owner (the actor may be an administrator recording a withdrawal).
         .with("consent_partner_id", &consent.partner_id)

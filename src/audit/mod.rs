@@ -28,6 +28,8 @@ pub mod writer;
 
 pub use sequencer::{Sequencer, SequencerConfig};
 pub use verify::{verify, Problem, Verification};
+
+use crate::pii::PiiKey;
 pub use writer::{AuditError, AuditWriter};
 
 /// What happened. The text form (`as_str`) is what the leaf and the `kind` column hold; new kinds
@@ -204,6 +206,25 @@ fn truncate_utf8(s: &str, max: usize) -> &str {
 pub struct AuditSubject {
     pub keyed_hash: String,
     pub last4: String,
+}
+
+impl AuditSubject {
+    /// Whom an entry is about, from a subject as the database keys it (`pii::SubjectRef`, or a
+    /// stored consent): an enterprise under its credit code, a person under the keyed hash with
+    /// a mask that ends in the id's last 4. Credit codes are public, but the ledger is never
+    /// purged, so every subject is kept as a keyed hash.
+    pub fn of(pii: &PiiKey, subject_type: &str, key: &str, masked: &str) -> AuditSubject {
+        let (keyed_hash, shown) = if subject_type == "enterprise" {
+            (pii.subject_key(key), key)
+        } else {
+            (key.to_owned(), masked)
+        };
+        let n = shown.chars().count();
+        AuditSubject {
+            keyed_hash,
+            last4: shown.chars().skip(n.saturating_sub(4)).collect(),
+        }
+    }
 }
 
 /// SHA-256 and length of a text that must not be kept: what was unparsed from a request, a

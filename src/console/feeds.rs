@@ -1,8 +1,6 @@
 //! Feeds: the latest batches (kind, source, rows, when) and one batch's detail: the answer the
 //! import gave, with its warnings. Uploading from the console is not built yet.
 
-use std::collections::BTreeMap;
-
 use axum::extract::{Path, State};
 use axum::response::Response;
 use maud::html;
@@ -20,14 +18,7 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
         .recent_batches(200)
         .await
         .map_err(ConsoleError::internal)?;
-    let partners: BTreeMap<String, String> = state
-        .db
-        .list_partners()
-        .await
-        .map_err(ConsoleError::internal)?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let partners = super::page::partner_names(&state).await?;
     let body = html! {
         h2 { (t(lang, "batches")) }
         @if batches.is_empty() { p { (t(lang, "nothing_yet")) } } @else {

@@ -2,8 +2,6 @@
 //! cadence, red when late), scores delivered per partner per day, the champion of each product
 //! with its age, and each champion's drift status.
 
-use std::collections::BTreeMap;
-
 use axum::extract::State;
 use axum::response::Response;
 use chrono::Duration;
@@ -29,14 +27,7 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
         .daily_scores(now - Duration::days(14))
         .await
         .map_err(ConsoleError::internal)?;
-    let partners: BTreeMap<String, String> = state
-        .db
-        .list_partners()
-        .await
-        .map_err(ConsoleError::internal)?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
+    let partners = super::page::partner_names(&state).await?;
     let mut champions = Vec::new();
     for product in Product::ALL {
         let champion = state

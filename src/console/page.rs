@@ -154,3 +154,17 @@ impl IntoResponse for ConsoleError {
 pub fn when(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
+
+/// Partner names by id, for pages that show who sent or asked something.
+pub async fn partner_names(
+    state: &crate::app::AppState,
+) -> Result<std::collections::BTreeMap<String, String>, ConsoleError> {
+    Ok(state
+        .db
+        .list_partners()
+        .await
+        .map_err(ConsoleError::internal)?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect())
+}

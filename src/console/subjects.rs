@@ -57,15 +57,14 @@ pub async fn lookup(
         return Ok(resp);
     };
     // The ledger's key for subjects of both kinds: the keyed hash.
-    let key = state.pii.subject_key(subject.as_str());
+    let r = state.pii.subject_ref(&subject);
+    let audit_subject = AuditSubject::of(&state.pii, r.subject_type, &r.key, &r.masked);
+    let key = audit_subject.keyed_hash.clone();
     super::audit::action(
         &state,
         &s.user,
         "subject_lookup",
-        Some(AuditSubject {
-            keyed_hash: key.clone(),
-            last4: subject.last4().to_owned(),
-        }),
+        Some(audit_subject),
         json!({}),
     )
     .await?;
@@ -328,15 +327,7 @@ pub async fn open_dispute(
     )
     .await
     .map_err(|e| dispute_error(lang, e))?;
-    super::audit::action(
-        &state,
-        &s.user,
-        "dispute_open",
-        None,
-        json!({ "dispute": d.id, "event_id": d.event_id }),
-    )
-    .await?;
-    Ok(Redirect::to(&format!("/console/subjects/{key}")).into_response())
+    dispute_done(&state, &s, "dispute_open", &d).await
 }
 
 #[derive(Deserialize)]
@@ -361,10 +352,20 @@ pub async fn resolve_dispute(
     )
     .await
     .map_err(|e| dispute_error(lang, e))?;
+    dispute_done(&state, &s, "dispute_resolve", &d).await
+}
+
+/// After a dispute step: its audit entry under the user's name, then back to the subject.
+async fn dispute_done(
+    state: &AppState,
+    s: &Signed,
+    action: &str,
+    d: &DisputeRow,
+) -> Result<Response, ConsoleError> {
     super::audit::action(
-        &state,
+        state,
         &s.user,
-        "dispute_resolve",
+        action,
         None,
         json!({ "dispute": d.id, "event_id": d.event_id }),
     )

@@ -173,7 +173,14 @@ pub async fn subject_history(
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
     let subject = SubjectId::parse(&subject, state.clock.today())
         .map_err(|e| ApiError::invalid(format!("subject: {e}"), serde_json::Value::Null))?;
-    let keyed_hash = state.pii.subject_key(subject.as_str());
+    let subject_ref = state.pii.subject_ref(&subject);
+    let audit_subject = AuditSubject::of(
+        &state.pii,
+        subject_ref.subject_type,
+        &subject_ref.key,
+        &subject_ref.masked,
+    );
+    let keyed_hash = audit_subject.keyed_hash.clone();
     let rows = state
         .db
         .ledger_for_subject(&keyed_hash, q.limit.unwrap_or(100).clamp(1, 1000))
@@ -186,10 +193,7 @@ pub async fn subject_history(
         },
         state.clock.now(),
     )
-    .subject(AuditSubject {
-        keyed_hash,
-        last4: subject.last4().to_owned(),
-    })
+    .subject(audit_subject)
     .outcome(Outcome::Done)
     .with("entries", rows.len());
     state

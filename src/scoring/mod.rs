@@ -358,15 +358,12 @@ fn parse_request(
     let subject =
         SubjectId::parse(&req.subject, today).map_err(|e| invalid("subject", format!("{e}")))?;
     let subject_ref = pii.subject_ref(&subject);
-    ctx.audit_subject = Some(AuditSubject {
-        // Credit codes are public, but the ledger can never be purged: every subject is kept
-        // as a keyed hash (for a person that is already its look-up key).
-        keyed_hash: match &subject {
-            SubjectId::Person(_) => subject_ref.key.clone(),
-            SubjectId::Enterprise(_) => pii.subject_key(subject.as_str()),
-        },
-        last4: subject.last4().to_owned(),
-    });
+    ctx.audit_subject = Some(AuditSubject::of(
+        pii,
+        subject_ref.subject_type,
+        &subject_ref.key,
+        &subject_ref.masked,
+    ));
     ctx.subject = Some(subject_ref.clone());
     match (product, &subject) {
         (Product::Sme, SubjectId::Enterprise(_)) | (Product::Farmer, SubjectId::Person(_)) => {
