@@ -227,10 +227,10 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
     assert!(!b.source().await.contains("1101051949"));
     b.fill("#subject", USCC).await;
     b.click("#lookup-go").await;
-    assert_eq!(
-        b.wait_path("/console/subjects/").await,
-        format!("/console/subjects/{key}")
-    );
+    // Exactly the subject's page: the failed look-up left the browser at
+    // /console/subjects/lookup, which a prefix wait would take for the next page.
+    let subject_page = format!("/console/subjects/{key}");
+    assert_eq!(b.wait_path(&subject_page).await, subject_page);
     assert!(
         b.source()
             .await
@@ -246,7 +246,7 @@ async fn browser_flow_find_a_subject_see_its_score_and_mark_it_disputed() {
     )
     .await;
     b.click(&format!("{row} form.dispute button")).await;
-    assert!(b.exists("#disputes tr[data-dispute]").await);
+    assert!(b.appears("#disputes tr[data-dispute]").await);
     assert!(
         b.text("#history").await.contains("有异议"),
         "the entry shows disputed"
@@ -295,7 +295,7 @@ async fn browser_flow_promote_needing_approval_then_a_second_analyst_approves() 
     b.fill("#reason-sme-new", "the old champion drifts").await;
     b.click("#force-sme-new").await;
     b.click("#promote-sme-new").await;
-    assert!(b.exists("#awaiting-sme-new").await);
+    assert!(b.appears("#awaiting-sme-new").await);
     b.click("#approve-sme-new").await;
     assert!(
         b.text("#error").await.contains("different"),

@@ -182,6 +182,8 @@ impl Browser {
         last
     }
 
+    /// Whether `css` is on the page as it is now: for pages reached by `goto`, which waits for
+    /// the load. After a click, use `appears`.
     pub async fn exists(&self, css: &str) -> bool {
         !self
             .client
@@ -189,6 +191,13 @@ impl Browser {
             .await
             .unwrap()
             .is_empty()
+    }
+
+    /// True once `css` is on the page (a click's next page may still be loading); panics with
+    /// where the browser was after 20 s.
+    pub async fn appears(&self, css: &str) -> bool {
+        self.find(css).await;
+        true
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
