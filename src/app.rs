@@ -88,9 +88,38 @@ impl AppState {
         let facts = feeds::inspect(&req.path).await?;
         let file_sha256 = facts.sha256.clone();
         let (kind, source) = (req.kind, req.source.clone());
-        let result = feeds::import_inspected(&self.db, &self.pii, req, facts, progress).await;
+        let (path, format, received_at) = (req.path.clone(), req.format, req.received_at);
+        let result =
+            feeds::import_inspected(&self.db, &self.pii, req, facts.clone(), progress).await;
+        // A refused file is kept for the console as its errors and its masked refused lines
+        // (never the file); failing to keep it does not change the sender's answer.
+        if let Some(summary) = result.as_ref().err().and_then(feeds::refusals::summarise) {
+            let refused = feeds::refusals::Refused {
+                kind,
+                source: source.clone(),
+                received_at,
+                path,
+                format,
+                facts,
+            };
+            let record =
+                tokio::task::spawn_blocking(move || feeds::refusals::record(&refused, summary))
+                    .await;
+            match record {
+                Ok(record) => {
+                    if let Err(err) = self.db.add_feed_refusal(&record).await {
+                        tracing::error!(error = %err, "keeping a feed refusal");
+                    }
+                }
+                Err(err) => tracing::error!(error = %err, "reading a refused feed back"),
+            }
+        }
         let actor = if source == "cli" {
             audit::Actor::operator()
+        } else if let Some(user) = source.strip_prefix("console:") {
+            audit::Actor::Named {
+                name: format!("console:{user}"),
+            }
         } else {
             audit::Actor::Partner {
                 partner_id: source.clone(),
@@ -336,5 +365,34 @@ impl AppState {
             .with("settings_sha256", digest_of(&settings)["sha256"].clone())
             .with("pii_key_fingerprint", self.pii.fingerprint());
         self.audit.record(event).await.map(|_| ())
+    }
+
+    /// Verifies the audit ledger (`audit::verify`) and records the run (who, when, the result),
+    /// so the console can say when the trail was last verified and whether it held. The one
+    /// entry point for the console, the API and the CLI. A run that could not be recorded is
+    /// still answered (and the failure logged): the verification itself stands.
+    pub async fn verify_ledger(
+        &self,
+        verifier: &ledger::LogVerifier,
+        kept: &[String],
+        by: &audit::Actor,
+    ) -> Result<audit::verify::Verification, StoreError> {
+        let v = audit::verify(&self.db, verifier, kept).await?;
+        let record = crate::storage::verifications::VerificationRecord {
+            id: ulid::Ulid::new().to_string(),
+            verified_at: self.clock.now(),
+            verified_by: by.text(),
+            ok: v.ok,
+            rows_checked: v.verified as i64,
+            checkpoint_size: v.checkpoint_size.map(|n| n as i64),
+            problem: v.problem.as_ref().map(|p| match p.leaf_index {
+                Some(i) => format!("leaf {i}: {}", p.reason),
+                None => p.reason.clone(),
+            }),
+        };
+        if let Err(e) = self.db.add_verification(&record).await {
+            tracing::error!(error = %e, "recording a ledger verification");
+        }
+        Ok(v)
     }
 }

@@ -57,6 +57,9 @@ impl ConsentError {
 pub enum Actor<'a> {
     Partner(&'a Partner),
     Operator,
+    /// A person signed in to the console (by name), acting for the credit centre like the
+    /// operator; the console checks their role before.
+    Console(&'a str),
 }
 
 impl Actor<'_> {
@@ -67,6 +70,9 @@ impl Actor<'_> {
                 partner_id: p.id.clone(),
             },
             Actor::Operator => AuditActor::operator(),
+            Actor::Console(name) => AuditActor::Named {
+                name: format!("console:{name}"),
+            },
         }
     }
 }

@@ -122,7 +122,9 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                     Some(path) => read_witness(&read(path)?),
                     None => Vec::new(),
                 };
-                let v = crate::audit::verify(&state.db, &verifier, &kept).await?;
+                let v = state
+                    .verify_ledger(&verifier, &kept, &crate::audit::Actor::operator())
+                    .await?;
                 println!("{}", serde_json::to_string(&v)?);
                 state.db.close().await;
                 match v.problem {

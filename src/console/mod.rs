@@ -20,6 +20,7 @@ mod audit_page;
 mod feeds;
 mod models;
 mod overview;
+mod overview_trail;
 mod partners;
 mod subjects;
 
@@ -50,5 +51,26 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/partners", get(partners::show).post(partners::add))
         .route("/console/partners/{id}/revoke", post(partners::revoke))
         .route("/console/audit", get(audit_page::show))
+        .route("/console/audit/verify", post(audit_page::verify))
+        .route("/console/audit/export", get(audit_page::export))
+        .route("/console/partners/{id}/rotate", post(partners::rotate))
+        .route(
+            "/console/partner-keys/{key_id}/revoke",
+            post(partners::revoke_key),
+        )
+        .route("/console/feeds/upload", post(feeds::upload))
+        .route("/console/feeds/refusals/{id}", get(feeds::refusal))
+        .route(
+            "/console/feeds/refusals/{id}/rows.csv",
+            get(feeds::refused_rows),
+        )
+        .route(
+            "/console/subjects/{key}/consents/{id}/revoke",
+            post(subjects::revoke_consent),
+        )
+        .route(
+            "/console/subjects/{key}/consents/{id}/withdraw",
+            post(subjects::withdraw_consent),
+        )
         .layer(middleware::from_fn_with_state(state, session::guard))
 }

@@ -1,6 +1,7 @@
 //! The overview: is every feed fresh (newest batch per kind against the kind's expected
 //! cadence, red when late), scores delivered per partner per day, the champion of each product
-//! with its age, and each champion's drift status.
+//! with its age, and each champion's drift status; refused files and the ledger's state come
+//! from `overview_trail`.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -28,6 +29,7 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
         .await
         .map_err(ConsoleError::internal)?;
     let partners = super::page::partner_names(&state).await?;
+    let trail = super::overview_trail::sections(&state, &s).await?;
     let mut champions = Vec::new();
     for product in Product::ALL {
         let champion = state
@@ -83,6 +85,7 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
                 }
             }
         }
+        (trail)
     };
     Ok(page(&s, "/console", "overview", body))
 }

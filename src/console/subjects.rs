@@ -16,6 +16,7 @@ use super::page::{bare, csrf, page, when, ConsoleError};
 use super::session::Signed;
 use crate::app::AppState;
 use crate::audit::AuditSubject;
+use crate::consent::ConsentError;
 use crate::disputes::{self, DisputeError};
 use crate::domain::SubjectId;
 use crate::storage::consents::Consent;
@@ -126,7 +127,7 @@ async fn load(state: &AppState, lang: Lang, key: &str) -> Result<Subject, Consol
             actor: r.actor,
         })
         .collect();
-    let consents = db.consents_of(key).await.map_err(ConsoleError::internal)?;
+    let consents = subject_consents(state, key, &history).await?;
     let disputes = db.disputes_of(key).await.map_err(ConsoleError::internal)?;
     let masked = consents
         .first()
@@ -141,6 +142,48 @@ async fn load(state: &AppState, lang: Lang, key: &str) -> Result<Subject, Consol
     })
 }
 
+/// The subject's consents: those stored under `key` (a person's keyed hash) and those its
+/// history names (an enterprise's consents are stored under its credit code, which the console
+/// does not keep: its ledger entries lead to them), each checked to be this subject's.
+async fn subject_consents(
+    state: &AppState,
+    key: &str,
+    history: &[Entry],
+) -> Result<Vec<Consent>, ConsoleError> {
+    let db = &state.db;
+    let mut consents = db.consents_of(key).await.map_err(ConsoleError::internal)?;
+    let mut named: Vec<&str> = history
+        .iter()
+        .filter_map(|e| e.body["consent"]["id"].as_str())
+        .collect();
+    named.sort_unstable();
+    named.dedup();
+    for id in named {
+        if consents.iter().any(|c| c.id == id) {
+            continue;
+        }
+        match db.consent(id).await {
+            Ok(c) if is_of(state, &c, key) => consents.push(c),
+            Ok(_) | Err(crate::storage::StoreError::NotFound) => {}
+            Err(e) => return Err(ConsoleError::internal(e)),
+        }
+    }
+    consents.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(consents)
+}
+
+/// Whether consent `c` is about the subject the console holds as `key`.
+fn is_of(state: &AppState, c: &Consent, key: &str) -> bool {
+    AuditSubject::of(
+        &state.pii,
+        &c.subject_type,
+        &c.subject_key,
+        &c.subject_masked,
+    )
+    .keyed_hash
+        == key
+}
+
 /// Who asked: the partner or the console user, as the ledger names them.
 fn who(e: &Entry) -> String {
     let user = e.field("user");
@@ -151,17 +194,55 @@ fn who(e: &Entry) -> String {
     }
 }
 
-fn consents_table(lang: Lang, consents: &[Consent]) -> Markup {
+fn consents_table(
+    s: Option<&Signed>,
+    lang: Lang,
+    key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+    consents: &[Consent],
+) -> Markup {
+    let may_act = s.is_some_and(|s| s.user.role.may(Duty::Subjects));
     html! {
         @if consents.is_empty() { p { (t(lang, "nothing_yet")) } } @else {
             table id="consents" {
-                tr { th { (t(lang, "partner")) } th { (t(lang, "purpose")) } th { (t(lang, "valid_until")) } th { (t(lang, "status")) } }
+                tr { th { "id" } th { (t(lang, "partner")) } th { (t(lang, "purpose")) } th { (t(lang, "valid_until")) } th { (t(lang, "status")) }
+                     @if may_act { th {} } }
                 @for c in consents {
-                    tr { td { (c.partner_id) } td { (c.purpose) } td { (c.valid_until) }
-                         td { @if c.revoked_at.is_some() { (t(lang, "revoked")) } @else { (t(lang, "active")) } } }
+                    @let status = crate::consent::status(c, now);
+                    tr data-consent=(c.id) {
+                        td { small { (c.id) } } td { (c.partner_id) } td { (c.purpose) } td { (c.valid_until) }
+                        td class={ "consent-status " @if status != "active" { "late" } } { (t_status(lang, status)) }
+                        @if let (true, Some(s)) = (may_act, s) {
+                            td {
+                                @if c.revoked_at.is_none() && c.withdrawn_at.is_none() {
+                                    form method="post" action={ "/console/subjects/" (key) "/consents/" (c.id) "/revoke" } class="inline" {
+                                        (csrf(s)) button type="submit" id={ "revoke-consent-" (c.id) } { (t(lang, "revoke")) }
+                                    }
+                                }
+                                @if c.withdrawn_at.is_none() {
+                                    form method="post" action={ "/console/subjects/" (key) "/consents/" (c.id) "/withdraw" } class="inline withdraw" {
+                                        (csrf(s))
+                                        input type="text" name="evidence_sha256" id={ "evidence-" (c.id) } size="20"
+                                            placeholder=(t(lang, "withdrawal_evidence")) pattern="[0-9a-fA-F]{64}" required;
+                                        " " button type="submit" id={ "withdraw-consent-" (c.id) } { (t(lang, "withdraw")) }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
+    }
+}
+
+/// A consent's status (`consent::status`) in the page's words.
+fn t_status(lang: Lang, status: &str) -> &'static str {
+    match status {
+        "withdrawn" => t(lang, "withdrawn"),
+        "revoked" => t(lang, "revoked"),
+        "expired" => t(lang, "expired"),
+        _ => t(lang, "active"),
     }
 }
 
@@ -257,7 +338,7 @@ pub async fn show(
         h2 { (t(lang, "flags")) }
         p id="flags" { @if flags.is_empty() { (t(lang, "none")) } @else { (flags.join(", ")) } }
         h2 { (t(lang, "consents")) }
-        (consents_table(lang, &subject.consents))
+        (consents_table(Some(&s), lang, &key, state.clock.now(), &subject.consents))
         h2 { (t(lang, "history")) }
         (history_table(Some(&s), lang, &key, &subject))
         h2 { (t(lang, "disputes")) }
@@ -278,7 +359,7 @@ pub async fn report(
         h1 { (t(lang, "report_title")) }
         p id="masked" { strong { (subject.masked) } " · " (when(state.clock.now())) " · " (s.user.name) }
         h2 { (t(lang, "consents")) }
-        (consents_table(lang, &subject.consents))
+        (consents_table(None, lang, &key, state.clock.now(), &subject.consents))
         h2 { (t(lang, "history")) }
         (history_table(None, lang, &key, &subject))
         h2 { (t(lang, "disputes")) }
@@ -371,4 +452,98 @@ async fn dispute_done(
     )
     .await?;
     Ok(Redirect::to(&format!("/console/subjects/{}", d.subject_key)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    evidence_sha256: String,
+}
+
+/// The consent `id` if it is the subject's under `key` (another subject's is not found here).
+async fn consent_of(
+    state: &AppState,
+    lang: Lang,
+    key: &str,
+    id: &str,
+) -> Result<Consent, ConsoleError> {
+    checked_key(lang, key)?;
+    match state.db.consent(id).await {
+        Ok(c) if is_of(state, &c, key) => Ok(c),
+        Ok(_) | Err(crate::storage::StoreError::NotFound) => Err(ConsoleError::NotFound(lang)),
+        Err(e) => Err(ConsoleError::internal(e)),
+    }
+}
+
+fn consent_error(lang: Lang, e: ConsentError) -> ConsoleError {
+    match e {
+        ConsentError::Invalid { .. } => ConsoleError::Invalid(lang, e.to_string()),
+        ConsentError::Forbidden { .. } => ConsoleError::Forbidden(lang),
+        ConsentError::Store(crate::storage::StoreError::NotFound) => ConsoleError::NotFound(lang),
+        ConsentError::Store(crate::storage::StoreError::Conflict(m)) => {
+            ConsoleError::Conflict(lang, m)
+        }
+        other => ConsoleError::internal(other),
+    }
+}
+
+/// Revokes a consent for the credit centre (the partner's own step, taken by an operator, e.g.
+/// when the partner asks by letter): the consent use case records it under the user.
+pub async fn revoke_consent(
+    State(state): State<AppState>,
+    s: Signed,
+    Path((key, id)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    s.may(Duty::Subjects)?;
+    let lang = s.lang();
+    let c = consent_of(&state, lang, &key, &id).await?;
+    state
+        .revoke_consent(crate::consent::Actor::Console(&s.user.name), &c.id)
+        .await
+        .map_err(|e| consent_error(lang, e))?;
+    consent_done(&state, &s, "consent_revoke", &key, &c).await
+}
+
+/// Records the subject's withdrawal of a consent, with the SHA-256 of the written withdrawal.
+pub async fn withdraw_consent(
+    State(state): State<AppState>,
+    s: Signed,
+    Path((key, id)): Path<(String, String)>,
+    Form(form): Form<WithdrawForm>,
+) -> Result<Response, ConsoleError> {
+    s.may(Duty::Subjects)?;
+    let lang = s.lang();
+    let c = consent_of(&state, lang, &key, &id).await?;
+    state
+        .withdraw_consent(
+            crate::consent::Actor::Console(&s.user.name),
+            &c.id,
+            form.evidence_sha256.trim(),
+        )
+        .await
+        .map_err(|e| consent_error(lang, e))?;
+    consent_done(&state, &s, "consent_withdraw", &key, &c).await
+}
+
+async fn consent_done(
+    state: &AppState,
+    s: &Signed,
+    action: &str,
+    key: &str,
+    c: &Consent,
+) -> Result<Response, ConsoleError> {
+    let subject = AuditSubject::of(
+        &state.pii,
+        &c.subject_type,
+        &c.subject_key,
+        &c.subject_masked,
+    );
+    super::audit::action(
+        state,
+        &s.user,
+        action,
+        Some(subject),
+        json!({ "consent_id": c.id, "consent_partner_id": c.partner_id }),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/console/subjects/{key}")).into_response())
 }

@@ -19,6 +19,7 @@ mod limits;
 pub mod maintenance;
 mod pipeline;
 mod reader;
+pub mod refusals;
 pub mod spool;
 mod values;
 mod workbook;

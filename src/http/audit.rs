@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::{Admin, Caller};
 use super::{ApiError, AppState};
 use crate::audit::proofs::{self, ProofError};
-use crate::audit::{self, Actor, AuditEvent, AuditSubject, EventKind, Outcome, Verification};
+use crate::audit::{Actor, AuditEvent, AuditSubject, EventKind, Outcome, Verification};
 use crate::domain::{Role, SubjectId};
 
 pub fn router() -> Router<AppState> {
@@ -56,10 +56,12 @@ fn text(body: String) -> impl IntoResponse {
     security(("partner_key" = [])), tag = "audit")]
 pub async fn verify(
     State(state): State<AppState>,
-    _admin: Admin,
+    admin: Admin,
 ) -> Result<Json<Verification>, ApiError> {
     let verifier = verifier(&state)?;
-    Ok(Json(audit::verify(&state.db, &verifier, &[]).await?))
+    Ok(Json(
+        state.verify_ledger(&verifier, &[], &admin.actor()).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/audit/public-key",

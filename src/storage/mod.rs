@@ -13,6 +13,7 @@ use sqlx::sqlite::{
 };
 use sqlx::{Postgres, Sqlite, Transaction};
 
+pub mod activity;
 pub mod artifacts;
 pub mod audit;
 pub mod consents;
@@ -28,11 +29,13 @@ pub mod models;
 pub mod overview;
 pub mod partners;
 pub mod public_records;
+pub mod refusals;
 pub mod revisions;
 pub mod scheduled_runs;
 pub mod service_meta;
 pub mod tax;
 pub mod users;
+pub mod verifications;
 
 /// A connection pool for the dialect in use.
 #[derive(Clone, Debug)]

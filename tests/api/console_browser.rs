@@ -316,3 +316,60 @@ async fn browser_flow_promote_needing_approval_then_a_second_analyst_approves() 
     b.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn browser_flow_rotate_a_partner_key() {
+    let Some((app, b)) = app_and_browser().await else {
+        return;
+    };
+    let bank = app.partner("bank").await;
+    add_user(&app.state, "op", "operator").await;
+    let works = |key: String| {
+        let app = &app;
+        async move {
+            app.get(&key, "/v1/audit/public-key")
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    b.sign_in("op", PASSWORD).await;
+    assert_eq!(b.wait_path("/console").await, "/console");
+    b.goto("/console/partners").await;
+    b.fill(&format!("#overlap-{}", bank.id), "60").await;
+    b.click(&format!("#rotate-go-{}", bank.id)).await;
+    // The new key, shown once.
+    let new_key = b.text("#new-key").await;
+    assert!(new_key.starts_with("cbk_"), "{new_key}");
+    b.shot("partners-rotated").await;
+    // Within the overlap both keys work.
+    assert_eq!(works(bank.key.clone()).await, 200);
+    assert_eq!(works(new_key.clone()).await, 200);
+    b.goto("/console/partners").await;
+    assert!(!b.exists("#new-key").await, "shown once only");
+    assert!(!b.source().await.contains(&new_key));
+    // Revoke the old key: its row turns revoked, and the key is refused.
+    b.click(&format!("#revoke-key-{}", bank.key_id)).await;
+    assert!(
+        b.appears(&format!("tr[data-key='{}'] td.late", bank.key_id))
+            .await
+    );
+    assert_eq!(works(bank.key.clone()).await, 401);
+    assert_eq!(works(new_key).await, 200);
+    let actors: Vec<String> = app
+        .state
+        .db
+        .ledger_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.kind == "key.rotated" || r.kind == "key.revoked")
+        .map(|r| format!("{} {}", r.kind, r.actor))
+        .collect();
+    assert_eq!(
+        actors,
+        ["key.rotated by:console:op", "key.revoked by:console:op"]
+    );
+    b.close().await;
+    app.stop().await;
+}

@@ -13,6 +13,7 @@ mod consent_bounds;
 mod consent_lifecycle;
 mod console;
 mod console_browser;
+mod console_operations;
 mod demo;
 mod feeds_http;
 mod feeds_import;

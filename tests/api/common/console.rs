@@ -198,3 +198,47 @@ pub async fn scored_enterprise(app: &TestApp) -> serde_json::Value {
     assert_eq!(status, 200, "{scored}");
     scored
 }
+
+impl ConsoleClient {
+    /// POSTs one file as the console's upload form does (`multipart/form-data`: the kind, then
+    /// the file), to `path` exactly as given (the form carries its token in the query).
+    pub async fn upload(&self, path: &str, kind: &str, file_name: &str, bytes: &[u8]) -> Answer {
+        let boundary = "----creditbridge-test-boundary-7f3a";
+        let mut body = Vec::new();
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n{kind}\r\n\
+                 --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let resp = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::COOKIE, self.cookie())
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        Self::answer(resp).await
+    }
+
+    /// `upload` with the session's token in the query, as the page's form sends it.
+    pub async fn upload_with_token(&self, kind: &str, file_name: &str, bytes: &[u8]) -> Answer {
+        let csrf = self.csrf.clone().expect("signed in");
+        self.upload(
+            &format!("/console/feeds/upload?csrf={csrf}"),
+            kind,
+            file_name,
+            bytes,
+        )
+        .await
+    }
+}
