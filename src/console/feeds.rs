@@ -29,7 +29,7 @@ pub const REFUSALS_DAYS: i64 = 30;
 fn issues_table(lang: Lang, id: &str, issues: &[Issue]) -> Markup {
     html! {
         table id=(id) {
-            tr { th { (t(lang, "line")) } th { (t(lang, "column")) } th { (t(lang, "reason")) } }
+            tr { th { (t(lang, "line")) } th { (t(lang, "column")) } th { (t(lang, "problem")) } }
             @for i in issues {
                 tr { td class="line" { (i.line) } td class="column" { (i.column.as_deref().unwrap_or("")) }
                      td { (mask_identity_numbers(&i.reason)) } }
@@ -85,7 +85,7 @@ async fn render(
         h2 { (t(lang, "refused_batches")) }
         @if refusals.is_empty() { p id="no-refusals" { (t(lang, "nothing_yet")) } } @else {
             table id="refusals" {
-                tr { th { (t(lang, "received")) } th { (t(lang, "kind")) } th { (t(lang, "source")) } th { (t(lang, "errors")) } th { (t(lang, "reason")) } }
+                tr { th { (t(lang, "received")) } th { (t(lang, "kind")) } th { (t(lang, "source")) } th { (t(lang, "errors")) } th { (t(lang, "problem")) } }
                 @for r in &refusals {
                     tr data-refusal=(r.id) {
                         td { a href={ "/console/feeds/refusals/" (r.id) } { (when(r.received_at)) } } td { (r.kind) }
@@ -97,10 +97,10 @@ async fn render(
         h2 { (t(lang, "batches")) }
         @if batches.is_empty() { p { (t(lang, "nothing_yet")) } } @else {
             table id="batches" {
-                tr { th { (t(lang, "received")) } th { (t(lang, "kind")) } th { (t(lang, "source")) } th { (t(lang, "format")) } th { (t(lang, "rows")) } }
+                tr { th { (t(lang, "received")) } th { (t(lang, "kind")) } th { (t(lang, "source")) } th { (t(lang, "format")) } th { (t(lang, "rows")) } th { (t(lang, "warnings")) } }
                 @for b in &batches {
                     tr data-batch=(b.id) { td { a href={ "/console/feeds/" (b.id) } { (when(b.received_at)) } } td { (b.kind) }
-                         td { (name(&b.source)) } td { (b.format) } td { (b.rows_stored) } }
+                         td { (name(&b.source)) } td { (b.format) } td { (b.rows_stored) } td class="warnings" { (warnings_total(&b.result_json)) } }
                 }
             }
         }
@@ -108,6 +108,14 @@ async fn render(
     let mut resp = page(s, "/console/feeds", "feeds", body);
     *resp.status_mut() = status;
     Ok(resp)
+}
+
+/// How many warnings a batch's stored answer counts.
+fn warnings_total(result_json: &str) -> u64 {
+    serde_json::from_str::<serde_json::Value>(result_json)
+        .ok()
+        .and_then(|a| a["warnings_total"].as_u64())
+        .unwrap_or(0)
 }
 
 pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, ConsoleError> {
@@ -173,7 +181,7 @@ pub async fn refusal(
             tr { th { (t(lang, "source")) } td { (r.source) } }
             tr { th { (t(lang, "received")) } td { (when(r.received_at)) } }
             tr { th { "SHA-256" } td { code { (r.file_sha256) } } }
-            tr { th { (t(lang, "reason")) } td { (r.message) } }
+            tr { th { (t(lang, "problem")) } td { (r.message) } }
             tr { th { (t(lang, "errors")) } td { (r.errors_total) } }
         }
         @if r.rows_csv.is_some() {

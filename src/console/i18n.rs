@@ -140,7 +140,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("download", "Download", "下载"),
     ("line", "Line", "行"),
     ("column", "Column", "列"),
-    ("reason", "Reason", "原因"),
+    ("problem", "Problem", "问题"),
     ("errors", "Errors", "错误"),
     ("warnings", "Warnings", "警告"),
     ("upload", "Upload a file", "上传文件"),

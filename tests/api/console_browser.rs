@@ -373,3 +373,54 @@ async fn browser_flow_rotate_a_partner_key() {
     b.close().await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn browser_an_upload_of_a_wrong_kind_shows_the_feeds_errors_and_the_audit_page_verifies() {
+    let Some((app, b)) = app_and_browser().await else {
+        return;
+    };
+    add_user(&app.state, "op", "operator").await;
+    b.sign_in("op", PASSWORD).await;
+    assert_eq!(b.wait_path("/console").await, "/console");
+    // A households file sent as tax grades: the feed's own errors, by line and column.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("households.csv");
+    std::fs::write(&file, &crate::common::fixtures::subject_feeds()[4].1).unwrap();
+    b.goto("/console/feeds").await;
+    b.client
+        .find(fantoccini::Locator::Css(
+            "#upload-kind option[value='tax-grades']",
+        ))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    b.client
+        .find(fantoccini::Locator::Css("#upload-file"))
+        .await
+        .unwrap()
+        .send_keys(&file.display().to_string())
+        .await
+        .unwrap();
+    b.click("#upload-go").await;
+    assert!(b.appears("#upload-errors").await);
+    assert!(b.text("#upload-errors").await.contains("uscc"));
+    assert!(b.exists("#refusals tr[data-refusal]").await, "listed");
+    assert!(!b.source().await.contains(crate::common::fixtures::RESIDENT));
+    b.shot("feeds-refused").await;
+    assert!(app.state.db.recent_batches(10).await.unwrap().is_empty());
+    // The audit page: run a verification, see it, and see it on the overview.
+    app.sequence().await;
+    b.goto("/console/audit").await;
+    b.click("#verify").await;
+    assert!(b.appears("#verification.ok").await);
+    b.shot("audit").await;
+    b.goto("/console").await;
+    assert!(b
+        .text("#ledger #last-verification")
+        .await
+        .contains("by:console:op"));
+    b.close().await;
+    app.stop().await;
+}
