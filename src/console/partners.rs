@@ -59,14 +59,16 @@ async fn render(
     let operator = s.user.role.may(Duty::Partners);
     let db = &state.db;
     let partners = db.list_partners().await.map_err(ConsoleError::internal)?;
-    let activity = db
-        .partners_last_activity()
-        .await
-        .map_err(ConsoleError::internal)?;
     let mut keys = Vec::with_capacity(partners.len());
+    let mut activity = Vec::with_capacity(partners.len());
     for p in &partners {
         keys.push(
             db.partner_keys(&p.id)
+                .await
+                .map_err(ConsoleError::internal)?,
+        );
+        activity.push(
+            db.partner_last_activity(&p.id)
                 .await
                 .map_err(ConsoleError::internal)?,
         );
@@ -83,13 +85,13 @@ async fn render(
         table id="partners" {
             tr { th { (t(lang, "name")) } th { (t(lang, "role")) } th { (t(lang, "status")) } th { (t(lang, "created")) }
                  th { (t(lang, "rate_limit")) } th { (t(lang, "last_activity")) } th {} }
-            @for (p, keys) in partners.iter().zip(&keys) {
+            @for ((p, keys), last) in partners.iter().zip(&keys).zip(&activity) {
                 tr data-partner=(p.id) {
                     td { (p.name) br; small { (p.id) } } td { (p.role.as_str()) }
                     td { @if p.active { (t(lang, "active")) } @else { span class="late" { (t(lang, "revoked")) } } }
                     td { (when(p.created_at)) }
                     td class="rate-limit" { (limit) " " (t(lang, "per_minute")) }
-                    td class="last-activity" { @if let Some(at) = activity.get(&p.id) { (when(*at)) } @else { (t(lang, "no_activity")) } }
+                    td class="last-activity" { @if let Some(at) = last { (when(*at)) } @else { (t(lang, "no_activity")) } }
                     td { @if operator && p.active {
                         form method="post" action={ "/console/partners/" (p.id) "/revoke" } {
                             (csrf(s)) button type="submit" id={ "revoke-" (p.id) } { (t(lang, "revoke_partner")) }

@@ -1,7 +1,5 @@
-//! When each partner was last seen: its newest entry in the audit ledger (every request that
-//! does something is audited under the partner), for the console's Partners page.
-
-use std::collections::BTreeMap;
+//! When a partner was last seen: its newest entry in the audit ledger (every request that does
+//! something is audited under the partner), for the console's Partners page.
 
 use chrono::{DateTime, Utc};
 
@@ -9,14 +7,15 @@ use super::{Db, StoreError};
 use crate::with_db;
 
 impl Db {
-    /// Per partner id, the time of its newest ledger entry (partners never audited are absent).
-    pub async fn partners_last_activity(
+    /// The time of the partner's newest ledger entry, if it has one. One index seek per
+    /// partner (`ledger_entries_by_partner`, migration 0010), not a scan of the ledger.
+    pub async fn partner_last_activity(
         &self,
-    ) -> Result<BTreeMap<String, DateTime<Utc>>, StoreError> {
-        let rows: Vec<(String, DateTime<Utc>)> = with_db!(self, p => sqlx::query_as(
-            "SELECT partner_id, MAX(recorded_at) FROM ledger_entries \
-             WHERE partner_id IS NOT NULL GROUP BY partner_id")
-            .fetch_all(p).await)?;
-        Ok(rows.into_iter().collect())
+        partner_id: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(Option<DateTime<Utc>>,)> = with_db!(self, p => sqlx::query_as(
+            "SELECT MAX(recorded_at) FROM ledger_entries WHERE partner_id = $1")
+            .bind(partner_id).fetch_optional(p).await)?;
+        Ok(row.and_then(|r| r.0))
     }
 }

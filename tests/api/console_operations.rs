@@ -509,3 +509,70 @@ async fn an_operator_records_a_withdrawal_and_revokes_a_consent_on_the_subjects_
         app.stop().await;
     }
 }
+
+#[tokio::test]
+async fn files_refused_through_the_api_are_listed_for_thirty_days_under_their_sender() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        fixtures::feed_named(&app.state, "enterprises", &fixtures::subject_feeds()[0].1).await;
+        let bureau = app.partner("tax_bureau").await;
+        // Rows refused, and a file refused before any row (empty): both kept, only the first
+        // with rows to give back.
+        let (status, _, answer) = app
+            .feed(
+                &bureau.key,
+                "tax-grades",
+                Some("text/csv"),
+                None,
+                grades_with_a_bad_row().into_bytes(),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 422, "{answer}");
+        let (status, _, _) = app
+            .feed(
+                &bureau.key,
+                "tax-grades",
+                Some("text/csv"),
+                None,
+                Vec::new(),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 422);
+        let mut refusals = app
+            .state
+            .db
+            .feed_refusals_since(crate::common::test_now() - chrono::Duration::days(30), 10)
+            .await
+            .unwrap();
+        refusals.sort_by_key(|r| r.rows_csv.is_none());
+        assert_eq!(refusals.len(), 2, "{backend:?}");
+        assert!(refusals.iter().all(|r| r.source == bureau.id));
+        assert!(refusals[0].rows_csv.as_deref().unwrap().contains("341L"));
+        assert!(refusals[1].rows_csv.is_none());
+        assert!(
+            refusals[1].message.contains("empty"),
+            "{}",
+            refusals[1].message
+        );
+
+        let auditor = signed_in(&app, "au", "auditor").await;
+        let page = auditor.get("/console/feeds").await.body;
+        assert!(page.contains(&format!("data-refusal=\"{}\"", refusals[0].id)));
+        assert!(page.contains(&bureau.name), "the sender by name");
+
+        // Thirty-one days on they are off the lists (a new session: the first one has ended).
+        app.clock.advance(chrono::Duration::days(31));
+        let later = signed_in(&app, "au2", "auditor").await;
+        assert!(later
+            .get("/console/feeds")
+            .await
+            .body
+            .contains("id=\"no-refusals\""));
+        assert!(later
+            .get("/console")
+            .await
+            .body
+            .contains("id=\"refused-none\""));
+        app.stop().await;
+    }
+}
