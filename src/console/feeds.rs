@@ -269,11 +269,9 @@ pub async fn upload(
             _ => {}
         }
     }
-    let kind: FeedKind = kind
-        .as_deref()
-        .unwrap_or("")
-        .parse()
-        .map_err(|e: String| ConsoleError::Invalid(lang, format!("kind: {e}")))?;
+    let kind: FeedKind = kind.as_deref().unwrap_or("").parse().map_err(|e: String| {
+        ConsoleError::Invalid(lang, format!("kind: {}", mask_identity_numbers(&e)))
+    })?;
     let Some((tmp, format)) = file else {
         return Err(ConsoleError::Invalid(
             lang,

@@ -83,8 +83,11 @@ async fn an_operator_rotates_a_key_with_an_overlap_revokes_the_old_one_then_the_
         assert!(!seen.contains("revoke-key-"));
 
         // Refused: another role, an overlap past 30 days, an overlap that is no number.
-        let refused = auditor.post(&rotate, &[("overlap_minutes", "60")]).await;
-        assert_eq!(refused.status, 403);
+        let analyst = signed_in(&app, "an", "analyst").await;
+        for who in [&auditor, &analyst] {
+            let refused = who.post(&rotate, &[("overlap_minutes", "60")]).await;
+            assert_eq!(refused.status, 403);
+        }
         let long = op.post(&rotate, &[("overlap_minutes", "43201")]).await;
         assert_eq!(long.status, 422, "{backend:?}");
         assert!(long.body.contains("overlap: "), "{}", long.body);
@@ -187,6 +190,17 @@ async fn an_operator_uploads_feeds_a_refused_file_is_listed_with_its_errors_and_
             .upload_with_token("households", "h.csv", households.as_bytes())
             .await;
         assert_eq!(by_auditor.status, 403);
+        let analyst = signed_in(&app, "an", "analyst").await;
+        let by_analyst = analyst
+            .upload_with_token("households", "h.csv", households.as_bytes())
+            .await;
+        assert_eq!(by_analyst.status, 403);
+        // A kind that does not exist is named as wrong without repeating a long number.
+        let no_kind = op
+            .upload_with_token("110105194912310021", "h.csv", households.as_bytes())
+            .await;
+        assert_eq!(no_kind.status, 422);
+        assert!(no_kind.body.contains("kind: ") && !no_kind.body.contains("1101051949"));
         let no_token = op
             .upload(
                 "/console/feeds/upload",
