@@ -134,13 +134,13 @@ impl Browser {
         panic!("still at {last}, waiting for {prefix}");
     }
 
-    /// The element `css` selects, waiting up to 20 s for it: after a click the next page may
+    /// The element `css` selects, waiting up to 60 s (a bound for a loaded machine, not a timing) for it: after a click the next page may
     /// still be loading when WebDriver answers.
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
         match self
             .client
             .wait()
-            .at_most(Duration::from_secs(20))
+            .at_most(Duration::from_secs(60))
             .for_element(Locator::Css(css))
             .await
         {
@@ -194,7 +194,7 @@ impl Browser {
     }
 
     /// True once `css` is on the page (a click's next page may still be loading); panics with
-    /// where the browser was after 20 s.
+    /// where the browser was after 60 s.
     pub async fn appears(&self, css: &str) -> bool {
         self.find(css).await;
         true
