@@ -134,8 +134,8 @@ impl Browser {
         panic!("still at {last}, waiting for {prefix}");
     }
 
-    /// The element `css` selects, waiting up to 60 s (a bound for a loaded machine, not a timing) for it: after a click the next page may
-    /// still be loading when WebDriver answers.
+    /// The element `css` selects, waiting up to 60 s for it (a bound for a loaded machine, not a
+    /// timing): after a click the next page may still be loading when WebDriver answers.
     async fn find(&self, css: &str) -> fantoccini::elements::Element {
         match self
             .client
