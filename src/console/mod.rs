@@ -23,6 +23,11 @@ mod overview;
 mod partners;
 mod subjects;
 
+mod charts;
+mod model_card;
+mod monitoring;
+mod retrain;
+
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(overview::show))
@@ -50,5 +55,9 @@ pub fn router(state: AppState) -> Router<AppState> {
         .route("/console/partners", get(partners::show).post(partners::add))
         .route("/console/partners/{id}/revoke", post(partners::revoke))
         .route("/console/audit", get(audit_page::show))
+        .route("/console/monitoring", get(monitoring::show))
+        .route("/console/models/{id}", get(model_card::show))
+        .route("/console/retrain", get(retrain::show).post(retrain::start))
+        .route("/console/retrain/{id}", get(retrain::progress))
         .layer(middleware::from_fn_with_state(state, session::guard))
 }

@@ -13,6 +13,8 @@ mod consent_bounds;
 mod consent_lifecycle;
 mod console;
 mod console_browser;
+mod console_models;
+mod console_monitoring;
 mod demo;
 mod feeds_http;
 mod feeds_import;
