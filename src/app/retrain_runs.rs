@@ -30,6 +30,8 @@ pub enum RunState {
     Finished {
         model_id: String,
         oot_auc: f64,
+        /// DeLong 95 % interval of the out-of-time AUC.
+        oot_auc_ci: (f64, f64),
         gate_verdict: crate::lifecycle::gates::Verdict,
         gate_failures: Vec<String>,
     },
@@ -153,6 +155,7 @@ pub async fn start(
             Ok(o) => RunState::Finished {
                 model_id: o.id,
                 oot_auc: o.oot_auc,
+                oot_auc_ci: o.oot_auc_ci,
                 gate_verdict: o.gate_verdict,
                 gate_failures: o.gate_failures,
             },

@@ -67,7 +67,8 @@ fn axes(labels: &[String], max: f64, ticks: &dyn Fn(f64) -> String) -> Markup {
             text x=(LEFT - 4.0) y=(y_at(f * max, max) + 4.0) text-anchor="end" font-size="10" { (ticks(f * max)) }
         }
         @for (i, l) in labels.iter().enumerate() {
-            @if i % step == 0 || i + 1 == n {
+            // Counted from the newest, so the latest month always has its label.
+            @if (n - 1 - i).is_multiple_of(step) {
                 text x=(x_at(i, n)) y=(HEIGHT - 10.0) text-anchor="middle" font-size="10" { (l) }
             }
         }

@@ -76,7 +76,7 @@ fn section(lang: Lang, h: &MonitoringHistory) -> Markup {
                         tr { th { (t(lang, "month")) } th { (t(lang, "score_psi")) } @for n in &names { th { "CSI " (n) } } }
                         @for m in &h.months {
                             tr { td { (m.month) } td id={ "score-psi-" (p) "-" (m.month) } { (fig(m.score_psi)) }
-                                 @for c in &m.characteristics { td id={ "csi-" (p) "-" (m.month) "-" (c.characteristic) } { (fig(c.csi)) } } }
+                                 @for (i, n) in names.iter().enumerate() { td id={ "csi-" (p) "-" (m.month) "-" (n) } { (fig(m.characteristics.get(i).and_then(|c| c.csi))) } } }
                         }
                     }
                 }

@@ -160,9 +160,9 @@ pub async fn progress(
             tr { th { (t(lang, "started")) } td { (when(run.started_at)) } }
             tr { th { (t(lang, "status")) } td id="run-state" class=(state_class(&run.state)) { (state_word(lang, &run.state)) } }
             @match &run.state {
-                RunState::Finished { model_id, oot_auc, gate_verdict, gate_failures } => {
+                RunState::Finished { model_id, oot_auc, oot_auc_ci, gate_verdict, gate_failures } => {
                     tr { th { (t(lang, "new_candidate")) } td { a id="run-model" href={ "/console/models/" (model_id) } { (model_id) } } }
-                    tr { th { (t(lang, "oot_auc")) } td { (format!("{oot_auc:.4}")) } }
+                    tr { th { (t(lang, "oot_auc")) } td { (format!("{oot_auc:.4} ({:.4}–{:.4})", oot_auc_ci.0, oot_auc_ci.1)) } }
                     tr { th { (t(lang, "gates")) } td { (serde_json::to_value(gate_verdict).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default())
                         @if !gate_failures.is_empty() { ul { @for f in gate_failures { li { (f) } } } } } }
                 }

@@ -13,6 +13,7 @@ mod consent_bounds;
 mod consent_lifecycle;
 mod console;
 mod console_browser;
+mod console_browser_models;
 mod console_models;
 mod console_monitoring;
 mod demo;
