@@ -73,12 +73,3 @@ impl Db {
             .fetch_all(p).await)?)
     }
 }
-
-impl Db {
-    /// The run of `job`, if it was ever taken.
-    pub async fn scheduled_run(&self, job: &str) -> Result<Option<ScheduledRun>, StoreError> {
-        Ok(with_db!(self, p => sqlx::query_as(
-            "SELECT job, holder, lease_until, finished_at, outcome FROM scheduled_runs WHERE job = $1")
-            .bind(job).fetch_optional(p).await)?)
-    }
-}
