@@ -78,21 +78,20 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
     // their artifacts; a model that cannot be loaded shows no comparison).
     let registry = state.registry();
     let mut changes = std::collections::HashMap::new();
-    for m in models.iter().filter(|m| m.status == "candidate") {
-        let Some(champion) = models
-            .iter()
-            .find(|c| c.status == "champion" && c.product == m.product)
-        else {
+    for champion in models.iter().filter(|c| c.status == "champion") {
+        let Ok(old) = registry.card(&champion.id).await else {
             continue;
         };
-        if let (Ok(old), Ok(new)) = (
-            registry.card(&champion.id).await,
-            registry.card(&m.id).await,
-        ) {
-            changes.insert(
-                m.id.clone(),
-                crate::lifecycle::card::changed_characteristics(&old, &new),
-            );
+        for m in models
+            .iter()
+            .filter(|m| m.status == "candidate" && m.product == champion.product)
+        {
+            if let Ok(new) = registry.card(&m.id).await {
+                changes.insert(
+                    m.id.clone(),
+                    crate::lifecycle::card::changed_characteristics(&old, &new),
+                );
+            }
         }
     }
     let body = html! {
