@@ -28,6 +28,7 @@ use crate::storage::revisions::Revised;
 use crate::storage::{Db, StoreError};
 
 pub mod jobs;
+pub mod retrain_runs;
 
 /// What every handler and job can reach. Cheap to clone.
 #[derive(Clone)]
@@ -310,12 +311,40 @@ impl AppState {
         .await
     }
 
+    /// The champion's monitoring month by month over the `months` calendar months up to now
+    /// (the console's charts), with this service's monitoring thresholds.
+    pub async fn monitoring_history(
+        &self,
+        product: Product,
+        months: u32,
+    ) -> Result<monitoring::MonitoringHistory, StoreError> {
+        monitoring::history(
+            &self.db,
+            &self.champions,
+            &self.settings.monitoring,
+            product,
+            self.clock.now(),
+            months,
+        )
+        .await
+    }
+
     /// Retrains `product` as of `as_of` with the default modelling settings and registers a
     /// candidate (the one entry point for the CLI, the API, the schedule and the demo).
     pub async fn retrain(
         &self,
         product: Product,
         as_of: NaiveDate,
+    ) -> Result<RetrainOutcome, RetrainError> {
+        self.retrain_as(product, as_of, audit::Actor::System).await
+    }
+
+    /// As `retrain`, with the ledger's entry naming who asked (a console user).
+    pub async fn retrain_as(
+        &self,
+        product: Product,
+        as_of: NaiveDate,
+        by: audit::Actor,
     ) -> Result<RetrainOutcome, RetrainError> {
         let settings = training::Settings::default();
         let outcome = retrain::retrain(&self.retraining(&settings), product, as_of).await?;
@@ -324,18 +353,14 @@ impl AppState {
         if let Err(e) = self.champions.refresh(&self.db).await {
             tracing::warn!(error = %e, "reloading models after a retraining");
         }
-        let event = AuditEvent::new(
-            EventKind::ModelTrained,
-            audit::Actor::System,
-            self.clock.now(),
-        )
-        .outcome(Outcome::Done)
-        .with("product", product.as_str())
-        .with("model_id", &outcome.id)
-        .with("as_of", as_of)
-        .with("rows_train", outcome.rows_train)
-        .with("rows_oot", outcome.rows_oot)
-        .with("oot_auc", outcome.oot_auc);
+        let event = AuditEvent::new(EventKind::ModelTrained, by, self.clock.now())
+            .outcome(Outcome::Done)
+            .with("product", product.as_str())
+            .with("model_id", &outcome.id)
+            .with("as_of", as_of)
+            .with("rows_train", outcome.rows_train)
+            .with("rows_oot", outcome.rows_oot)
+            .with("oot_auc", outcome.oot_auc);
         self.audit
             .record(event)
             .await

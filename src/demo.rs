@@ -11,6 +11,7 @@ use crate::app::AppState;
 use crate::domain::{Product, Role};
 use crate::feeds::{FeedKind, FeedRequest};
 use crate::simulator;
+use crate::users::{self, UserRole};
 
 #[derive(Clone, Debug)]
 pub struct DemoSize {
@@ -40,6 +41,14 @@ pub struct DemoPartner {
     pub key: String,
 }
 
+/// A console account the demo made, with its password: shown once, only its hash is stored.
+#[derive(Debug)]
+pub struct DemoUser {
+    pub name: String,
+    pub role: UserRole,
+    pub password: String,
+}
+
 #[derive(Debug)]
 pub struct Prepared {
     pub city_dir: PathBuf,
@@ -48,6 +57,9 @@ pub struct Prepared {
     /// past them, so these products have no champion and their scores are refused.
     pub without_champion: Vec<(Product, String)>,
     pub partners: Vec<DemoPartner>,
+    /// One console user per role (`demo-operator`, `demo-analyst`, `demo-auditor`), each with a
+    /// password generated on this run (a second run gives the same accounts new passwords).
+    pub console_users: Vec<DemoUser>,
     /// One enterprise and one household head with matured loans, to try scores on.
     pub sample_enterprise: String,
     pub sample_household: String,
@@ -163,6 +175,7 @@ pub async fn prepare(
             key: p.key,
         });
     }
+    let console_users = console_users(state).await?;
     let champions = state
         .champions
         .loaded()
@@ -188,10 +201,43 @@ pub async fn prepare(
         champions,
         without_champion,
         partners,
+        console_users,
         sample_enterprise,
         sample_household,
         today,
     })
+}
+
+/// One console account per role with a fresh generated password, so the tour can open
+/// `/console` at once; on a second run the accounts get new passwords (the old ones are never
+/// shown again, since only their hashes were kept). Audited as `users add` is.
+async fn console_users(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
+    let mut out = Vec::new();
+    for role in [UserRole::Operator, UserRole::Analyst, UserRole::Auditor] {
+        let name = format!("demo-{}", role.as_str());
+        let password = users::generated_password(state.settings.console.min_password_chars.max(20));
+        let added = users::add_or_reset(
+            &state.db,
+            &state.settings.console,
+            &name,
+            role,
+            &password,
+            state.clock.now(),
+        )
+        .await?;
+        let audited = if added {
+            crate::console::audit::user_added(state, &name, role).await
+        } else {
+            crate::console::audit::user_password_reset(state, &name, role).await
+        };
+        audited.map_err(|e| anyhow::anyhow!("audit: {e:?}"))?;
+        out.push(DemoUser {
+            name,
+            role,
+            password,
+        });
+    }
+    Ok(out)
 }
 
 /// Why `product` has no champion, from its latest candidate's recorded gate verdict.
@@ -300,12 +346,20 @@ Try it (bash):
   curl -s {base}/v1/audit/verify -H 'Authorization: Bearer {admin}'
   curl -s {base}/v1/monitoring/sme -H 'Authorization: Bearer {admin}'
 
+Console: {base}/console (passwords shown once; stored as Argon2 hashes only)
+{console}
 Interactive API docs: {base}/docs     Metrics: {base}/metrics
 The city's feed files are in {city}
 "#,
         ent = p.sample_enterprise,
         hh = p.sample_household,
         city = p.city_dir.display(),
+        console = p
+            .console_users
+            .iter()
+            .map(|u| format!("  {:<9} name {:<14} password {}", u.role.as_str(), u.name, u.password))
+            .collect::<Vec<_>>()
+            .join("\n"),
     ));
     out
 }

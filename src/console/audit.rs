@@ -112,3 +112,22 @@ pub async fn user_added(state: &AppState, name: &str, role: UserRole) -> Result<
     .with("role", role.as_str());
     write(state, e).await
 }
+
+/// A console user's password replaced from the command line (the demo's accounts on a second
+/// run), by the OS user who ran it: an entry like `user_added`, marked `password_reset`.
+pub async fn user_password_reset(
+    state: &AppState,
+    name: &str,
+    role: UserRole,
+) -> Result<(), ConsoleError> {
+    let e = AuditEvent::new(
+        EventKind::ConsoleUserAdded,
+        Actor::operator(),
+        state.clock.now(),
+    )
+    .outcome(Outcome::Done)
+    .with("user", name)
+    .with("role", role.as_str())
+    .with("password_reset", true);
+    write(state, e).await
+}

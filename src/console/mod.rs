@@ -24,6 +24,11 @@ mod overview_trail;
 mod partners;
 mod subjects;
 
+mod charts;
+mod model_card;
+mod monitoring;
+mod retrain;
+
 pub fn router(state: AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(overview::show))
@@ -72,5 +77,9 @@ pub fn router(state: AppState) -> Router<AppState> {
             "/console/subjects/{key}/consents/{id}/withdraw",
             post(subjects::withdraw_consent),
         )
+        .route("/console/monitoring", get(monitoring::show))
+        .route("/console/models/{id}", get(model_card::show))
+        .route("/console/retrain", get(retrain::show).post(retrain::start))
+        .route("/console/retrain/{id}", get(retrain::progress))
         .layer(middleware::from_fn_with_state(state, session::guard))
 }

@@ -32,7 +32,7 @@ fn card(state: &AppState, lang: Lang, m: &ModelRow) -> Markup {
     let verdict = gate_result(&state.gates, &m.metrics);
     html! {
         div class="card" data-model=(m.id) {
-            h3 { (m.id) }
+            h3 { a href={ "/console/models/" (m.id) } class="card-link" { (m.id) } }
             table {
                 tr { th { (t(lang, "status")) } td class="model-status" { (m.status) } }
                 tr { th { (t(lang, "created")) } td { (when(m.created_at)) } }
@@ -74,6 +74,26 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
             .collect();
         sections.push((*product, history, mine));
     }
+    // For each candidate, what changed from its product's champion (both cards loaded from
+    // their artifacts; a model that cannot be loaded shows no comparison).
+    let registry = state.registry();
+    let mut changes = std::collections::HashMap::new();
+    for champion in models.iter().filter(|c| c.status == "champion") {
+        let Ok(old) = registry.card(&champion.id).await else {
+            continue;
+        };
+        for m in models
+            .iter()
+            .filter(|m| m.status == "candidate" && m.product == champion.product)
+        {
+            if let Ok(new) = registry.card(&m.id).await {
+                changes.insert(
+                    m.id.clone(),
+                    crate::lifecycle::card::changed_characteristics(&old, &new),
+                );
+            }
+        }
+    }
     let body = html! {
         @for (product, history, mine) in &sections {
             @let champion = mine.iter().find(|m| m.status == "champion");
@@ -84,6 +104,10 @@ pub async fn show(State(state): State<AppState>, s: Signed) -> Result<Response, 
                     div class="side" {
                         (card(&state, lang, m))
                         @if let Some(c) = champion { (card(&state, lang, c)) } @else { div class="card" { h3 { (t(lang, "champion")) } p { (t(lang, "none")) } } }
+                    }
+                    @if let Some(c) = changes.get(&m.id) {
+                        h4 { (t(lang, "changed_characteristics")) }
+                        (super::model_card::changes_table(lang, &m.id, c))
                     }
                     @if let Some(a) = pending {
                         p class="notice" id={ "awaiting-" (m.id) } { (t(lang, "awaiting")) " · " (t(lang, "requested_by")) " " (a.requested_by) " · " (a.reason) }

@@ -21,6 +21,8 @@ const NAV: &[(&str, &str)] = &[
     ("/console/feeds", "feeds"),
     ("/console/partners", "partners"),
     ("/console/audit", "audit"),
+    ("/console/monitoring", "monitoring"),
+    ("/console/retrain", "retrain"),
 ];
 
 fn head(lang: Lang, title: &str) -> Markup {
@@ -48,6 +50,27 @@ pub fn csrf(s: &Signed) -> Markup {
 
 /// A whole page for a signed-in user: `here` is the path of the page (for the toggle's way back).
 pub fn page(s: &Signed, here: &str, title_key: &'static str, body: Markup) -> Response {
+    shell(s, here, title_key, body, None)
+}
+
+/// As `page`, reloading itself every `secs` seconds (a meta refresh: progress without script).
+pub fn page_refreshing(
+    s: &Signed,
+    here: &str,
+    title_key: &'static str,
+    body: Markup,
+    secs: u32,
+) -> Response {
+    shell(s, here, title_key, body, Some(secs))
+}
+
+fn shell(
+    s: &Signed,
+    here: &str,
+    title_key: &'static str,
+    body: Markup,
+    refresh: Option<u32>,
+) -> Response {
     let lang = s.user.lang;
     let other = match lang {
         Lang::Zh => "en",
@@ -56,6 +79,7 @@ pub fn page(s: &Signed, here: &str, title_key: &'static str, body: Markup) -> Re
     let markup = html! {
         html lang=(if lang == Lang::Zh { "zh-CN" } else { "en" }) {
             (head(lang, t(lang, title_key)))
+            @if let Some(secs) = refresh { meta http-equiv="refresh" content=(secs); }
             body {
                 header class="top no-print" {
                     span class="brand" { (t(lang, "app")) }

@@ -298,6 +298,16 @@ pub fn render_html(card: &ModelCard, lang: Lang) -> String {
         t(lang, "title"),
         esc(&card.id)
     );
+    h.push_str(&render_html_body(card, lang));
+    h.push_str("</body></html>");
+    h
+}
+
+/// The card's content without the document around it (no head, styles or scripts), for a page
+/// that shows it inline (the console) under its own styles.
+pub fn render_html_body(card: &ModelCard, lang: Lang) -> String {
+    use std::fmt::Write;
+    let mut h = String::new();
     let _ = write!(h, "<h1>{} {}</h1><table>", t(lang, "title"), esc(&card.id));
     for (k, v) in [
         ("product", card.product.clone()),
@@ -426,10 +436,95 @@ pub fn render_html(card: &ModelCard, lang: Lang) -> String {
     }
     let _ = write!(
         h,
-        "</ul><h2>{}</h2><p style=\"height:4em;border-bottom:1px solid #000\"></p></body></html>",
+        "</ul><h2>{}</h2><p style=\"height:4em;border-bottom:1px solid #000\"></p>",
         t(lang, "signature")
     );
     h
+}
+
+/// How a characteristic differs between a champion and a candidate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// Only the candidate uses it.
+    Added,
+    /// Only the champion uses it.
+    Removed,
+    /// Both use it with different bins.
+    Rebinned,
+    /// The same bins, different points.
+    Reweighted,
+}
+
+/// One characteristic that changed from the champion to the candidate, with both sides' figures
+/// (None on the side that lacks it).
+#[derive(Debug, Clone, Serialize)]
+pub struct CharacteristicChange {
+    pub name: String,
+    pub change: Change,
+    pub champion_iv: Option<f64>,
+    pub candidate_iv: Option<f64>,
+    pub champion_coefficient: Option<f64>,
+    pub candidate_coefficient: Option<f64>,
+    pub champion_bins: Option<usize>,
+    pub candidate_bins: Option<usize>,
+}
+
+/// The characteristics that changed from `champion` to `candidate`, the candidate's order first,
+/// then those only the champion has. Unchanged ones (same bins, same points) are left out.
+pub fn changed_characteristics(
+    champion: &ModelCard,
+    candidate: &ModelCard,
+) -> Vec<CharacteristicChange> {
+    let find = |card: &ModelCard, name: &str| {
+        card.characteristics
+            .iter()
+            .find(|c| c.name == name)
+            .cloned()
+    };
+    let change =
+        |name: &str, kind, old: Option<&CardCharacteristic>, new: Option<&CardCharacteristic>| {
+            CharacteristicChange {
+                name: name.to_owned(),
+                change: kind,
+                champion_iv: old.map(|c| c.iv),
+                candidate_iv: new.map(|c| c.iv),
+                champion_coefficient: old.map(|c| c.coefficient),
+                candidate_coefficient: new.map(|c| c.coefficient),
+                champion_bins: old.map(|c| c.bins.len()),
+                candidate_bins: new.map(|c| c.bins.len()),
+            }
+        };
+    let mut out = Vec::new();
+    for new in &candidate.characteristics {
+        let kind = match find(champion, &new.name) {
+            None => Some(Change::Added),
+            Some(old) => {
+                let labels = |c: &CardCharacteristic| {
+                    c.bins.iter().map(|b| b.bin.clone()).collect::<Vec<_>>()
+                };
+                let points =
+                    |c: &CardCharacteristic| c.bins.iter().map(|b| b.points).collect::<Vec<_>>();
+                if labels(&old) != labels(new) {
+                    Some(Change::Rebinned)
+                } else if points(&old) != points(new) {
+                    Some(Change::Reweighted)
+                } else {
+                    None
+                }
+            }
+        };
+        if let Some(kind) = kind {
+            let old = find(champion, &new.name);
+            out.push(change(&new.name, kind, old.as_ref(), Some(new)));
+        }
+    }
+    for old in &champion.characteristics {
+        if find(candidate, &old.name).is_none() {
+            out.push(change(&old.name, Change::Removed, Some(old), None));
+        }
+    }
+    out
 }
 
 /// The card as plain text (for a terminal or a ticket).
@@ -514,6 +609,84 @@ pub fn render_text(card: &ModelCard, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn characteristic(name: &str, bins: &[(&str, i32)]) -> CardCharacteristic {
+        CardCharacteristic {
+            name: name.into(),
+            text_en: String::new(),
+            text_zh: String::new(),
+            iv: 0.1,
+            coefficient: 1.0,
+            std_error: None,
+            ci95: None,
+            p_value: None,
+            flagged: true,
+            bins: bins
+                .iter()
+                .map(|(bin, points)| CardBin {
+                    bin: (*bin).into(),
+                    loans: 10,
+                    bad_rate: None,
+                    woe: 0.0,
+                    points: *points,
+                })
+                .collect(),
+        }
+    }
+
+    fn card_with(characteristics: Vec<CardCharacteristic>) -> ModelCard {
+        ModelCard {
+            id: "m".into(),
+            product: "sme".into(),
+            status: "candidate".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            artifact_sha256: String::new(),
+            as_of: None,
+            data_window: serde_json::Value::Null,
+            samples: serde_json::Value::Null,
+            intercept: 0.0,
+            base_points: 0,
+            characteristics,
+            grade_bands: vec![],
+            gate_verdict: super::super::gates::Verdict::Pass,
+            gate_failures: vec![],
+            gate_inputs: serde_json::Value::Null,
+            challenger_oot_auc: None,
+            oot_auc: None,
+            approvals: vec![],
+            promotions: vec![],
+        }
+    }
+
+    #[test]
+    fn changed_characteristics_name_added_removed_rebinned_and_reweighted_ones_only() {
+        let champion = card_with(vec![
+            characteristic("same", &[("< 1", 10), (">= 1", 20)]),
+            characteristic("gone", &[("all", 5)]),
+            characteristic("rebinned", &[("< 1", 10), (">= 1", 20)]),
+            characteristic("reweighted", &[("< 1", 10), (">= 1", 20)]),
+        ]);
+        let candidate = card_with(vec![
+            characteristic("new", &[("all", 7)]),
+            characteristic("same", &[("< 1", 10), (">= 1", 20)]),
+            characteristic("rebinned", &[("< 2", 10), (">= 2", 20)]),
+            characteristic("reweighted", &[("< 1", 12), (">= 1", 20)]),
+        ]);
+        let changes: Vec<(String, Change)> = changed_characteristics(&champion, &candidate)
+            .into_iter()
+            .map(|c| (c.name, c.change))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                ("new".into(), Change::Added),
+                ("rebinned".into(), Change::Rebinned),
+                ("reweighted".into(), Change::Reweighted),
+                ("gone".into(), Change::Removed),
+            ]
+        );
+        assert!(changed_characteristics(&champion, &champion).is_empty());
+    }
 
     #[test]
     fn every_word_of_the_card_exists_in_both_languages() {

@@ -157,36 +157,7 @@ pub async fn report(
         .as_ref()
         .filter(|_| enough_scores)
         .map(|b| b.psi(&scores));
-    let card = champion.model.scorecard();
-    let characteristics = if bins.is_empty() {
-        vec![]
-    } else {
-        card.characteristics
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let expected: Vec<u64> = c.bins.iter().map(|b| b.goods + b.bads).collect();
-                let mut actual = vec![0u64; expected.len()];
-                for row in &bins {
-                    if let Some(&j) = row.get(i) {
-                        if j < actual.len() {
-                            actual[j] += 1;
-                        }
-                    }
-                }
-                let observations = actual.iter().sum::<u64>() as usize;
-                // A few scores fill a bin or two and read as a huge shift: no figure below the
-                // minimum sample.
-                let v = (observations >= min_sample).then(|| csi(&expected, &actual));
-                CharacteristicStability {
-                    characteristic: c.name.clone(),
-                    observations,
-                    csi: v,
-                    status: v.map_or(INSUFFICIENT_SAMPLE, status_of).into(),
-                }
-            })
-            .collect()
-    };
+    let characteristics = stability(champion.model.scorecard(), &bins, min_sample);
     let shadow = champions
         .shadow(product)
         .map(|s| shadow_summary(&champion, &s, &rows, min_sample));
@@ -212,6 +183,166 @@ pub async fn report(
         status,
         characteristics,
         shadow,
+    })
+}
+
+/// CSI of each of `card`'s characteristics from the bins live scores fell in; no figure below
+/// `min_sample` (a few scores fill a bin or two and read as a huge shift). Empty without bins.
+fn stability(
+    card: &training::scorecard::Scorecard,
+    bins: &[Vec<usize>],
+    min_sample: usize,
+) -> Vec<CharacteristicStability> {
+    if bins.is_empty() {
+        return vec![];
+    }
+    card.characteristics
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let expected: Vec<u64> = c.bins.iter().map(|b| b.goods + b.bads).collect();
+            let mut actual = vec![0u64; expected.len()];
+            for row in bins {
+                if let Some(&j) = row.get(i) {
+                    if j < actual.len() {
+                        actual[j] += 1;
+                    }
+                }
+            }
+            let observations = actual.iter().sum::<u64>() as usize;
+            let v = (observations >= min_sample).then(|| csi(&expected, &actual));
+            CharacteristicStability {
+                characteristic: c.name.clone(),
+                observations,
+                csi: v,
+                status: v.map_or(INSUFFICIENT_SAMPLE, status_of).into(),
+            }
+        })
+        .collect()
+}
+
+/// One calendar month (UTC) of the champion's live scores: the same figures as the report's,
+/// computed on that month's scores alone.
+#[derive(Debug, Serialize)]
+pub struct MonthFigures {
+    /// `YYYY-MM`.
+    pub month: String,
+    pub observations: usize,
+    /// Live scores per grade, in the scorecard's grade order (best first).
+    pub grade_counts: Vec<u64>,
+    /// As the report's `score_psi`, on the month's scores.
+    pub score_psi: Option<f64>,
+    pub characteristics: Vec<CharacteristicStability>,
+    pub shadow: Option<ShadowSummary>,
+}
+
+/// The champion's monitoring month by month, for the console's charts.
+#[derive(Debug, Serialize)]
+pub struct MonitoringHistory {
+    pub product: String,
+    pub model_id: Option<String>,
+    pub min_sample: usize,
+    /// The champion's grades, best first.
+    pub grades: Vec<String>,
+    /// Loans, bads and bad rate per grade on the champion's out-of-time sample, as recorded at
+    /// its retraining: the outcomes known for its grades. Empty when none were recorded.
+    pub outcomes_by_grade: Vec<super::card::GradeBandRow>,
+    /// Oldest first; every month of the window, with or without scores.
+    pub months: Vec<MonthFigures>,
+}
+
+/// The first day (UTC midnight) of the month `back` months before `now`'s month.
+fn month_start(now: DateTime<Utc>, back: u32) -> DateTime<Utc> {
+    use chrono::{Datelike, NaiveDate};
+    let index = now.year() * 12 + now.month0() as i32 - back as i32;
+    NaiveDate::from_ymd_opt(index.div_euclid(12), index.rem_euclid(12) as u32 + 1, 1)
+        .expect("the first of a month exists")
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+}
+
+/// Monitoring of `product`'s champion for each of the `months` calendar months up to `now`'s
+/// (this month included, so far): grade mix, score PSI against the training baseline, CSI per
+/// characteristic, and the shadow candidate against the champion, each under the same minimum
+/// sample as `report`.
+pub async fn history(
+    db: &Db,
+    champions: &Champions,
+    thresholds: &MonitoringThresholds,
+    product: Product,
+    now: DateTime<Utc>,
+    months: u32,
+) -> Result<MonitoringHistory, StoreError> {
+    let min_sample = thresholds.min_sample;
+    let Some(champion) = champions.get(product) else {
+        return Ok(MonitoringHistory {
+            product: product.as_str().into(),
+            model_id: None,
+            min_sample,
+            grades: vec![],
+            outcomes_by_grade: vec![],
+            months: vec![],
+        });
+    };
+    let months = months.max(1);
+    let from = month_start(now, months - 1);
+    let rows = db
+        .observations_dated(product.as_str(), &champion.id, from)
+        .await?;
+    let metrics = db
+        .model(&champion.id)
+        .await
+        .ok()
+        .and_then(|m| serde_json::from_str::<serde_json::Value>(&m.metrics).ok())
+        .unwrap_or_default();
+    let baseline = serde_json::from_value::<ScoreBaseline>(metrics["baseline"].clone()).ok();
+    let outcomes_by_grade =
+        serde_json::from_value(metrics["grade_bands"].clone()).unwrap_or_default();
+    let card = champion.model.scorecard();
+    let grades: Vec<String> = card.grades.iter().map(|g| g.grade.clone()).collect();
+    let shadow = champions.shadow(product);
+    let mut out = Vec::with_capacity(months as usize);
+    for back in (0..months).rev() {
+        let start = month_start(now, back);
+        // This month runs to now; earlier ones to the next month's first day.
+        let end = back.checked_sub(1).map(|b| month_start(now, b));
+        let month: Vec<(i64, String, Option<String>, Option<i64>)> = rows
+            .iter()
+            .filter(|r| r.0 >= start && end.is_none_or(|e| r.0 < e))
+            .map(|r| (r.1, r.2.clone(), r.3.clone(), r.4))
+            .collect();
+        let scores: Vec<f64> = month.iter().map(|r| r.0 as f64).collect();
+        let bins: Vec<Vec<usize>> = month
+            .iter()
+            .filter_map(|r| serde_json::from_str(&r.1).ok())
+            .collect();
+        let mut grade_counts = vec![0u64; grades.len()];
+        for r in &month {
+            let g = i32::try_from(r.0).map_or("", |s| card.grade_of(s));
+            if let Some(i) = grades.iter().position(|x| x == g) {
+                grade_counts[i] += 1;
+            }
+        }
+        let enough = !scores.is_empty() && scores.len() >= min_sample;
+        out.push(MonthFigures {
+            month: start.format("%Y-%m").to_string(),
+            observations: month.len(),
+            grade_counts,
+            score_psi: baseline.as_ref().filter(|_| enough).map(|b| b.psi(&scores)),
+            characteristics: stability(card, &bins, min_sample),
+            shadow: shadow
+                .as_ref()
+                .map(|s| shadow_summary(&champion, s, &month, min_sample)),
+        });
+    }
+    Ok(MonitoringHistory {
+        product: product.as_str().into(),
+        model_id: Some(champion.id.clone()),
+        min_sample,
+        grades,
+        outcomes_by_grade,
+        months: out,
     })
 }
 
@@ -323,6 +454,16 @@ mod tests {
         assert!((base.psi(&live) - by_hand).abs() < 1e-12);
         assert!((by_hand - 0.228_7).abs() < 1e-3, "{by_hand}");
         assert_eq!(status_of(by_hand), "watch");
+    }
+
+    #[test]
+    fn months_start_on_the_first_and_cross_the_year() {
+        let now: DateTime<Utc> = "2027-02-17T15:00:00Z".parse().unwrap();
+        let at = |back| month_start(now, back).to_rfc3339();
+        assert_eq!(at(0), "2027-02-01T00:00:00+00:00");
+        assert_eq!(at(1), "2027-01-01T00:00:00+00:00");
+        assert_eq!(at(2), "2026-12-01T00:00:00+00:00");
+        assert_eq!(at(14), "2025-12-01T00:00:00+00:00");
     }
 
     #[test]

@@ -35,3 +35,23 @@ impl Db {
             .bind(product).bind(model_id).bind(from).fetch_all(p).await)?)
     }
 }
+
+/// A delivered score as monitoring reads it over time: (scored at, score, bins JSON, shadow
+/// model, shadow score).
+pub type DatedObservation = (DateTime<Utc>, i64, String, Option<String>, Option<i64>);
+
+impl Db {
+    /// As `observations`, with when each score was given, oldest first: the monitoring page's
+    /// figures month by month.
+    pub async fn observations_dated(
+        &self,
+        product: &str,
+        model_id: &str,
+        from: DateTime<Utc>,
+    ) -> Result<Vec<DatedObservation>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT scored_at, score, bins, shadow_model_id, shadow_score FROM score_observations \
+             WHERE product = $1 AND model_id = $2 AND scored_at >= $3 ORDER BY scored_at, id")
+            .bind(product).bind(model_id).bind(from).fetch_all(p).await)?)
+    }
+}

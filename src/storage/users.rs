@@ -126,3 +126,21 @@ impl Db {
         )
     }
 }
+
+impl Db {
+    /// Replaces `name`'s password hash, unlocks the account and ends its sessions. False when
+    /// there is no such user.
+    pub async fn reset_console_password(
+        &self,
+        name: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError> {
+        let n = with_db!(self, p => sqlx::query(
+            "UPDATE console_users SET password_hash = $2, failed_logins = 0, locked_until = NULL WHERE name = $1")
+            .bind(name).bind(password_hash)
+            .execute(p).await.map(|r| r.rows_affected()))?;
+        with_db!(self, p => sqlx::query("DELETE FROM console_sessions WHERE user_name = $1")
+            .bind(name).execute(p).await.map(|_| ()))?;
+        Ok(n == 1)
+    }
+}

@@ -155,3 +155,36 @@ pub async fn add(
 pub async fn set_lang(db: &Db, user: &str, lang: Lang) -> Result<(), StoreError> {
     db.set_console_lang(user, lang.as_str()).await
 }
+
+/// A fresh random password for a generated account (the demo's): `len` characters from an
+/// alphabet without look-alikes, from the OS's generator. Shown once to whoever made it; only
+/// its Argon2 hash is kept.
+pub fn generated_password(len: usize) -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..len)
+        .map(|_| char::from(ALPHABET[rng.gen_range(0..ALPHABET.len())]))
+        .collect()
+}
+
+/// Adds `name` with `role` and `password`, or, when the account exists, gives it `password`
+/// instead (unlocked, its sessions ended). True when the account was added.
+pub async fn add_or_reset(
+    db: &Db,
+    settings: &ConsoleSettings,
+    name: &str,
+    role: UserRole,
+    password: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, UserError> {
+    match add(db, settings, name, role, password, now).await {
+        Ok(()) => Ok(true),
+        Err(UserError::Exists(_)) => {
+            db.reset_console_password(name.trim(), &passwords::hash(password))
+                .await?;
+            Ok(false)
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -37,6 +37,39 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
     assert!(text.contains(&prepared.sample_enterprise) && text.contains("/v1/scores"));
     assert!(text.contains("sme     none: candidate sme-"), "{text}");
     assert!(text.contains("Scores for farmer are refused"), "{text}");
+    // One console user per role, each password printed once and stored only as its hash: each
+    // signs in to /console with what the instructions printed.
+    assert_eq!(
+        prepared
+            .console_users
+            .iter()
+            .map(|u| (u.name.as_str(), u.role.as_str()))
+            .collect::<Vec<_>>(),
+        vec![
+            ("demo-operator", "operator"),
+            ("demo-analyst", "analyst"),
+            ("demo-auditor", "auditor")
+        ]
+    );
+    assert!(text.contains(&format!("{}/console", app.address)), "{text}");
+    for u in &prepared.console_users {
+        assert!(u.password.chars().count() >= 20);
+        assert!(text.contains(&u.password), "{text}");
+        let row = app.state.db.console_user(&u.name).await.unwrap().unwrap();
+        assert!(row.password_hash.starts_with("$argon2id$"));
+        assert!(!row.password_hash.contains(&u.password));
+        let mut c = crate::common::console::ConsoleClient::new(&app);
+        assert_eq!(
+            c.sign_in(&u.name, &u.password).await.status,
+            303,
+            "{}",
+            u.name
+        );
+    }
+    assert_ne!(
+        prepared.console_users[0].password,
+        prepared.console_users[1].password
+    );
     // Nothing was promoted, forced or requested.
     let events: Vec<Value> = crate::common::audit_entries(&app.state.db).await;
     assert!(!events.iter().any(|e| matches!(
@@ -117,6 +150,24 @@ async fn a_small_demo_city_promotes_nothing_past_the_gates_and_says_why() {
         .unwrap()
         .is_some_and(|(p, _)| !p.active));
     assert_ne!(again.partners[0].key, prepared.partners[0].key);
+    // The same console accounts, new passwords: the first run's no longer open them.
+    for (first, second) in prepared.console_users.iter().zip(&again.console_users) {
+        assert_eq!(first.name, second.name);
+        assert_ne!(first.password, second.password);
+        let mut c = crate::common::console::ConsoleClient::new(&app);
+        assert_eq!(c.sign_in(&first.name, &first.password).await.status, 401);
+        assert_eq!(c.sign_in(&second.name, &second.password).await.status, 303);
+    }
+    let added: Vec<Value> = crate::common::audit_entries(&app.state.db)
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "console.user_added")
+        .collect();
+    assert_eq!(added.len(), 6, "three added, three given new passwords");
+    assert!(added[3..].iter().all(|e| e["password_reset"] == true));
+    assert!(!added
+        .iter()
+        .any(|e| e.to_string().contains(&again.console_users[0].password)));
     app.sequence().await;
     let v = creditbridge::audit::verify(&app.state.db, &app.verifier(), &[])
         .await
