@@ -40,6 +40,9 @@ pub enum ApiError {
     },
     #[error("rate limit exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A score batch larger than the partner's whole allowance: no wait lets it through.
+    #[error("{message}")]
+    OverRateLimit { message: String, limit: u64 },
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -106,10 +109,29 @@ impl ApiError {
                 "rate_limited",
                 json!({ "retry_after_secs": retry_after_secs }),
             ),
+            ApiError::OverRateLimit { limit, .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_over_rate_limit",
+                json!({ "limit_per_minute": limit }),
+            ),
             ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Value::Null)
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", Value::Null),
+        }
+    }
+}
+
+impl From<crate::rate_limit::Limited> for ApiError {
+    fn from(err: crate::rate_limit::Limited) -> Self {
+        use crate::rate_limit::Limited;
+        match err {
+            Limited::Wait { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
+            e @ Limited::Exceeds { limit, .. } => ApiError::OverRateLimit {
+                message: e.to_string(),
+                limit,
+            },
+            Limited::Store(e) => e.into(),
         }
     }
 }

@@ -192,6 +192,17 @@ pub async fn batch(
     if let Some(refusal) = size_refusal {
         return Err(refuse_unread(&state, partner, correlation(&id), refusal, None).await);
     }
+    // A batch of n costs n scores of the partner's allowance (its request paid one already):
+    // all of them now, or the whole batch is refused.
+    let size = req.requests.len() as u64;
+    if let Err(limited) = state
+        .limiter
+        .take_batch_rest(&partner.id, size, state.clock.now())
+        .await
+    {
+        let refusal = ApiError::from(limited);
+        return Err(refuse_unread(&state, partner, correlation(&id), refusal, None).await);
+    }
     // Items run concurrently so their audit records share group commits.
     let scorer = state.scorer();
     let futures = req.requests.iter().enumerate().map(|(i, item)| {

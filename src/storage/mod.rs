@@ -28,6 +28,7 @@ pub mod models;
 pub mod overview;
 pub mod partners;
 pub mod public_records;
+pub mod rate_buckets;
 pub mod revisions;
 pub mod scheduled_runs;
 pub mod service_meta;
