@@ -11,6 +11,25 @@ use serde_json::{json, Value};
 
 use crate::storage::StoreError;
 
+/// The shape of every error answer, as the OpenAPI document shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "rate_limited", "message": "rate limit exceeded; retry after 20 s", "details": {"retry_after_secs": 20}}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// One error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The stable code (GET /v1/catalogue/errors lists them all).
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// More about it, by code (the field, the limit, the seconds to wait); null when nothing.
+    #[schema(value_type = Option<Object>)]
+    pub details: Value,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
