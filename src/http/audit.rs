@@ -143,7 +143,9 @@ pub struct ConsistencyProof {
 ///
 /// The proof that the log of size `to` extends the log of size `from` (both signed checkpoints' sizes): nothing was rewritten between them. Any partner.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyProof), (status = 422)),
+    responses((status = 200, body = ConsistencyProof),
+              (status = 404, description = "no checkpoint has been signed yet, or none of size `to`"),
+              (status = 422, description = "`from` is above `to`")),
     security(("partner_key" = [])), tag = "audit")]
 pub async fn consistency(
     State(state): State<AppState>,

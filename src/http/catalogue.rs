@@ -65,6 +65,8 @@ pub const ERRORS: &[ErrorCode] = &[
     e("unsupported_media_type", 415, "The body is not labelled with a content type this endpoint reads.", "请求体的内容类型不被此接口接受。"),
     e("invalid_content", 422, "A field is well-formed but invalid (details name the field).", "字段格式正确但取值无效（details 中注明字段）。"),
     e("invalid_body", 422, "The JSON does not have the request's shape (missing or unknown field, wrong type).", "JSON 结构与请求不符（缺少或多余字段、类型错误）。"),
+    e("gates_failed", 422, "The candidate fails a promotion gate (details list them); promote with force and a reason to ask for approval.", "候选模型未通过上线门槛（details 中列出）；可附理由强制上线并等待复核。"),
+    e("insufficient_evidence", 422, "Too few matured loans to judge the candidate by the gates.", "已到期贷款太少，无法按上线门槛评判候选模型。"),
     e("invalid_rows", 422, "Rows of a feed file are invalid (errors by line and column); nothing stored.", "数据文件中有无效行（按行列列出），未存储任何数据。"),
     e("unreadable_file", 422, "A feed file cannot be read as its format.", "数据文件无法按其格式读取。"),
     e("rate_limited", 429, "Over the rate limit: retry after Retry-After seconds.", "超过调用频率限制：请在 Retry-After 秒后重试。"),
@@ -208,6 +210,29 @@ mod tests {
             missing.is_empty(),
             "error codes missing from the catalogue: {missing:?}"
         );
+    }
+
+    #[test]
+    fn the_docs_list_every_error_code_and_every_reason_code() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let api = std::fs::read_to_string(root.join("docs/api.md")).unwrap();
+        for e in ERRORS {
+            let row = format!("| {} | `{}` |", e.status, e.code);
+            assert!(api.contains(&row), "docs/api.md lacks {row}");
+        }
+        let models = std::fs::read_to_string(root.join("docs/models.md")).unwrap();
+        for r in reasons() {
+            assert!(
+                models.contains(&format!("`{}`", r.code)),
+                "docs/models.md lacks {}",
+                r.code
+            );
+            assert!(
+                models.contains(r.text_zh),
+                "docs/models.md lacks {}",
+                r.text_zh
+            );
+        }
     }
 
     #[test]

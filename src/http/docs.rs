@@ -219,6 +219,13 @@ fn describe_errors(doc: &mut Value) {
     }
 }
 
+/// An overlap of at most 30 days: minutes to 43200, hours to 720, days to 30, or 0.
+const OVERLAP_PATTERN: &str = "^(0|([1-9][0-9]{0,3}|[1-3][0-9]{4}|4[0-2][0-9]{3}|43[01][0-9]{2}|43200)m|([1-9][0-9]?|[1-6][0-9]{2}|7[01][0-9]|720)h|([1-9]|[12][0-9]|30)d)$";
+/// A credit code's shape: 18 characters of its set, positions 3–8 the region's digits.
+const USCC_PATTERN: &str = "^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$";
+/// A resident id's shape: 17 digits and a check digit or X.
+const RESIDENT_ID_PATTERN: &str = "^[0-9]{17}[0-9X]$";
+
 /// A credit code (18 characters of its set, positions 3–8 the region's digits; a failed check
 /// character is accepted as a possible pilot code) or a resident id (17 digits and a check
 /// character, a real birth date). `format` names which rules JSON Schema cannot say.
@@ -227,7 +234,7 @@ fn subject_schema() -> Value {
         "type": "string",
         "format": "subject-id",
         "description": "a unified social credit code (18 characters: 0-9 and A-Y without I, O, S, V, Z; positions 3-8 digits) or a resident id (17 digits and a check digit or X, with a real birth date); the resident id's check digit is verified",
-        "pattern": "^([0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}|[0-9]{17}[0-9X])$",
+        "pattern": format!("{USCC_PATTERN}|{RESIDENT_ID_PATTERN}"),
         "example": "91440800MA4UJ3341L"
     })
 }
@@ -291,12 +298,44 @@ fn constrain_fields(doc: &mut Value) {
     set(
         "RotationRequest",
         "overlap",
-        json!({ "pattern": "^(0|[1-9][0-9]{0,5}[mhd])$", "example": "24h" }),
+        json!({ "pattern": OVERLAP_PATTERN, "example": "24h" }),
     );
+    // A product is scored for its kind of subject: sme for enterprises (credit codes), farmer
+    // for households (the head's resident id).
+    schemas["ScoreRequest"]["anyOf"] = json!([
+        { "properties": { "product": { "const": "sme" },
+                          "subject": { "pattern": USCC_PATTERN } } },
+        { "properties": { "product": { "const": "farmer" },
+                          "subject": { "pattern": RESIDENT_ID_PATTERN } } }
+    ]);
+    // A batch's items are judged one by one, each answered in its place as `POST /v1/scores`
+    // would answer it alone (a value it refuses is an error item in a 200): the batch itself
+    // needs only their shape.
+    schemas["BatchRequest"]["properties"]["requests"]["items"] = json!({
+        "type": "object",
+        "description": "a score request (ScoreRequest); its values are judged as POST /v1/scores judges them, and a refused one is answered as an error item",
+        "required": ["product", "subject", "purpose", "consent_id"],
+        "additionalProperties": false,
+        "properties": {
+            "product": { "type": "string" }, "subject": { "type": "string" },
+            "purpose": { "type": "string" }, "consent_id": { "type": "string" }
+        }
+    });
+    schemas["BatchRequest"]["properties"]["requests"]["minItems"] = json!(1);
+    schemas["BatchRequest"]["properties"]["requests"]["maxItems"] = json!(super::scores::MAX_BATCH);
+    // A forced promotion needs a reason: a rule between two fields, which only a schema of the
+    // whole object can say.
+    schemas["PromoteRequest"]["anyOf"] = json!([
+        { "properties": { "force": { "const": false } } },
+        { "required": ["force", "reason"],
+          "properties": { "force": { "const": true },
+                          "reason": { "type": "string", "pattern": "\\S" } } }
+    ]);
     let paths = doc["paths"].as_object_mut().expect("paths");
     for (path, item) in paths.iter_mut() {
         for op in item.as_object_mut().expect("a path item").values_mut() {
-            let Some(params) = op["parameters"].as_array_mut() else {
+            // `get_mut`: indexing would add a null `parameters` to operations without any.
+            let Some(params) = op.get_mut("parameters").and_then(Value::as_array_mut) else {
                 continue;
             };
             for p in params {
@@ -306,6 +345,8 @@ fn constrain_fields(doc: &mut Value) {
                     ("kind", Some("path")) => json!({ "type": "string", "enum": kinds }),
                     ("subject", Some("path")) => subject_schema(),
                     ("lang", Some("query")) => json!({ "type": "string", "enum": ["en", "zh"] }),
+                    ("Idempotency-Key", Some("header")) => json!({ "type": "string",
+                        "pattern": "^[!-~]{1,255}$", "example": "tax-grades-2026-11-28" }),
                     ("format", Some("query")) if path.ends_with("/card") => {
                         json!({ "type": "string", "enum": ["html", "text", "json"] })
                     }

@@ -98,7 +98,9 @@ pub struct CardQuery {
 /// digests, characteristics with coefficient intervals and p-values, grade/PD bands, gates,
 /// approvals and the challenger, in English or Chinese.
 #[utoipa::path(get, path = "/v1/models/{id}/card", params(("id" = String, Path), CardQuery),
-    responses((status = 200, content_type = "text/html"), (status = 404), (status = 409), (status = 422)),
+    responses((status = 200, description = "the card: HTML (default), text or JSON by `format`",
+                  content(("text/html"), ("text/plain"), ("application/json"))),
+              (status = 404), (status = 409), (status = 422)),
     security(("partner_key" = [])), tag = "models")]
 pub async fn card(
     State(state): State<AppState>,
@@ -163,9 +165,9 @@ fn promotion_error(id: &str, e: PromotionError) -> ApiError {
             message: failures.join("; "),
             details: json!({ "verdict": verdict, "failures": failures }),
         },
-        PromotionError::WrongProduct { .. } => {
-            ApiError::invalid(e.to_string(), json!({ "field": "product" }))
-        }
+        // The request is well-formed; the model is another product's: a conflict with the
+        // model as it is, not an invalid request.
+        PromotionError::WrongProduct { .. } => ApiError::Conflict(e.to_string()),
         PromotionError::SameApprover { .. } => ApiError::Forbidden {
             code: "same_approver",
             message: e.to_string(),
