@@ -211,3 +211,38 @@ async fn requests_without_a_valid_key_are_limited_per_address() {
     assert_eq!(status, 401);
     app.stop().await;
 }
+
+#[tokio::test]
+async fn limiters_sharing_a_database_take_from_one_bucket_on_either_dialect() {
+    use creditbridge::rate_limit::{Limited, RateLimiter};
+    for backend in crate::common::backends() {
+        let t = crate::common::test_db(backend).await;
+        let now = crate::common::test_now();
+        // Two replicas' limiters at 300 a minute: slices of 3 tokens.
+        let (a, b) = (
+            RateLimiter::shared(300, 10, &t.db),
+            RateLimiter::shared(300, 10, &t.db),
+        );
+        let mut passed = 0;
+        for i in 0..400 {
+            let limiter = if i % 2 == 0 { &a } else { &b };
+            match limiter.take_request("p1", now).await {
+                Ok(()) => passed += 1,
+                Err(Limited::Wait { retry_after_secs }) => assert!(retry_after_secs >= 1),
+                Err(e) => panic!("{backend:?}: {e}"),
+            }
+        }
+        assert!((294..=300).contains(&passed), "{backend:?}: {passed}");
+        // A batch of 250 needs 249 more than its request's token: refused whole until enough
+        // have refilled (5 a second), then taken at once.
+        let later = now + chrono::Duration::seconds(30);
+        assert!(matches!(
+            a.take_batch_rest("p1", 250, later).await,
+            Err(Limited::Wait { .. })
+        ));
+        let full = now + chrono::Duration::seconds(60);
+        a.take_batch_rest("p1", 250, full).await.unwrap();
+        // Another partner's bucket is its own.
+        b.take_request("p2", now).await.unwrap();
+    }
+}
