@@ -134,6 +134,7 @@ impl AppState {
                 .with("replayed", accepted.replayed),
             // The refusal's text may quote the file's rows: only its digest goes in.
             Err(e) => {
+                count_feed_rejection(kind, e);
                 let mut event = AuditEvent::new(EventKind::FeedRefused, actor, self.clock.now())
                     .outcome(Outcome::Refused)
                     .with("reason", digest_of(&e.to_string()));
@@ -347,7 +348,11 @@ impl AppState {
         by: audit::Actor,
     ) -> Result<RetrainOutcome, RetrainError> {
         let settings = training::Settings::default();
-        let outcome = retrain::retrain(&self.retraining(&settings), product, as_of).await?;
+        let trained = retrain::retrain(&self.retraining(&settings), product, as_of).await;
+        let label = if trained.is_ok() { "trained" } else { "failed" };
+        metrics::counter!("creditbridge_retrains_total", "product" => product.as_str(), "outcome" => label)
+            .increment(1);
+        let outcome = trained?;
         // The new candidate scores in the shadows on this replica at once (others at their
         // next reload).
         if let Err(e) = self.champions.refresh(&self.db).await {
@@ -420,4 +425,19 @@ impl AppState {
         }
         Ok(v)
     }
+}
+
+/// Counts a refused feed file by kind and reason (`creditbridge_feed_rejections_total`): the
+/// refusal's class, or for a file over a limit the limit's setting name; both bounded sets.
+fn count_feed_rejection(kind: crate::domain::FeedKind, e: &FeedError) {
+    let reason = match e {
+        FeedError::Invalid { .. } => "invalid_rows",
+        FeedError::Unreadable { .. } => "unreadable",
+        FeedError::UnsupportedFormat(_) => "unsupported_format",
+        FeedError::OverLimit(hit) => hit.limit,
+        FeedError::KeyReused { .. } => "idempotency_key_reused",
+        FeedError::Io(_) | FeedError::Store(_) | FeedError::Audit(_) => "internal",
+    };
+    metrics::counter!("creditbridge_feed_rejections_total", "kind" => kind.as_str(), "reason" => reason)
+        .increment(1);
 }

@@ -36,8 +36,12 @@ pub struct Settings {
     pub body_limit_bytes: usize,
     /// `text` for people, `json` for log shippers.
     pub log_format: LogFormat,
-    /// Requests a partner may make per minute (token bucket refilled continuously).
+    /// Scores (and other requests) a partner may make per minute, across all replicas: a token
+    /// bucket refilled continuously; a batch of n scores costs n (`rate_limit`).
     pub rate_limit_per_minute: u32,
+    /// Requests without a valid key (missing, unknown, revoked) one client address may make per
+    /// minute on each replica before it gets 429.
+    pub unauthenticated_rate_limit_per_minute: u32,
     /// Maximum pooled database connections.
     pub max_connections: u32,
     /// Committed model artifacts (`models/<product>/<id>/model.json`) and new candidates.
@@ -93,6 +97,7 @@ impl Default for Settings {
             body_limit_bytes: 64 * 1024 * 1024,
             log_format: LogFormat::Text,
             rate_limit_per_minute: 6_000,
+            unauthenticated_rate_limit_per_minute: 60,
             max_connections: 16,
             models_dir: PathBuf::from("models"),
             gates: GateThresholds::default(),

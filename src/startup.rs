@@ -52,7 +52,11 @@ pub async fn build_state_with(settings: Settings, clock: SharedClock) -> anyhow:
     if let Err(e) = champions.refresh(&db).await {
         tracing::error!(error = %e, "a registered model could not be loaded");
     }
-    let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
+    let limiter = Arc::new(RateLimiter::for_database(
+        settings.rate_limit_per_minute,
+        settings.unauthenticated_rate_limit_per_minute,
+        &db,
+    ));
     let gates = Arc::new(Gates::from(settings.gates.clone()));
     // Read the change counters before anything is cached, so no change can fall between.
     let read_model = Arc::new(ReadModel::new(settings.read_model_cache_mb));
@@ -297,9 +301,13 @@ pub async fn run_draining(
         tracing::info!("listener closed; finishing requests in flight");
         let _ = closed.send(());
     };
-    let server = axum::serve(listener, app)
-        .with_graceful_shutdown(close)
-        .into_future();
+    // With each connection's peer address: requests without a valid key are limited by it.
+    let server = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(close)
+    .into_future();
     let grace_over = async move {
         if listener_closed.await.is_ok() {
             tokio::time::sleep(grace).await;

@@ -20,11 +20,27 @@ pub fn spawn_reload(state: AppState, every: Duration) -> tokio::task::JoinHandle
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if let Err(e) = state.champions.refresh(&state.db).await {
-                tracing::warn!(error = %e, "champion reload failed");
-            }
+            reload_champions(&state).await;
         }
     })
+}
+
+/// One reload of the champions, counted by outcome (`creditbridge_champion_reloads_total`), with
+/// the time of the last that succeeded (`creditbridge_champion_reload_last_success_seconds`, Unix
+/// time by the app's clock): a replica serving a stale model shows as a growing gap.
+pub async fn reload_champions(state: &AppState) {
+    let outcome = match state.champions.refresh(&state.db).await {
+        Ok(()) => {
+            metrics::gauge!("creditbridge_champion_reload_last_success_seconds")
+                .set(state.clock.now().timestamp() as f64);
+            "ok"
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "champion reload failed");
+            "failed"
+        }
+    };
+    metrics::counter!("creditbridge_champion_reloads_total", "outcome" => outcome).increment(1);
 }
 
 /// How long a replica holds a quarterly retraining's lease: far longer than a retraining takes.

@@ -100,10 +100,10 @@ pub async fn consistency(db: &Db, from: u64, to: u64) -> Result<Vec<Hash>, Proof
         Err(StoreError::NotFound) => return Err(ProofError::NoCheckpointYet),
         Err(e) => return Err(e.into()),
     };
+    // A size beyond the newest checkpoint has no signed checkpoint (yet): not found, as for an
+    // inclusion proof against it, rather than a malformed request.
     if to > newest {
-        return Err(ProofError::Invalid(format!(
-            "to: {to} is beyond the newest checkpoint ({newest})"
-        )));
+        return Err(ProofError::NoCheckpoint(to));
     }
     let plan = ProofPlan::consistency(from, to).map_err(|e| ProofError::Invalid(e.to_string()))?;
     fetch(db, &plan).await

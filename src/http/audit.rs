@@ -52,6 +52,9 @@ fn text(body: String) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], body)
 }
 
+/// Verify the ledger
+///
+/// Checks the whole audit ledger in one snapshot against the newest signed checkpoint and names the first leaf that fails; entries after the checkpoint are pending. Administrators only.
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, body = Verification)),
     security(("partner_key" = [])), tag = "audit")]
 pub async fn verify(
@@ -64,6 +67,9 @@ pub async fn verify(
     ))
 }
 
+/// The log's public key
+///
+/// The Ed25519 verifier key of the audit log (C2SP signed-note vkey), to check receipts and checkpoints offline. Any partner.
 #[utoipa::path(get, path = "/v1/audit/public-key",
     responses((status = 200, description = "the log's Ed25519 verifier key (C2SP signed-note vkey)", content_type = "text/plain")),
     security(("partner_key" = [])), tag = "audit")]
@@ -74,6 +80,9 @@ pub async fn public_key(
     Ok(text(format!("{}\n", verifier(&state)?.to_vkey())))
 }
 
+/// The newest checkpoint
+///
+/// The newest signed checkpoint of the audit log (C2SP tlog-checkpoint). 404 before the first is signed. Any partner.
 #[utoipa::path(get, path = "/v1/audit/checkpoint",
     responses((status = 200, description = "the newest signed checkpoint (C2SP tlog-checkpoint signed note)", content_type = "text/plain"),
               (status = 404)),
@@ -95,6 +104,9 @@ pub struct InclusionQuery {
     pub tree_size: Option<u64>,
 }
 
+/// Inclusion proof of a receipt
+///
+/// The proof that the caller's entry `event_id` (from a score's receipt) is in the log, against the newest checkpoint or the one of `tree_size`. 404 when the entry is not the caller's or not yet covered by a checkpoint.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion/{event_id}",
     params(("event_id" = String, Path, description = "the receipt's event id"), InclusionQuery),
     responses((status = 200, description = "C2SP tlog-proof: index, inclusion path, signed checkpoint", content_type = "text/plain"),
@@ -129,8 +141,13 @@ pub struct ConsistencyProof {
     pub proof: Vec<String>,
 }
 
+/// Consistency proof between two checkpoints
+///
+/// The proof that the log of size `to` extends the log of size `from` (both signed checkpoints' sizes): nothing was rewritten between them. Any partner.
 #[utoipa::path(get, path = "/v1/audit/proofs/consistency", params(ConsistencyQuery),
-    responses((status = 200, body = ConsistencyProof), (status = 422)),
+    responses((status = 200, body = ConsistencyProof),
+              (status = 404, description = "no checkpoint has been signed yet, or none of size `to`"),
+              (status = 422, description = "`from` is above `to`")),
     security(("partner_key" = [])), tag = "audit")]
 pub async fn consistency(
     State(state): State<AppState>,
@@ -164,6 +181,9 @@ pub struct HistoryEntry {
     pub event: serde_json::Value,
 }
 
+/// A subject's query history
+///
+/// Who asked about the subject, when and why (newest first), for the subject's right to see its own history; the read is itself recorded. Administrators only.
 #[utoipa::path(get, path = "/v1/audit/subjects/{subject}",
     params(("subject" = String, Path, description = "credit code or resident id"), HistoryQuery),
     responses((status = 200, body = [HistoryEntry])), security(("partner_key" = [])), tag = "audit")]

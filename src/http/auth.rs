@@ -1,8 +1,9 @@
 //! Partner authentication (`Authorization: Bearer <key>`) and role checks.
 
 use std::marker::PhantomData;
+use std::net::SocketAddr;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 
@@ -31,43 +32,61 @@ impl Caller {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
+    /// The partner whose key the request carries, with one token of its rate limit taken. A
+    /// request without a valid key is charged to its client address instead: past that
+    /// address's allowance it gets 429 rather than 401.
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
-            ApiError::Unauthorized("missing Authorization: Bearer <partner key>".into())
-        })?;
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|k| !k.is_empty())
-            .ok_or_else(|| {
-                ApiError::Unauthorized("Authorization must be: Bearer <partner key>".into())
-            })?;
         let now = state.clock.now();
-        match state.read_model.partner_by_key(&state.db, key).await? {
-            Some((p, k)) if p.active && k.in_force(now) => {
-                tracing::Span::current().record("partner", p.id.as_str());
-                state
-                    .limiter
-                    .check(&p.id)
-                    .map_err(|retry_after_secs| ApiError::RateLimited { retry_after_secs })?;
-                Ok(Caller(p))
+        let partner = match authenticate(parts, state, now).await {
+            Err(ApiError::Unauthorized(message)) => {
+                let ip = parts
+                    .extensions
+                    .get::<ConnectInfo<SocketAddr>>()
+                    .map(|c| c.0.ip());
+                state.limiter.charge_unauthenticated(ip, now)?;
+                return Err(ApiError::Unauthorized(message));
             }
-            Some((p, _)) if !p.active => Err(ApiError::Unauthorized(
-                "partner key has been revoked".into(),
-            )),
-            Some((_, k)) if k.revoked_at.is_some_and(|t| t <= now) => Err(ApiError::Unauthorized(
-                "partner key has been revoked".into(),
-            )),
-            Some(_) => Err(ApiError::Unauthorized(
-                "partner key has been retired by a rotation: use the partner's new key".into(),
-            )),
-            None => Err(ApiError::Unauthorized("unknown partner key".into())),
-        }
+            other => other?,
+        };
+        tracing::Span::current().record("partner", partner.id.as_str());
+        state.limiter.take_request(&partner.id, now).await?;
+        Ok(Caller(partner))
+    }
+}
+
+/// The active partner whose key in force `Authorization: Bearer` carries; 401 otherwise.
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Partner, ApiError> {
+    let header = parts.headers.get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::Unauthorized("missing Authorization: Bearer <partner key>".into())
+    })?;
+    let key = header
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(|| {
+            ApiError::Unauthorized("Authorization must be: Bearer <partner key>".into())
+        })?;
+    match state.read_model.partner_by_key(&state.db, key).await? {
+        Some((p, k)) if p.active && k.in_force(now) => Ok(p),
+        Some((p, _)) if !p.active => Err(ApiError::Unauthorized(
+            "partner key has been revoked".into(),
+        )),
+        Some((_, k)) if k.revoked_at.is_some_and(|t| t <= now) => Err(ApiError::Unauthorized(
+            "partner key has been revoked".into(),
+        )),
+        Some(_) => Err(ApiError::Unauthorized(
+            "partner key has been retired by a rotation: use the partner's new key".into(),
+        )),
+        None => Err(ApiError::Unauthorized("unknown partner key".into())),
     }
 }
 

@@ -5,8 +5,11 @@
 //! and discarded before the answer leaves, up to `DRAIN_MAX` bytes within `DRAIN_WITHIN`. A body
 //! too large for that gets `Connection: close` on the answer, so the client knows.
 //!
-//! It also answers an over-long URI (414) itself, in the API's error shape with the request id:
-//! hyper's own 414 (for URIs beyond its 64 KiB parser limit) has neither.
+//! It also answers an over-long URI (414) and an oversized head (431: too many header fields, or
+//! too many bytes of them) itself, in the API's error shape with the request id. hyper's own
+//! answers to these have neither; our bounds sit below hyper's parser limits (100 header fields,
+//! about 408 KiB of head, 64 KiB of URI), so only a head beyond those still gets hyper's bare
+//! answer, followed by a close.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -30,6 +33,10 @@ pub const DRAIN_MAX: u64 = 4 * 1024 * 1024;
 pub const DRAIN_WITHIN: Duration = Duration::from_secs(5);
 /// Longest URI (path and query) answered; longer ones get 414.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header fields in a request; more get 431.
+pub const MAX_HEADER_FIELDS: usize = 80;
+/// Most bytes of header names and values in a request; more get 431.
+pub const MAX_HEADER_BYTES: usize = 32 * 1024;
 
 pub async fn keep_alive(req: Request<Body>, next: Next) -> Response {
     let (back, mut returned) = oneshot::channel();
@@ -40,6 +47,11 @@ pub async fn keep_alive(req: Request<Body>, next: Next) -> Response {
         })
     });
     let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    let header_bytes: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len())
+        .sum();
     let mut resp = if uri_len > MAX_URI_BYTES {
         drop(req);
         let message = format!("the URI is longer than {MAX_URI_BYTES} bytes");
@@ -48,6 +60,17 @@ pub async fn keep_alive(req: Request<Body>, next: Next) -> Response {
             "uri_too_long",
             &message,
             Value::Null,
+        )
+    } else if req.headers().len() > MAX_HEADER_FIELDS || header_bytes > MAX_HEADER_BYTES {
+        drop(req);
+        let message = format!(
+            "the request's headers exceed {MAX_HEADER_FIELDS} fields or {MAX_HEADER_BYTES} bytes"
+        );
+        error_body(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            &message,
+            serde_json::json!({ "max_fields": MAX_HEADER_FIELDS, "max_bytes": MAX_HEADER_BYTES }),
         )
     } else {
         next.run(req).await

@@ -129,6 +129,9 @@ impl From<ConsentError> for ApiError {
     }
 }
 
+/// Register a consent
+///
+/// Records the subject's signed authorization for the calling bank or insurer and one purpose its role may ask for, valid from `signed_at` to `valid_until` (at most a year). Scores need one.
 #[utoipa::path(post, path = "/v1/consents", request_body = ConsentRequest,
     responses((status = 201, body = ConsentCreated), (status = 401), (status = 403), (status = 422)),
     security(("partner_key" = [])), tag = "consents")]
@@ -152,6 +155,9 @@ pub async fn register(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
+/// Revoke a consent
+///
+/// The partner that registered the consent ends it now; scores under it are refused from then on, on every replica.
 #[utoipa::path(post, path = "/v1/consents/{id}/revoke", params(("id" = String, Path)),
     responses((status = 200), (status = 403), (status = 404), (status = 409)),
     security(("partner_key" = [])), tag = "consents")]
@@ -169,6 +175,9 @@ pub async fn revoke(
     ))
 }
 
+/// Record a subject's withdrawal
+///
+/// The subject withdrew its consent in writing (`evidence_sha256` of that writing); effective at once like a revocation.
 #[utoipa::path(post, path = "/v1/consents/{id}/withdraw", params(("id" = String, Path)),
     request_body = WithdrawalRequest,
     responses((status = 200, body = ConsentView), (status = 403), (status = 404), (status = 409), (status = 422)),
@@ -186,6 +195,9 @@ pub async fn withdraw(
     Ok(Json(ConsentView::new(withdrawn, "withdrawn")))
 }
 
+/// The caller's consents for a subject
+///
+/// Every consent the calling partner holds for the subject, with its status (active, expired, revoked, withdrawn).
 #[utoipa::path(get, path = "/v1/consents/subjects/{subject}",
     params(("subject" = String, Path, description = "credit code or resident id")),
     responses((status = 200, body = [ConsentView]), (status = 403), (status = 422)),

@@ -11,6 +11,25 @@ use serde_json::{json, Value};
 
 use crate::storage::StoreError;
 
+/// The shape of every error answer, as the OpenAPI document shows it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"error": {"code": "rate_limited", "message": "rate limit exceeded; retry after 20 s", "details": {"retry_after_secs": 20}}}))]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// One error.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// The stable code (GET /v1/catalogue/errors lists them all).
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// More about it, by code (the field, the limit, the seconds to wait); null when nothing.
+    #[schema(value_type = Option<Object>)]
+    pub details: Value,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("{message}")]
@@ -40,6 +59,9 @@ pub enum ApiError {
     },
     #[error("rate limit exceeded; retry after {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A score batch larger than the partner's whole allowance: no wait lets it through.
+    #[error("{message}")]
+    OverRateLimit { message: String, limit: u64 },
     #[error("{0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -106,10 +128,29 @@ impl ApiError {
                 "rate_limited",
                 json!({ "retry_after_secs": retry_after_secs }),
             ),
+            ApiError::OverRateLimit { limit, .. } => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "batch_over_rate_limit",
+                json!({ "limit_per_minute": limit }),
+            ),
             ApiError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "unavailable", Value::Null)
             }
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal", Value::Null),
+        }
+    }
+}
+
+impl From<crate::rate_limit::Limited> for ApiError {
+    fn from(err: crate::rate_limit::Limited) -> Self {
+        use crate::rate_limit::Limited;
+        match err {
+            Limited::Wait { retry_after_secs } => ApiError::RateLimited { retry_after_secs },
+            e @ Limited::Exceeds { limit, .. } => ApiError::OverRateLimit {
+                message: e.to_string(),
+                limit,
+            },
+            Limited::Store(e) => e.into(),
         }
     }
 }

@@ -23,6 +23,9 @@ pub fn router() -> Router<AppState> {
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub const REPLAYED: &str = "idempotent-replayed";
 
+/// Upload a feed file
+///
+/// A data owner's file of one kind (CSV in UTF-8 or GBK, JSON Lines or XLSX; English or Chinese headers): every row valid or nothing stored, errors by line and column; replay-safe with `Idempotency-Key`. Each kind is open to the roles that own its data.
 #[utoipa::path(post, path = "/v1/feeds/{kind}",
     params(("kind" = String, Path, description = "enterprises, tax-grades, tax-payments, households, farmer-assessments, public-records or loan-outcomes"),
         ("Idempotency-Key" = Option<String>, Header, description = "replaying a key returns the first answer")),

@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests and latency by route and status, plus the gauges and counters
-//! other modules publish (scores by product and grade, audit queue depth).
+//! other modules publish (scores by product and grade, audit queue depth, ledger lag and
+//! checkpoint age, champion reloads, retrain outcomes, feed rejections; docs/operations.md).
 
 use std::sync::OnceLock;
 use std::time::Instant;
@@ -43,6 +44,20 @@ pub fn router() -> Router<AppState> {
 
 async fn render(State(state): State<AppState>) -> Response {
     metrics::gauge!("creditbridge_audit_queue_depth").set(state.audit.queue_depth() as f64);
+    // The ledger's health as of this scrape: entries waiting for the sequencer, and how old the
+    // newest signed checkpoint is (by the app's clock). A failed look is logged and left out.
+    match state.db.ledger_lag().await {
+        Ok(lag) => metrics::gauge!("creditbridge_ledger_lag_entries").set(lag as f64),
+        Err(e) => tracing::warn!(error = %e, "metrics: ledger lag"),
+    }
+    match state.db.newest_checkpoint_at().await {
+        Ok(Some(at)) => {
+            let age = (state.clock.now() - at).num_milliseconds() as f64 / 1000.0;
+            metrics::gauge!("creditbridge_ledger_checkpoint_age_seconds").set(age.max(0.0));
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "metrics: newest checkpoint"),
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle().render(),

@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 
 pub mod audit;
 pub mod auth;
+pub mod catalogue;
 pub mod connection;
 pub mod consents;
 pub mod docs;
@@ -68,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .merge(scores::router())
         .merge(models::router())
         .merge(audit::router())
+        .merge(catalogue::router())
         .merge(docs::router())
         .merge(metrics::router())
         // The console (issue 19) sits beside the API, behind the same layers.

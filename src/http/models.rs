@@ -53,6 +53,9 @@ pub fn summary(m: ModelRow) -> ModelSummary {
     }
 }
 
+/// List models
+///
+/// Every registered model of both products, champions and candidates, with their metrics and data windows. Administrators only.
 #[utoipa::path(get, path = "/v1/models", responses((status = 200, body = [ModelSummary])),
     security(("partner_key" = [])), tag = "models")]
 pub async fn list(
@@ -70,6 +73,9 @@ pub async fn list(
     ))
 }
 
+/// Show a model
+///
+/// One registered model with its metrics and data window. Administrators only.
 #[utoipa::path(get, path = "/v1/models/{id}", params(("id" = String, Path)),
     responses((status = 200, body = ModelSummary), (status = 404)), security(("partner_key" = [])), tag = "models")]
 pub async fn show(
@@ -92,7 +98,9 @@ pub struct CardQuery {
 /// digests, characteristics with coefficient intervals and p-values, grade/PD bands, gates,
 /// approvals and the challenger, in English or Chinese.
 #[utoipa::path(get, path = "/v1/models/{id}/card", params(("id" = String, Path), CardQuery),
-    responses((status = 200, content_type = "text/html"), (status = 404), (status = 409), (status = 422)),
+    responses((status = 200, description = "the card: HTML (default), text or JSON by `format`",
+                  content(("text/html"), ("text/plain"), ("application/json"))),
+              (status = 404), (status = 409), (status = 422)),
     security(("partner_key" = [])), tag = "models")]
 pub async fn card(
     State(state): State<AppState>,
@@ -157,9 +165,9 @@ fn promotion_error(id: &str, e: PromotionError) -> ApiError {
             message: failures.join("; "),
             details: json!({ "verdict": verdict, "failures": failures }),
         },
-        PromotionError::WrongProduct { .. } => {
-            ApiError::invalid(e.to_string(), json!({ "field": "product" }))
-        }
+        // The request is well-formed; the model is another product's: a conflict with the
+        // model as it is, not an invalid request.
+        PromotionError::WrongProduct { .. } => ApiError::Conflict(e.to_string()),
         PromotionError::SameApprover { .. } => ApiError::Forbidden {
             code: "same_approver",
             message: e.to_string(),
@@ -182,6 +190,9 @@ fn promotion_error(id: &str, e: PromotionError) -> ApiError {
     }
 }
 
+/// Promote a candidate
+///
+/// Applies the promotion gates and makes the candidate its product's champion on every replica; a forced promotion (gates failed) needs a reason and waits for a second administrator's approval (202).
 #[utoipa::path(post, path = "/v1/models/{id}/promote", params(("id" = String, Path)), request_body = PromoteRequest,
     responses((status = 200), (status = 202), (status = 404), (status = 409), (status = 422)), security(("partner_key" = [])), tag = "models")]
 pub async fn promote(
@@ -222,6 +233,8 @@ pub async fn promote(
     ))
 }
 
+/// Approve a forced promotion
+///
 /// A second administrator approves a forced promotion; it then serves. The requester cannot.
 #[utoipa::path(post, path = "/v1/models/{id}/approve", params(("id" = String, Path)),
     responses((status = 200), (status = 403), (status = 404), (status = 409)), security(("partner_key" = [])), tag = "models")]
@@ -238,6 +251,9 @@ pub async fn approve(
     Ok(Json(serde_json::to_value(outcome).unwrap_or_default()))
 }
 
+/// Roll back a product's champion
+///
+/// Makes the previous champion of the product the champion again.
 #[utoipa::path(post, path = "/v1/models/rollback/{product}", params(("product" = String, Path)),
     responses((status = 200), (status = 409)), security(("partner_key" = [])), tag = "models")]
 pub async fn rollback(
@@ -265,6 +281,9 @@ pub struct RetrainRequest {
     pub as_of: Option<NaiveDate>,
 }
 
+/// Retrain a product
+///
+/// Trains a candidate point-in-time on matured loans as of `as_of` (default today) with an out-of-time check and registers it; it is not promoted.
 #[utoipa::path(post, path = "/v1/models/retrain", request_body = RetrainRequest,
     responses((status = 201), (status = 422)), security(("partner_key" = [])), tag = "models")]
 pub async fn retrain(
@@ -302,6 +321,9 @@ pub struct MonitoringQuery {
     pub days: Option<i64>,
 }
 
+/// Monitor a product's scores
+///
+/// Population stability (PSI) and characteristic stability (CSI) of the last `days` of live scores against the champion's training sample, and the shadow candidate beside it.
 #[utoipa::path(get, path = "/v1/monitoring/{product}", params(("product" = String, Path), MonitoringQuery),
     responses((status = 200, body = lifecycle::monitoring::MonitoringReport)),
     security(("partner_key" = [])), tag = "models")]

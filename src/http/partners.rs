@@ -41,6 +41,9 @@ pub struct RotationRequest {
     pub overlap: Option<String>,
 }
 
+/// A partner's keys
+///
+/// The partner's keys with their state (never the keys themselves). Administrators only.
 #[utoipa::path(get, path = "/v1/partners/{id}/keys", params(("id" = String, Path)),
     responses((status = 200), (status = 403), (status = 404)),
     security(("partner_key" = [])), tag = "partners")]
@@ -53,6 +56,9 @@ pub async fn keys(
     Ok(Json(json!({ "partner_id": id, "keys": keys })))
 }
 
+/// Rotate a partner's key
+///
+/// Issues a new key, shown once; the partner's current keys go on working for `overlap` (default 24h). Administrators only.
 #[utoipa::path(post, path = "/v1/partners/{id}/keys/rotate", params(("id" = String, Path)),
     request_body = RotationRequest,
     responses((status = 201), (status = 403), (status = 404), (status = 409), (status = 422)),
@@ -72,6 +78,9 @@ pub async fn rotate_key(
     Ok((StatusCode::CREATED, Json(json!(issued))))
 }
 
+/// Revoke a partner key
+///
+/// The key stops working at once, on every replica. Administrators only.
 #[utoipa::path(post, path = "/v1/partner-keys/{key_id}/revoke", params(("key_id" = String, Path)),
     responses((status = 200), (status = 403), (status = 404), (status = 409)),
     security(("partner_key" = [])), tag = "partners")]

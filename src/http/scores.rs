@@ -48,6 +48,9 @@ fn correlation(id: &RequestId) -> Option<CorrelationId> {
     CorrelationId::from_header(id.header_value().as_bytes())
 }
 
+/// Score a subject
+///
+/// One score with its grade, probability of default, up to four reasons (codes: GET /v1/catalogue/reasons), knock-out flags and a receipt of its audit entry, for a bank or insurer holding the subject's consent for the purpose. Costs one token of the partner's rate limit.
 #[utoipa::path(post, path = "/v1/scores", request_body = ScoreRequest,
     responses((status = 200, body = ScoreResponse), (status = 401), (status = 403), (status = 404),
               (status = 422), (status = 429)),
@@ -166,6 +169,9 @@ impl From<ApiError> for ItemError {
     }
 }
 
+/// Score up to 1,000 subjects
+///
+/// Each item answers as `POST /v1/scores` would, in order, a score or an error. A batch of n costs n tokens of the partner's rate limit, all or none: 429 with Retry-After when the tokens left do not cover it, 413 when n exceeds the whole per-minute allowance.
 #[utoipa::path(post, path = "/v1/scores/batch", request_body = BatchRequest,
     responses((status = 200, body = BatchResponse), (status = 401), (status = 403), (status = 413), (status = 422)),
     security(("partner_key" = [])), tag = "scores")]
@@ -190,6 +196,17 @@ pub async fn batch(
         _ => None,
     };
     if let Some(refusal) = size_refusal {
+        return Err(refuse_unread(&state, partner, correlation(&id), refusal, None).await);
+    }
+    // A batch of n costs n scores of the partner's allowance (its request paid one already):
+    // all of them now, or the whole batch is refused.
+    let size = req.requests.len() as u64;
+    if let Err(limited) = state
+        .limiter
+        .take_batch_rest(&partner.id, size, state.clock.now())
+        .await
+    {
+        let refusal = ApiError::from(limited);
         return Err(refuse_unread(&state, partner, correlation(&id), refusal, None).await);
     }
     // Items run concurrently so their audit records share group commits.

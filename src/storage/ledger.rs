@@ -300,6 +300,26 @@ impl Db {
         Ok(out)
     }
 
+    /// Entries recorded and not yet sequenced: those past the sequencer's watermark (an index
+    /// range on either dialect, so cheap enough for every metrics scrape).
+    pub async fn ledger_lag(&self) -> Result<i64, StoreError> {
+        Ok(with_db!(self, p => match self.dialect() {
+            Dialect::Sqlite => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ledger_entries \
+                 WHERE entry_no > (SELECT entry_watermark FROM ledger_state WHERE id = 1)"),
+            Dialect::Postgres => sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ledger_entries \
+                 WHERE xid >= (SELECT xid_watermark FROM ledger_state WHERE id = 1)"),
+        }.fetch_one(p).await)?)
+    }
+
+    /// When the newest checkpoint was signed, if one was.
+    pub async fn newest_checkpoint_at(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_scalar(
+            "SELECT signed_at FROM ledger_checkpoints ORDER BY size DESC LIMIT 1")
+            .fetch_optional(p).await)?)
+    }
+
     /// Entries in the ledger, sequenced or not.
     pub async fn ledger_count(&self) -> Result<i64, StoreError> {
         Ok(

@@ -29,6 +29,7 @@ pub mod models;
 pub mod overview;
 pub mod partners;
 pub mod public_records;
+pub mod rate_buckets;
 pub mod refusals;
 pub mod revisions;
 pub mod scheduled_runs;

@@ -67,6 +67,13 @@ impl Conn {
         self.send_declaring(method, path, key, body, len).await
     }
 
+    /// A GET of `path` with `extra` header lines (each ending in CRLF) added to its head.
+    async fn get_with(&mut self, path: &str, extra: &str) -> Option<Answer> {
+        let request = format!("GET {path} HTTP/1.1\r\nhost: test\r\n{extra}\r\n");
+        self.write.write_all(request.as_bytes()).await.ok()?;
+        read_answer(&mut self.read).await
+    }
+
     /// As `send`, with a Content-Length that may differ from the body sent.
     async fn send_declaring(
         &mut self,
@@ -217,5 +224,98 @@ async fn an_over_long_uri_is_a_json_414_with_a_request_id() {
     let answer = conn.send("GET", &path, None, vec![]).await.unwrap();
     assert_eq!(answer.status, 414);
     answer.assert_error("uri_too_long");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_head_is_a_json_431_with_a_request_id_and_keeps_the_connection() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut conn = Conn::open(&app).await;
+    // Too many fields (below hyper's own bound of 100, which would answer bare and close).
+    let many: String = (0..90).map(|i| format!("x-f{i}: v\r\n")).collect();
+    let answer = conn.get_with("/healthz", &many).await.unwrap();
+    assert_eq!(answer.status, 431);
+    answer.assert_error("headers_too_large");
+    assert_eq!(answer.body["error"]["details"]["max_fields"], 80);
+    // Too many bytes in few fields.
+    let big = format!("cookie: {}\r\n", "a".repeat(40 * 1024));
+    let answer = conn.get_with("/healthz", &big).await.unwrap();
+    assert_eq!(answer.status, 431);
+    answer.assert_error("headers_too_large");
+    // The connection carries on, and a head within the bounds is served.
+    let fine: String = (0..20).map(|i| format!("x-f{i}: v\r\n")).collect();
+    let answer = conn
+        .get_with("/healthz", &fine)
+        .await
+        .expect("the connection survived the 431");
+    assert_eq!(answer.status, 200);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_refusal_is_json_with_a_request_id() {
+    // One of each status the API refuses with before or around its handlers.
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.body_limit_bytes = 1024;
+        s.rate_limit_per_minute = 2;
+    })
+    .await;
+    let bank = app.partner_key("bank").await;
+    let tax = app.partner_key("tax_bureau").await;
+    let mut conn = Conn::open(&app).await;
+    let cases: Vec<(u16, &str, Option<Answer>)> = vec![
+        (
+            401,
+            "unauthorized",
+            conn.send("POST", "/v1/scores", None, b"{}".to_vec()).await,
+        ),
+        (
+            403,
+            "role_not_allowed",
+            conn.send("POST", "/v1/scores", Some(&tax), b"{}".to_vec())
+                .await,
+        ),
+        (
+            404,
+            "not_found",
+            conn.send("GET", "/no/such/route", None, vec![]).await,
+        ),
+        (
+            405,
+            "method_not_allowed",
+            conn.send("DELETE", "/healthz", None, vec![]).await,
+        ),
+        (
+            413,
+            "payload_too_large",
+            conn.send("POST", "/v1/scores", Some(&bank), vec![b' '; 2048])
+                .await,
+        ),
+        (
+            400,
+            "malformed_json",
+            conn.send("POST", "/v1/scores", Some(&bank), b"{".to_vec())
+                .await,
+        ),
+        // The 413 came from the body limit before the handler; these two spend the bank's two
+        // tokens, and the next request waits.
+        (
+            422,
+            "invalid_body",
+            conn.send("POST", "/v1/scores", Some(&bank), b"{}".to_vec())
+                .await,
+        ),
+        (
+            429,
+            "rate_limited",
+            conn.send("POST", "/v1/scores", Some(&bank), b"{}".to_vec())
+                .await,
+        ),
+    ];
+    for (status, code, answer) in cases {
+        let answer = answer.unwrap_or_else(|| panic!("no answer for {status}"));
+        assert_eq!(answer.status, status, "{code}: {}", answer.body);
+        answer.assert_error(code);
+    }
     app.stop().await;
 }

@@ -210,7 +210,7 @@ async fn gates_refuse_a_worse_model_and_a_forced_promotion_needs_a_reason_and_a_
         )
         .await
         .unwrap();
-        assert_eq!(resp.status(), 422);
+        assert_eq!(resp.status(), 409);
         assert!(resp
             .text()
             .await

@@ -293,3 +293,100 @@ async fn metrics_count_requests_by_route_and_scores_by_product_and_grade() {
     assert!(sample(&after, "creditbridge_audit_commit_seconds_count", &[]) >= 1.0);
     app.stop().await;
 }
+
+/// Issue 18, item 7: every operation says what it does and every error it can answer, in the
+/// error shape; the vocabulary of the fields is spelled out; the catalogues are served.
+#[tokio::test]
+async fn every_operation_is_described_with_its_errors_and_its_fields_vocabulary() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let doc: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut undescribed = vec![];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let said = |k: &str| op[k].as_str().is_some_and(|s| !s.trim().is_empty());
+            if !said("summary") && !said("description") {
+                undescribed.push(format!("{method} {path}"));
+            }
+            let responses = op["responses"].as_object().unwrap();
+            for status in ["401", "429"] {
+                assert!(
+                    responses.contains_key(status),
+                    "{method} {path} lacks {status}"
+                );
+            }
+            if op.get("requestBody").is_some() {
+                for status in ["400", "413", "415", "422"] {
+                    assert!(
+                        responses.contains_key(status),
+                        "{method} {path} lacks {status}"
+                    );
+                }
+            }
+            for (status, answer) in responses {
+                if status.as_str() >= "400" {
+                    assert_eq!(
+                        answer["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{method} {path} {status}"
+                    );
+                }
+            }
+            assert!(responses["429"]["headers"]["Retry-After"].is_object());
+        }
+    }
+    assert!(
+        undescribed.is_empty(),
+        "operations without a description: {undescribed:?}"
+    );
+    let score = &doc["components"]["schemas"]["ScoreRequest"]["properties"];
+    assert_eq!(score["product"]["enum"], json!(["sme", "farmer"]));
+    assert_eq!(
+        score["purpose"]["enum"],
+        json!(["loan_application", "post_loan", "underwriting"])
+    );
+    assert!(score["subject"]["pattern"].is_string());
+    let kind = &doc["paths"]["/v1/feeds/{kind}"]["post"]["parameters"][0]["schema"]["enum"];
+    assert!(
+        kind.as_array()
+            .is_some_and(|k| k.contains(&json!("tax-grades"))),
+        "{kind}"
+    );
+
+    // The catalogues, for any partner's key.
+    let insurer = app.partner_key("insurer").await;
+    let (status, errors) = app.get_json(&insurer, "/v1/catalogue/errors").await;
+    assert_eq!(status, 200);
+    let limited = errors
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["code"] == "rate_limited")
+        .expect("rate_limited listed");
+    assert_eq!(limited["status"], 429);
+    assert!(!limited["meaning_zh"].as_str().unwrap().is_empty());
+    let (status, reasons) = app.get_json(&insurer, "/v1/catalogue/reasons").await;
+    assert_eq!(status, 200);
+    let late = reasons
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["code"] == "SME-TAX-03")
+        .expect("SME-TAX-03 listed");
+    assert_eq!(late["text_zh"], "近24个月存在逾期申报");
+    assert!(reasons
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["product"] == "farmer"));
+    let (status, _) = app.get_json("cbk_unknown", "/v1/catalogue/reasons").await;
+    assert_eq!(status, 401);
+    app.stop().await;
+}

@@ -64,8 +64,14 @@ async fn a_revocation_through_one_replica_is_refused_by_the_other_at_once() {
         eprintln!("revocation_timing: PostgreSQL only (TEST_DATABASE_URL unset)");
         return;
     }
-    // Arrange: two replicas whose poll would take a minute.
-    let slow_poll = |s: &mut creditbridge::settings::Settings| s.read_model_refresh_ms = 60_000;
+    // Arrange: two replicas whose poll would take a minute. Thousands of asks in tight loops
+    // would meet the bank's shared rate limit and, once keys are revoked, the per-address limit
+    // on requests without a valid key (tests/api/rate_limits.rs): both are raised out of the way.
+    let slow_poll = |s: &mut creditbridge::settings::Settings| {
+        s.read_model_refresh_ms = 60_000;
+        s.rate_limit_per_minute = 100_000_000;
+        s.unauthenticated_rate_limit_per_minute = 100_000_000;
+    };
     let a = TestApp::spawn_with(Backend::Postgres, slow_poll).await;
     fixtures::seed_subjects(&a.state).await;
     fixtures::install_champion(&a.state, "sme", "sme-test-1", 1).await;

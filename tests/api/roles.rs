@@ -244,6 +244,20 @@ fn table() -> Vec<Route> {
             Body::None,
             ALL,
         ),
+        route(
+            Method::GET,
+            "/v1/catalogue/errors",
+            "/v1/catalogue/errors",
+            Body::None,
+            ALL,
+        ),
+        route(
+            Method::GET,
+            "/v1/catalogue/reasons",
+            "/v1/catalogue/reasons",
+            Body::None,
+            ALL,
+        ),
     ]);
     t
 }
@@ -370,8 +384,12 @@ async fn a_wrong_role_is_refused_before_its_body_is_judged() {
 
 #[tokio::test]
 async fn every_v1_route_wants_a_valid_partner_key() {
-    // Arrange
-    let app = TestApp::spawn(Backend::Sqlite).await;
+    // Arrange: many refusals from one address, which would soon be answered 429 instead
+    // (tests/api/rate_limits.rs); here each must be a 401.
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| {
+        s.unauthenticated_rate_limit_per_minute = 100_000
+    })
+    .await;
     let revoked = app
         .state
         .db
