@@ -1,7 +1,7 @@
 //! The audit ledger over HTTP: `GET /v1/audit/verify` and `GET /v1/audit/subjects/{subject}`
-//! (admins), and for every partner the log's public key, its newest signed checkpoint and proofs
-//! (`GET /v1/audit/proofs/inclusion/{event_id}` only for the partner's own entries; admins for
-//! all).
+//! (admins and auditors), and for every partner the log's public key, its newest signed
+//! checkpoint and proofs (`GET /v1/audit/proofs/inclusion/{event_id}` only for the partner's own
+//! entries; admins and auditors for all).
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -10,11 +10,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Caller};
+use super::auth::{Caller, LedgerReader};
 use super::{ApiError, AppState};
 use crate::audit::proofs::{self, ProofError};
 use crate::audit::{self, Actor, AuditEvent, AuditSubject, EventKind, Outcome, Verification};
-use crate::domain::{Role, SubjectId};
+use crate::domain::SubjectId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,9 +54,10 @@ fn text(body: String) -> impl IntoResponse {
 
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, body = Verification)),
     security(("partner_key" = [])), tag = "audit")]
+/// Verify the log against its newest signed checkpoint (administrators and auditors).
 pub async fn verify(
     State(state): State<AppState>,
-    _admin: Admin,
+    _reader: LedgerReader,
 ) -> Result<Json<Verification>, ApiError> {
     let verifier = verifier(&state)?;
     Ok(Json(audit::verify(&state.db, &verifier, &[]).await?))
@@ -98,6 +99,7 @@ pub struct InclusionQuery {
     responses((status = 200, description = "C2SP tlog-proof: index, inclusion path, signed checkpoint", content_type = "text/plain"),
               (status = 404, description = "no such entry (or not the caller's), no such checkpoint, or not yet covered")),
     security(("partner_key" = [])), tag = "audit")]
+/// An entry's inclusion proof: a partner's own entries; administrators and auditors any entry.
 pub async fn inclusion(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,7 +108,9 @@ pub async fn inclusion(
 ) -> Result<impl IntoResponse, ApiError> {
     let entry = proofs::entry(&state.db, &event_id).await?;
     // Another partner's entry answers exactly like a missing one: not even its existence leaks.
-    if caller.0.role != Role::Admin && entry.partner_id.as_deref() != Some(caller.0.id.as_str()) {
+    if !caller.0.role.reads_whole_ledger()
+        && entry.partner_id.as_deref() != Some(caller.0.id.as_str())
+    {
         return Err(ProofError::NoEntry(event_id).into());
     }
     let proof = proofs::inclusion(&state.db, &entry, q.tree_size).await?;
@@ -165,9 +169,11 @@ pub struct HistoryEntry {
 #[utoipa::path(get, path = "/v1/audit/subjects/{subject}",
     params(("subject" = String, Path, description = "credit code or resident id"), HistoryQuery),
     responses((status = 200, body = [HistoryEntry])), security(("partner_key" = [])), tag = "audit")]
+/// Who queried a subject: its ledger entries (administrators and auditors); the
+/// read is an entry of its own.
 pub async fn subject_history(
     State(state): State<AppState>,
-    admin: Admin,
+    reader: LedgerReader,
     Path(subject): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
@@ -189,7 +195,7 @@ pub async fn subject_history(
     let read = AuditEvent::new(
         EventKind::SubjectHistoryRead,
         Actor::Partner {
-            partner_id: admin.partner.id.clone(),
+            partner_id: reader.partner.id.clone(),
         },
         state.clock.now(),
     )

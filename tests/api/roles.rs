@@ -9,13 +9,14 @@ use crate::common::{backends, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const ROLES: [&str; 6] = [
+const ROLES: [&str; 7] = [
     "bank",
     "insurer",
     "tax_bureau",
     "assessor",
     "public_records",
     "admin",
+    "auditor",
 ];
 
 const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -54,6 +55,8 @@ fn route(
 
 const PARTNERS: &[&str] = &["bank", "insurer"];
 const ADMIN: &[&str] = &["admin"];
+/// The whole audit ledger is read by administrators and auditors; auditors change nothing.
+const LEDGER_READERS: &[&str] = &["admin", "auditor"];
 const ALL: &[&str] = &ROLES;
 
 /// The table, from product.md and docs/feeds.md. Bodies are well formed so that an allowed role
@@ -205,17 +208,18 @@ fn table() -> Vec<Route> {
             "/v1/audit/verify",
             "/v1/audit/verify",
             Body::None,
-            ADMIN,
+            LEDGER_READERS,
         ),
         route(
             Method::GET,
             "/v1/audit/subjects/{subject}",
             &format!("/v1/audit/subjects/{USCC}"),
             Body::None,
-            ADMIN,
+            LEDGER_READERS,
         ),
         // The log's key, checkpoint and proofs are every partner's: a bank checks its own
-        // receipts (another partner's entry answers 404, in tests/api/audit_trail.rs).
+        // receipts (another partner's entry answers 404 but an auditor's 200, in
+        // tests/api/audit_trail.rs).
         route(
             Method::GET,
             "/v1/audit/public-key",
