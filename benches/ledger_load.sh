@@ -70,10 +70,10 @@ prepare() { # DIR DATABASE_URL PORT
   mkdir -p "$dir/secrets"
   "$audited" audit keygen --out "$dir/secrets/ledger.key" > /dev/null
   for k in enterprises tax-grades tax-payments households farmer-assessments public-records loan-outcomes; do
-    "$audited" import $k "$work/city/$k.csv" --quiet > /dev/null
+    "$audited" import $k "$work/city/$k.csv" --quiet > /dev/null 2>&1
   done
   local ids
-  ids=$("$audited" models import models --promote --force --reason benchmark --by bench-a | grep -o '"id":"[^"]*"' | cut -d'"' -f4)
+  ids=$("$audited" models import models --promote --force --reason benchmark --by bench-a | jq -r '.[].id')
   for id in $ids; do "$audited" models approve "$id" --by bench-b > /dev/null; done
   key=$("$audited" partners add --name bench --role bank | sed -E 's/.*"key":"([^"]+)".*/\1/')
   "$audited" serve --listen 127.0.0.1:$port > /dev/null & local pid=$!
