@@ -11,7 +11,9 @@
 #
 #   cargo build --release --bin creditbridge --example axum_floor
 #   cp target/release/creditbridge /tmp/cb-audited
-#   cargo build --release --bin creditbridge --features bench-unaudited
+#   cargo build --release --bin creditbridge --example axum_floor --features bench-unaudited
+#     (the same targets as above: without the example, dev-dependencies drop out, features of
+#     shared dependencies change and half the dependency tree rebuilds)
 #   cp target/release/creditbridge /tmp/cb-unaudited
 #   AUDITED=/tmp/cb-audited UNAUDITED=/tmp/cb-unaudited PG_URL=postgres://postgres@127.0.0.1:5432 \
 #     benches/ledger_load.sh [DURATION_S=10] [ROUNDS=3]

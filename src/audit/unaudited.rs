@@ -23,10 +23,10 @@ pub const ACKNOWLEDGEMENT: &str = "nothing-is-audited";
 
 /// What such a binary prints on stderr at every start.
 pub const BANNER: &str = "\
-********************************************************************************
-* BENCHMARK BUILD (cargo feature bench-unaudited): THE AUDIT LEDGER IS OFF.     *
+**********************************************************************************
+* BENCHMARK BUILD (cargo feature bench-unaudited): THE AUDIT LEDGER IS OFF.      *
 * Nothing this process does is recorded; receipts name no leaf. Never deploy it. *
-********************************************************************************";
+**********************************************************************************";
 
 /// Whether a benchmark build may serve, given the acknowledgement found in the environment.
 pub fn may_serve(acknowledgement: Option<&str>) -> Result<(), String> {
