@@ -23,6 +23,7 @@ use crate::storage::ledger::NewEntry;
 pub mod carry_over;
 pub mod proofs;
 pub mod sequencer;
+pub mod unaudited;
 pub mod verify;
 pub mod writer;
 

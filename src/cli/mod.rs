@@ -94,6 +94,16 @@ pub enum Command {
 
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if crate::audit::unaudited::ENABLED {
+        eprintln!("{}", crate::audit::unaudited::BANNER);
+        if matches!(cli.command, Command::Serve(_) | Command::Demo(_)) {
+            let ack = std::env::var(crate::audit::unaudited::ACKNOWLEDGE_ENV).ok();
+            if let Err(refusal) = crate::audit::unaudited::may_serve(ack.as_deref()) {
+                eprintln!("error: {refusal}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

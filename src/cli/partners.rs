@@ -20,7 +20,8 @@ pub enum Action {
     Add {
         #[arg(long)]
         name: String,
-        /// bank, insurer, tax_bureau, assessor, public_records or admin
+        /// bank, insurer, tax_bureau, assessor, public_records, admin or auditor (reads the
+        /// whole audit ledger, changes nothing)
         #[arg(long)]
         role: Role,
     },

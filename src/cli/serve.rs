@@ -34,6 +34,9 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(address = %listener.local_addr()?, "creditbridge serving");
+        if crate::audit::unaudited::ENABLED {
+            tracing::warn!("benchmark build: the audit ledger records nothing (bench-unaudited)");
+        }
         startup::run(listener, state, startup::shutdown_signal()).await?;
         Ok(())
     })

@@ -12,6 +12,9 @@ string_enum! {
         Assessor => "assessor",
         PublicRecords => "public_records",
         Admin => "admin",
+        /// An external or internal auditor: reads the whole audit ledger (verification, the
+        /// subject-history read, every entry's proofs) and changes nothing.
+        Auditor => "auditor",
     }
 }
 
@@ -22,9 +25,23 @@ impl Role {
         match self {
             Role::Bank => &[Purpose::LoanApplication, Purpose::PostLoan],
             Role::Insurer => &[Purpose::Underwriting],
-            Role::TaxBureau | Role::Assessor | Role::PublicRecords | Role::Admin => &[],
+            Role::TaxBureau
+            | Role::Assessor
+            | Role::PublicRecords
+            | Role::Admin
+            | Role::Auditor => &[],
         }
     }
+
+    /// Whether this role reads every entry of the audit ledger (verification, a subject's
+    /// history, any entry's inclusion proof); the others see proofs of their own entries only.
+    pub fn reads_whole_ledger(self) -> bool {
+        Self::LEDGER_READERS.contains(&self)
+    }
+
+    /// The roles that read the whole ledger: the administrator, and the auditor, who may do
+    /// nothing else.
+    pub const LEDGER_READERS: &'static [Role] = &[Role::Admin, Role::Auditor];
 }
 
 #[cfg(test)]
@@ -51,8 +68,20 @@ mod tests {
             Role::Assessor,
             Role::PublicRecords,
             Role::Admin,
+            Role::Auditor,
         ] {
             assert!(role.allowed_purposes().is_empty(), "{role}");
+        }
+    }
+
+    #[test]
+    fn only_admins_and_auditors_read_the_whole_ledger() {
+        for &role in Role::ALL {
+            assert_eq!(
+                role.reads_whole_ledger(),
+                matches!(role, Role::Admin | Role::Auditor),
+                "{role}"
+            );
         }
     }
 

@@ -1,7 +1,7 @@
 //! The audit ledger over HTTP: `GET /v1/audit/verify` and `GET /v1/audit/subjects/{subject}`
-//! (admins), and for every partner the log's public key, its newest signed checkpoint and proofs
-//! (`GET /v1/audit/proofs/inclusion/{event_id}` only for the partner's own entries; admins for
-//! all).
+//! (admins and auditors), and for every partner the log's public key, its newest signed
+//! checkpoint and proofs (`GET /v1/audit/proofs/inclusion/{event_id}` only for the partner's own
+//! entries; admins and auditors for all).
 
 use axum::extract::{Path, Query, State};
 use axum::http::header;
@@ -10,11 +10,11 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
-use super::auth::{Admin, Caller};
+use super::auth::{Caller, LedgerReader};
 use super::{ApiError, AppState};
 use crate::audit::proofs::{self, ProofError};
 use crate::audit::{Actor, AuditEvent, AuditSubject, EventKind, Outcome, Verification};
-use crate::domain::{Role, SubjectId};
+use crate::domain::SubjectId;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,16 +54,16 @@ fn text(body: String) -> impl IntoResponse {
 
 /// Verify the ledger
 ///
-/// Checks the whole audit ledger in one snapshot against the newest signed checkpoint and names the first leaf that fails; entries after the checkpoint are pending. Administrators only.
+/// Checks the whole audit ledger in one snapshot against the newest signed checkpoint and names the first leaf that fails; entries after the checkpoint are pending. Administrators and auditors.
 #[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, body = Verification)),
     security(("partner_key" = [])), tag = "audit")]
 pub async fn verify(
     State(state): State<AppState>,
-    admin: Admin,
+    reader: LedgerReader,
 ) -> Result<Json<Verification>, ApiError> {
     let verifier = verifier(&state)?;
     Ok(Json(
-        state.verify_ledger(&verifier, &[], &admin.actor()).await?,
+        state.verify_ledger(&verifier, &[], &reader.actor()).await?,
     ))
 }
 
@@ -106,7 +106,7 @@ pub struct InclusionQuery {
 
 /// Inclusion proof of a receipt
 ///
-/// The proof that the caller's entry `event_id` (from a score's receipt) is in the log, against the newest checkpoint or the one of `tree_size`. 404 when the entry is not the caller's or not yet covered by a checkpoint.
+/// The proof that the caller's entry `event_id` (from a score's receipt) is in the log, against the newest checkpoint or the one of `tree_size`. A partner gets its own entries; administrators and auditors any entry. 404 when the entry is not the caller's or not yet covered by a checkpoint.
 #[utoipa::path(get, path = "/v1/audit/proofs/inclusion/{event_id}",
     params(("event_id" = String, Path, description = "the receipt's event id"), InclusionQuery),
     responses((status = 200, description = "C2SP tlog-proof: index, inclusion path, signed checkpoint", content_type = "text/plain"),
@@ -120,7 +120,9 @@ pub async fn inclusion(
 ) -> Result<impl IntoResponse, ApiError> {
     let entry = proofs::entry(&state.db, &event_id).await?;
     // Another partner's entry answers exactly like a missing one: not even its existence leaks.
-    if caller.0.role != Role::Admin && entry.partner_id.as_deref() != Some(caller.0.id.as_str()) {
+    if !caller.0.role.reads_whole_ledger()
+        && entry.partner_id.as_deref() != Some(caller.0.id.as_str())
+    {
         return Err(ProofError::NoEntry(event_id).into());
     }
     let proof = proofs::inclusion(&state.db, &entry, q.tree_size).await?;
@@ -183,13 +185,13 @@ pub struct HistoryEntry {
 
 /// A subject's query history
 ///
-/// Who asked about the subject, when and why (newest first), for the subject's right to see its own history; the read is itself recorded. Administrators only.
+/// Who asked about the subject, when and why (newest first), for the subject's right to see its own history; the read is itself recorded. Administrators and auditors.
 #[utoipa::path(get, path = "/v1/audit/subjects/{subject}",
     params(("subject" = String, Path, description = "credit code or resident id"), HistoryQuery),
     responses((status = 200, body = [HistoryEntry])), security(("partner_key" = [])), tag = "audit")]
 pub async fn subject_history(
     State(state): State<AppState>,
-    admin: Admin,
+    reader: LedgerReader,
     Path(subject): Path<String>,
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<HistoryEntry>>, ApiError> {
@@ -211,7 +213,7 @@ pub async fn subject_history(
     let read = AuditEvent::new(
         EventKind::SubjectHistoryRead,
         Actor::Partner {
-            partner_id: admin.partner.id.clone(),
+            partner_id: reader.partner.id.clone(),
         },
         state.clock.now(),
     )

@@ -102,6 +102,13 @@ impl RoleSet for AdminRole {
     const ROLES: &'static [Role] = &[Role::Admin];
 }
 
+/// Administrators and auditors: the roles that read the whole audit ledger
+/// (`Role::LEDGER_READERS`).
+pub enum LedgerReaderRoles {}
+impl RoleSet for LedgerReaderRoles {
+    const ROLES: &'static [Role] = Role::LEDGER_READERS;
+}
+
 /// Banks and insurers: the partners that ask for scores.
 pub enum LenderRoles {}
 impl RoleSet for LenderRoles {
@@ -116,6 +123,7 @@ pub struct Authorized<R: RoleSet> {
 
 pub type Admin = Authorized<AdminRole>;
 pub type Lender = Authorized<LenderRoles>;
+pub type LedgerReader = Authorized<LedgerReaderRoles>;
 
 impl<R: RoleSet> Authorized<R> {
     /// The caller as the audit ledger records an actor.

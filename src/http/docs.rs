@@ -107,7 +107,7 @@ const ASSETS: [Asset; 5] = [
         (name = "scores", description = "Credit scores with reasons, one at a time or in batches"),
         (name = "feeds", description = "Data owners' feed files"),
         (name = "models", description = "Model registry, retraining and monitoring (admin)"),
-        (name = "audit", description = "The audit ledger: a signed Merkle log with receipts and proofs (verify and subject history: admin)"),
+        (name = "audit", description = "The audit ledger: a signed Merkle log with receipts and proofs (verify, subject history and every entry's proofs: admin and auditor)"),
         (name = "catalogue", description = "The error codes and the reason codes, in English and Chinese"),
     )
 )]

@@ -687,6 +687,133 @@ async fn a_receipt_is_proven_in_a_signed_checkpoint_and_checked_offline() {
     }
 }
 
+#[tokio::test]
+async fn an_auditor_proves_any_partners_entry_and_may_change_nothing() {
+    for backend in backends() {
+        // Arrange: a bank's score, sequenced and signed; an auditor partner.
+        let (app, bank, body) = scoring_app(backend).await;
+        let auditor = app.partner_key("auditor").await;
+        let (status, scored) = app.post(&bank, "/v1/scores", body.clone()).await;
+        assert_eq!(status, 200, "{scored}");
+        app.sequence().await;
+        let receipt: ledger::receipt::Receipt =
+            serde_json::from_value(scored["receipt"].clone()).unwrap();
+        let consent = body["consent_id"].as_str().unwrap().to_owned();
+
+        // Act: the auditor reads the bank's entry and tries what only others may do.
+        let proof = app
+            .get(
+                &auditor,
+                &format!("/v1/audit/proofs/inclusion/{}", receipt.event_id),
+            )
+            .await;
+        let proof_status = proof.status();
+        let proof_text = proof.text().await.unwrap();
+        let verify = app.get(&auditor, "/v1/audit/verify").await;
+        let history = app
+            .get(&auditor, &format!("/v1/audit/subjects/{USCC}"))
+            .await;
+        let withdraw = app
+            .post(
+                &auditor,
+                &format!("/v1/consents/{consent}/withdraw"),
+                json!({ "evidence_sha256": "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }),
+            )
+            .await;
+        let rollback = app
+            .post(&auditor, "/v1/models/rollback/sme", json!({}))
+            .await;
+        let score = app.post(&auditor, "/v1/scores", body.clone()).await;
+
+        // Assert: the proof is the bank's entry's and checks out with the public key.
+        assert_eq!(proof_status, 200, "{backend:?}: {proof_text}");
+        let proof = ledger::receipt::TlogProof::parse(&proof_text).unwrap();
+        ledger::receipt::verify_receipt(&app.verifier(), &receipt, &proof, None, None).unwrap();
+        assert_eq!(verify.status(), 200);
+        assert_eq!(history.status(), 200);
+        let history: Vec<Value> = history.json().await.unwrap();
+        assert!(
+            history.iter().any(|e| e["event_id"] == receipt.event_id),
+            "{history:?}"
+        );
+        for (what, (status, body)) in [
+            ("withdraw", withdraw),
+            ("rollback", rollback),
+            ("score", score),
+        ] {
+            assert_eq!(
+                (status, body["error"]["code"].as_str()),
+                (403, Some("role_not_allowed")),
+                "{backend:?} {what}: {body}"
+            );
+        }
+        // Nothing changed: the consent still serves the bank.
+        let (again, answer) = app.post(&bank, "/v1/scores", body.clone()).await;
+        assert_eq!(again, 200, "{answer}");
+        app.stop().await;
+    }
+}
+
+/// The normal build (this test binary's, built without the benchmark feature) has no switch that
+/// skips the ledger: with the benchmark build's acknowledgement and the settings an insider would
+/// try set, the served binary still records every read and verifies.
+#[cfg(not(feature = "bench-unaudited"))]
+#[tokio::test]
+async fn no_setting_of_the_normal_build_switches_the_ledger_off() {
+    use crate::common::process::{creditbridge, free_port, partner_key, serve, succeed, wait_live};
+    // Arrange
+    let dir = tempfile::tempdir().unwrap();
+    let admin = partner_key(dir.path(), "ops", "admin");
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut cmd = creditbridge(dir.path());
+    cmd.env(
+        audit::unaudited::ACKNOWLEDGE_ENV,
+        audit::unaudited::ACKNOWLEDGEMENT,
+    );
+    // (`CREDITBRIDGE_LEDGER` itself would be a settings error: `ledger` is a table of settings.)
+    for switch in [
+        "CREDITBRIDGE_AUDIT",
+        "CREDITBRIDGE_AUDIT__ENABLED",
+        "CREDITBRIDGE_LEDGER__ENABLED",
+        "CREDITBRIDGE_LEDGER__DISABLED",
+        "CREDITBRIDGE_BENCH_UNAUDITED_ACK",
+    ] {
+        cmd.env(switch, "false");
+    }
+    let server = serve(cmd, port);
+    wait_live(&base).await;
+    let client = reqwest::Client::new();
+
+    // Act: three reads of a subject's history, each of which must be an entry.
+    for _ in 0..3 {
+        let resp = client
+            .get(format!("{base}/v1/audit/subjects/{USCC}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+    }
+    drop(server);
+
+    // Assert
+    const { assert!(!audit::unaudited::ENABLED) };
+    let url = format!(
+        "sqlite://{}",
+        dir.path().join("data/creditbridge.db").display()
+    );
+    let db = &Db::connect(&url, 1).await.unwrap();
+    let reads = creditbridge::with_db!(db, p => sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'subject_history.read'")
+        .fetch_one(p).await)
+    .unwrap();
+    assert_eq!(reads, 3);
+    let out = succeed(creditbridge(dir.path()).args(["audit", "verify"]));
+    let verified: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verified["ok"], true, "{verified}");
+}
+
 /// Steps `sequencer` until the tree has `size` leaves (on PostgreSQL another test's running
 /// transaction may hold the newest entries back for a moment).
 async fn step_until(

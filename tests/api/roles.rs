@@ -9,13 +9,14 @@ use crate::common::{backends, Backend, TestApp};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-const ROLES: [&str; 6] = [
+const ROLES: [&str; 7] = [
     "bank",
     "insurer",
     "tax_bureau",
     "assessor",
     "public_records",
     "admin",
+    "auditor",
 ];
 
 const EVIDENCE: &str = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
@@ -54,6 +55,8 @@ fn route(
 
 const PARTNERS: &[&str] = &["bank", "insurer"];
 const ADMIN: &[&str] = &["admin"];
+/// The whole audit ledger is read by administrators and auditors; auditors change nothing.
+const LEDGER_READERS: &[&str] = &["admin", "auditor"];
 const ALL: &[&str] = &ROLES;
 
 /// The table, from product.md and docs/feeds.md. Bodies are well formed so that an allowed role
@@ -205,17 +208,18 @@ fn table() -> Vec<Route> {
             "/v1/audit/verify",
             "/v1/audit/verify",
             Body::None,
-            ADMIN,
+            LEDGER_READERS,
         ),
         route(
             Method::GET,
             "/v1/audit/subjects/{subject}",
             &format!("/v1/audit/subjects/{USCC}"),
             Body::None,
-            ADMIN,
+            LEDGER_READERS,
         ),
         // The log's key, checkpoint and proofs are every partner's: a bank checks its own
-        // receipts (another partner's entry answers 404, in tests/api/audit_trail.rs).
+        // receipts (another partner's entry answers 404 but an auditor's 200, in
+        // tests/api/audit_trail.rs).
         route(
             Method::GET,
             "/v1/audit/public-key",
@@ -436,4 +440,57 @@ async fn health_metrics_and_docs_need_no_key() {
         assert!(!resp.text().await.unwrap().is_empty(), "{path}");
     }
     app.stop().await;
+}
+
+#[tokio::test]
+async fn partners_keys_and_consents_survive_the_migration_that_admits_auditors() {
+    for backend in backends() {
+        // Arrange: a database at the schema before the auditor role, with a bank, its key and a
+        // consent pointing at it.
+        let key = "cbk_fedcba9876543210fedcba9876543210fedcba9876543210fedcba9876543210";
+        let seed = format!(
+            "INSERT INTO partners (id, name, role, key_sha256, status, created_at) \
+               VALUES ('p_bank', 'old bank', 'bank', 'keys:p_bank', 'active', '2025-01-02T03:04:05Z'); \
+             INSERT INTO partner_keys (id, partner_id, key_sha256, created_at) \
+               VALUES ('k_bank', 'p_bank', '{}', '2025-01-02T03:04:05Z'); \
+             INSERT INTO consents (id, partner_id, subject_type, subject_key, subject_masked, purpose, \
+               valid_until, evidence_sha256, signed_at, created_at) \
+               VALUES ('c_old', 'p_bank', 'enterprise', 'k', '9144****341L', 'loan_application', \
+               '2026-12-31', '{EVIDENCE}', '2025-01-02T00:00:00Z', '2025-01-02T03:04:05Z')",
+            creditbridge::storage::partners::key_digest(key)
+        );
+        let (url, _dir) = crate::common::db_before_migration(backend, 10, &seed).await;
+
+        // Act: the service's migrations run; an auditor is added.
+        let db = creditbridge::storage::Db::connect(&url, 2).await.unwrap();
+        let auditor = db
+            .add_partner(
+                "regulator",
+                "auditor".parse().unwrap(),
+                crate::common::test_now(),
+            )
+            .await;
+
+        // Assert: the bank, its key and its consent are as they were, the keys still point at
+        // partners, and the new role is accepted.
+        let (partner, first) = db.partner_by_key(key).await.unwrap().expect("old key");
+        assert_eq!(
+            (partner.id.as_str(), partner.role.as_str()),
+            ("p_bank", "bank")
+        );
+        assert_eq!(first.id, "k_bank");
+        let consent_partner: String = creditbridge::with_db!(&db, p => sqlx::query_scalar(
+            "SELECT partner_id FROM consents WHERE id = 'c_old'").fetch_one(p).await)
+        .unwrap();
+        assert_eq!(consent_partner, "p_bank");
+        let orphan = creditbridge::with_db!(&db, p => sqlx::query(
+            "INSERT INTO partner_keys (id, partner_id, key_sha256, created_at) \
+             VALUES ('k_x', 'p_nobody', 'x', '2025-01-02T03:04:05Z')").execute(p).await.map(|_| ()));
+        assert!(
+            orphan.is_err(),
+            "{backend:?}: a key of no partner was stored"
+        );
+        assert_eq!(auditor.unwrap().role.as_str(), "auditor");
+        db.close().await;
+    }
 }
