@@ -39,6 +39,10 @@ pub struct Args {
     /// Most regular bins per characteristic (fixes it; otherwise chosen by cross-validation)
     #[arg(long)]
     pub max_bins: Option<usize>,
+    /// Smallest share of the rows in a regular numeric bin (fixes it; otherwise chosen by
+    /// cross-validation)
+    #[arg(long)]
+    pub min_bin_share: Option<f64>,
     /// Characteristics with a lower information value are left out (fixes it; otherwise chosen
     /// by cross-validation)
     #[arg(long)]
@@ -90,6 +94,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let settings = Settings::default()
         .trend(args.trend.into())
         .max_bins(args.max_bins.unwrap_or(defaults.max_bins))
+        .min_bin_share(args.min_bin_share.unwrap_or(defaults.min_bin_share))
         .min_iv(args.min_iv.unwrap_or(defaults.min_iv))
         .max_correlation(args.max_correlation.unwrap_or(defaults.max_correlation))
         .l2_alpha(args.l2.unwrap_or(defaults.l2_alpha));
@@ -99,6 +104,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         training::Tuning {
             folds: args.folds,
             max_bins: args.max_bins.map_or(t.max_bins, |v| vec![v]),
+            min_bin_share: args.min_bin_share.map_or(t.min_bin_share, |v| vec![v]),
             min_iv: args.min_iv.map_or(t.min_iv, |v| vec![v]),
             max_correlation: args.max_correlation.map_or(t.max_correlation, |v| vec![v]),
             l2_alpha: args.l2.map_or(t.l2_alpha, |v| vec![v]),
@@ -173,6 +179,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         "settings": {
             "trend": a.training.settings.trend,
             "max_bins": a.training.settings.max_bins,
+            "min_bin_share": a.training.settings.min_bin_share,
             "min_iv": a.training.settings.min_iv,
             "max_correlation": a.training.settings.max_correlation,
             "l2_alpha": a.training.settings.l2_alpha,

@@ -292,8 +292,10 @@ fn write_loans(
     files: &mut Files,
 ) -> anyhow::Result<()> {
     let mut out = Out::new(injector(config, Purpose::InjectLoans, 0));
-    let mut truth = Vec::with_capacity(loans.len() * 24);
-    truth.extend_from_slice(b"loan_id,true_pd\n");
+    let mut truth = Vec::with_capacity(loans.len() * 33);
+    // observable_pd: the PD from the observable terms alone, the fair ceiling of a model
+    // (`retrain --truth` reports both on the out-of-time loans).
+    truth.extend_from_slice(b"loan_id,true_pd,observable_pd\n");
     for (n, l) in loans.iter().enumerate() {
         let id = loan_id(n);
         rows::loan(&mut out, &id, l, || match l.product {
@@ -306,7 +308,9 @@ fn write_loans(
                 )
             }
         });
-        truth.extend_from_slice(format!("{id},{:.6}\n", l.true_pd).as_bytes());
+        truth.extend_from_slice(
+            format!("{id},{:.6},{:.6}\n", l.true_pd, l.observable_pd).as_bytes(),
+        );
     }
     files.append(out)?;
     let path = dir.join("truth.csv");

@@ -134,12 +134,22 @@ fn train_with_a_test_file_measures_on_it() {
         "default",
         "--exclude",
         "id",
+        "--min-bin-share",
+        "0.04",
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let model: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("model.json")).unwrap()).unwrap();
+    // A setting given by flag is fixed: every tuned candidate and the fit use it.
+    assert_eq!(model["training"]["settings"]["min_bin_share"], 0.04);
+    let table = model["tuning"]["table"].as_array().unwrap();
+    assert!(!table.is_empty());
+    assert!(
+        table.iter().all(|r| r["min_bin_share"] == 0.04),
+        "{table:?}"
+    );
     assert_eq!(model["training"]["test_rows"], 700);
     assert_eq!(model["training"]["evaluated_on"], "test file");
     assert_eq!(

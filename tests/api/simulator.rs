@@ -227,7 +227,11 @@ fn truth_has_one_probability_per_loan() {
             .collect::<Vec<_>>(),
         loans
     );
-    assert!(truth.iter().all(|r| r["true_pd"]
-        .parse::<f64>()
-        .is_ok_and(|p| (0.0..=1.0).contains(&p))));
+    for column in ["true_pd", "observable_pd"] {
+        assert!(truth.iter().all(|r| r[column]
+            .parse::<f64>()
+            .is_ok_and(|p| (0.0..=1.0).contains(&p))));
+    }
+    // The hidden terms move the true PD away from the observable one for some loan.
+    assert!(truth.iter().any(|r| r["true_pd"] != r["observable_pd"]));
 }

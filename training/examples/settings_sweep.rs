@@ -9,7 +9,9 @@
 //! Variables (each optional, unset = the default): `PREBINS`, `SMOOTH` (WoE pseudo-count),
 //! `L2`, `MAXCORR`, `MINSHARE`, `MAXBINS`, `MINIV`, `MONO` (any value: the `auto` trend,
 //! ascending or descending only), `TUNE` (any value: choose the settings by cross-validation,
-//! as `creditbridge train` does by default, and print the choice).
+//! as `creditbridge train` does by default, and print the choice), with `TUNE_ROWS` (rows to
+//! tune on, default the library's) and `RULE=spread` (the best-spread one-standard-error rule
+//! instead of the paired one).
 //! Prints the test AUC of the integer-point card and of the same fit with points scaled a
 //! thousandfold (so that rounding to whole points no longer matters), and the characteristics kept.
 
@@ -77,12 +79,28 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         s = s.trend(Trend::Auto);
     }
     if std::env::var_os("TUNE").is_some() {
-        let tuning = training::Tuning::default();
+        let mut tuning = training::Tuning::default();
+        if let Some(rows) = std::env::var("TUNE_ROWS").ok().and_then(|v| v.parse().ok()) {
+            tuning.max_rows = rows;
+        }
+        if std::env::var("RULE").is_ok_and(|v| v == "spread") {
+            tuning.rule = training::StandardErrorRule::BestSpread;
+        }
         let report = training::tune::tune(&train, &s, &tuning)?;
         eprintln!(
             "tuned ({}, {} rows, {:.2} s): {:?}",
             report.method, report.rows, report.seconds, report.chosen
         );
+        if std::env::var_os("TABLE").is_some() {
+            for r in &report.table {
+                let c = &r.candidate;
+                eprintln!(
+                    "  bins {:>2} share {:<4} iv {:<5} corr {} l2 {:>2}: mean {:.4} ± {:.4}  shortfall {:.4} ± {:.4}  chars {:.1}",
+                    c.max_bins, c.min_bin_share, c.min_iv, c.max_correlation, c.l2_alpha, r.mean_auc, r.std_error,
+                    r.shortfall, r.paired_std_error, r.characteristics
+                );
+            }
+        }
         s = report.chosen.apply(&s);
     }
     let card = fit_with_test(&train, &test, &s)?;

@@ -85,4 +85,4 @@ pub use frame::{CategoricalData, CharacteristicMeta, Column, ColumnData, Frame};
 pub use model::{Applicant, Model, ScoreOutcome, Value};
 pub use reasons::Reason;
 pub use settings::{GradeBand, Scaling, Settings, Trend};
-pub use tune::{FoldScheme, Tuning, TuningReport};
+pub use tune::{FoldScheme, StandardErrorRule, Tuning, TuningReport};

@@ -405,20 +405,27 @@ fn tuning_section(h: &mut String, t: &crate::tune::TuningReport) {
     let c = &t.chosen;
     let _ = write!(
         h,
-        "</table><h3>Settings chosen by cross-validation</h3><p>{} on {} of {} training rows ({:.1} s): at most {} bins, IV ≥ {}, WoE correlation ≤ {}, L2 {} — the simplest card within one standard error of the best mean AUC.</p>",
+        "</table><h3>Settings chosen by cross-validation</h3><p>{} on {} of {} training rows ({:.1} s): at most {} bins of at least {} % of the rows, IV ≥ {}, WoE correlation ≤ {}, L2 {} — the simplest card within one standard error of the best mean AUC ({}).</p>",
         esc(&t.method),
         t.rows,
         t.rows_available,
         t.seconds,
         c.max_bins,
+        c.min_bin_share * 100.0,
         c.min_iv,
         c.max_correlation,
-        c.l2_alpha
+        c.l2_alpha,
+        match t.rule {
+            crate::tune::StandardErrorRule::Paired => {
+                "paired: its mean fold-by-fold shortfall from the best within the standard error of those differences"
+            }
+            crate::tune::StandardErrorRule::BestSpread => "the best row's fold spread",
+        }
     );
     for w in &t.warnings {
         let _ = write!(h, "<p>Warning: {}</p>", esc(w));
     }
-    h.push_str("<table><tr><th>max bins</th><th>min IV</th><th>max correlation</th><th>L2</th><th>mean AUC</th><th>std. error</th><th>characteristics</th><th class=l></th></tr>");
+    h.push_str("<table><tr><th>max bins</th><th>min bin share</th><th>min IV</th><th>max correlation</th><th>L2</th><th>mean AUC</th><th>std. error</th><th>shortfall from best</th><th>paired std. error</th><th>characteristics</th><th class=l></th></tr>");
     for r in &t.table {
         let k = &r.candidate;
         let mark = if *k == t.chosen {
@@ -430,8 +437,8 @@ fn tuning_section(h: &mut String, t: &crate::tune::TuningReport) {
         };
         let _ = write!(
             h,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1}</td><td class=l>{mark}</td></tr>",
-            k.max_bins, k.min_iv, k.max_correlation, k.l2_alpha, r.mean_auc, r.std_error, r.characteristics
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.4}</td><td>{:.1}</td><td class=l>{mark}</td></tr>",
+            k.max_bins, k.min_bin_share, k.min_iv, k.max_correlation, k.l2_alpha, r.mean_auc, r.std_error, r.shortfall, r.paired_std_error, r.characteristics
         );
     }
 }

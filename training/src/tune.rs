@@ -38,6 +38,22 @@ pub enum FoldScheme {
     OutOfTime,
 }
 
+/// How a candidate is judged "within one standard error" of the best mean AUC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StandardErrorRule {
+    /// The candidate's fold-by-fold AUC differences from the best candidate: its mean shortfall
+    /// is within the standard error of those differences. The folds are shared, so what makes
+    /// one fold easier than another cancels out and only the candidates' own difference is left
+    /// (a paired comparison). The default.
+    Paired,
+    /// The candidate's mean AUC is within the best row's standard error (the spread of the
+    /// best row's fold AUCs / √folds), the textbook rule. On large samples the fold-to-fold
+    /// spread of the AUC itself dwarfs the candidates' differences, so this rule goes to the
+    /// simplest card even where a richer one is better on every fold.
+    BestSpread,
+}
+
 /// What to tune and how. Each list holds the candidate values of one setting; a list of one
 /// value fixes that setting.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,11 +66,27 @@ pub struct Tuning {
     /// chose the same settings (docs/benchmarks.md).
     pub max_rows: usize,
     pub max_bins: Vec<usize>,
+    /// Smallest share of the rows in a regular bin: with the bin count, how fine a
+    /// characteristic may be cut. A share of 0.02 lets the tails of a U or a steep trend have
+    /// bins of their own, which 0.05 merges into their neighbours.
+    #[serde(default = "default_min_bin_shares")]
+    pub min_bin_share: Vec<f64>,
     pub min_iv: Vec<f64>,
     pub max_correlation: Vec<f64>,
     pub l2_alpha: Vec<f64>,
     /// Seed of the fold assignment and the subsample.
     pub seed: u64,
+    /// How "within one standard error of the best" is judged. Default [`StandardErrorRule::Paired`].
+    #[serde(default = "paired")]
+    pub rule: StandardErrorRule,
+}
+
+fn default_min_bin_shares() -> Vec<f64> {
+    vec![0.05, 0.02]
+}
+
+fn paired() -> StandardErrorRule {
+    StandardErrorRule::Paired
 }
 
 impl Default for Tuning {
@@ -64,10 +96,12 @@ impl Default for Tuning {
             scheme: FoldScheme::Stratified,
             max_rows: 60_000,
             max_bins: vec![5, 8, 12],
+            min_bin_share: default_min_bin_shares(),
             min_iv: vec![0.005, 0.02],
             max_correlation: vec![0.8, 0.9],
             l2_alpha: vec![1.0, 10.0],
             seed: 42,
+            rule: StandardErrorRule::Paired,
         }
     }
 }
@@ -76,9 +110,16 @@ impl Default for Tuning {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub max_bins: usize,
+    /// Absent in artifacts tuned before it was a candidate setting: those had the fixed 0.05.
+    #[serde(default = "five_percent")]
+    pub min_bin_share: f64,
     pub min_iv: f64,
     pub max_correlation: f64,
     pub l2_alpha: f64,
+}
+
+fn five_percent() -> f64 {
+    0.05
 }
 
 impl Candidate {
@@ -86,6 +127,7 @@ impl Candidate {
     pub fn apply(&self, base: &Settings) -> Settings {
         base.clone()
             .max_bins(self.max_bins)
+            .min_bin_share(self.min_bin_share)
             .min_iv(self.min_iv)
             .max_correlation(self.max_correlation)
             .l2_alpha(self.l2_alpha)
@@ -101,9 +143,16 @@ pub struct CvRow {
     pub mean_auc: f64,
     /// Standard error of that mean (fold standard deviation / √folds).
     pub std_error: f64,
+    /// Mean of the fold-by-fold AUC differences from the best row (best − this; 0 for the best).
+    #[serde(default)]
+    pub shortfall: f64,
+    /// Standard error of those paired differences (their standard deviation / √folds).
+    #[serde(default)]
+    pub paired_std_error: f64,
     /// Mean number of characteristics on the fold cards.
     pub characteristics: f64,
-    /// Rank from simplest (0): fewer bins, higher IV floor, lower correlation limit, stronger L2.
+    /// Rank from simplest (0): fewer bins, larger smallest bin, higher IV floor, lower
+    /// correlation limit, stronger L2 (the sum of each setting's rank in its list).
     pub complexity: usize,
 }
 
@@ -119,9 +168,17 @@ pub struct TuningReport {
     pub chosen: Candidate,
     /// The row with the best mean AUC (the one-standard-error rule may choose a simpler one).
     pub best: Candidate,
+    /// The rule that chose (absent in artifacts written before the paired rule: those used
+    /// [`StandardErrorRule::BestSpread`]).
+    #[serde(default = "best_spread")]
+    pub rule: StandardErrorRule,
     pub table: Vec<CvRow>,
     pub warnings: Vec<String>,
     pub seconds: f64,
+}
+
+fn best_spread() -> StandardErrorRule {
+    StandardErrorRule::BestSpread
 }
 
 /// Chooses the settings by cross-validation on `train` (never on any test sample).
@@ -212,6 +269,7 @@ pub fn tune(train: &Frame, base: &Settings, t: &Tuning) -> Result<TuningReport> 
             rows_available: n,
             chosen: c,
             best: c,
+            rule: t.rule,
             table: Vec::new(),
             warnings,
             seconds: started.elapsed().as_secs_f64(),
@@ -245,32 +303,46 @@ pub fn tune(train: &Frame, base: &Settings, t: &Tuning) -> Result<TuningReport> 
         })
         .collect::<Result<_>>()?;
     let folds = per_fold.len();
+    let mean_and_se = |v: &[f64]| {
+        let mean = v.iter().sum::<f64>() / v.len() as f64;
+        let sd = if v.len() > 1 {
+            (v.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (v.len() - 1) as f64).sqrt()
+        } else {
+            0.0
+        };
+        (mean, sd / (v.len() as f64).sqrt())
+    };
+    let means: Vec<f64> = (0..grid.candidates.len())
+        .map(|c| per_fold.iter().map(|f| f[c].0).sum::<f64>() / folds as f64)
+        .collect();
+    let best_index = (0..means.len())
+        .max_by(|&a, &b| means[a].total_cmp(&means[b]))
+        .expect("the grid is never empty");
     let table: Vec<CvRow> = grid
         .candidates
         .iter()
         .enumerate()
         .map(|(c, &(candidate, complexity))| {
             let aucs: Vec<f64> = per_fold.iter().map(|f| f[c].0).collect();
-            let mean = aucs.iter().sum::<f64>() / folds as f64;
-            let sd = if folds > 1 {
-                (aucs.iter().map(|a| (a - mean).powi(2)).sum::<f64>() / (folds - 1) as f64).sqrt()
-            } else {
-                0.0
-            };
+            let (mean_auc, std_error) = mean_and_se(&aucs);
+            let diffs: Vec<f64> = per_fold.iter().map(|f| f[best_index].0 - f[c].0).collect();
+            let (shortfall, paired_std_error) = mean_and_se(&diffs);
             CvRow {
                 candidate,
-                mean_auc: mean,
-                std_error: sd / (folds as f64).sqrt(),
+                mean_auc,
+                std_error,
+                shortfall,
+                paired_std_error,
                 characteristics: per_fold.iter().map(|f| f[c].1 as f64).sum::<f64>() / folds as f64,
                 complexity,
             }
         })
         .collect();
-    let best = table
-        .iter()
-        .max_by(|a, b| a.mean_auc.total_cmp(&b.mean_auc))
-        .expect("the grid is never empty");
-    let (chosen, best_candidate) = (one_standard_error(&table), best.candidate);
+    let best_candidate = table[best_index].candidate;
+    let chosen = match t.rule {
+        StandardErrorRule::Paired => one_paired_standard_error(&table),
+        StandardErrorRule::BestSpread => one_standard_error(&table),
+    };
     Ok(TuningReport {
         method,
         folds,
@@ -278,6 +350,7 @@ pub fn tune(train: &Frame, base: &Settings, t: &Tuning) -> Result<TuningReport> 
         rows_available: n,
         chosen,
         best: best_candidate,
+        rule: t.rule,
         table,
         warnings,
         seconds: started.elapsed().as_secs_f64(),
@@ -303,6 +376,25 @@ pub fn one_standard_error(table: &[CvRow]) -> Candidate {
         .map_or(best.candidate, |r| r.candidate)
 }
 
+/// The simplest candidate whose paired shortfall from the best (mean of the fold-by-fold AUC
+/// differences) is within one standard error of those differences; among equally simple ones,
+/// the higher mean. The best row itself always qualifies (shortfall 0).
+pub fn one_paired_standard_error(table: &[CvRow]) -> Candidate {
+    let best = table
+        .iter()
+        .max_by(|a, b| a.mean_auc.total_cmp(&b.mean_auc))
+        .expect("a table to choose from");
+    table
+        .iter()
+        .filter(|r| r.shortfall <= r.paired_std_error)
+        .min_by(|a, b| {
+            a.complexity
+                .cmp(&b.complexity)
+                .then(b.mean_auc.total_cmp(&a.mean_auc))
+        })
+        .map_or(best.candidate, |r| r.candidate)
+}
+
 /// Row numbers split into (training, validation) by `is_valid`.
 fn split_rows(is_valid: &[bool]) -> (Vec<usize>, Vec<usize>) {
     let (mut tr, mut va) = (Vec::new(), Vec::new());
@@ -318,7 +410,8 @@ fn split_rows(is_valid: &[bool]) -> (Vec<usize>, Vec<usize>) {
 
 /// The candidates in a fixed order, each with its complexity rank.
 struct Grid {
-    max_bins: Vec<usize>,
+    /// Every (bin count, smallest bin share) pair: one binning of each fold per pair.
+    binnings: Vec<(usize, f64)>,
     candidates: Vec<(Candidate, usize)>,
 }
 
@@ -340,29 +433,35 @@ impl Grid {
             v.dedup();
             v
         };
+        let min_share = sorted(&t.min_bin_share, true);
         let min_iv = sorted(&t.min_iv, true);
         let max_correlation = sorted(&t.max_correlation, false);
         let l2_alpha = sorted(&t.l2_alpha, true);
         let mut candidates = Vec::new();
+        let mut binnings = Vec::new();
         for (a, &mb) in max_bins.iter().enumerate() {
-            for (b, &iv) in min_iv.iter().enumerate() {
-                for (c, &mc) in max_correlation.iter().enumerate() {
-                    for (d, &l2) in l2_alpha.iter().enumerate() {
-                        candidates.push((
-                            Candidate {
-                                max_bins: mb,
-                                min_iv: iv,
-                                max_correlation: mc,
-                                l2_alpha: l2,
-                            },
-                            a + b + c + d,
-                        ));
+            for (e, &share) in min_share.iter().enumerate() {
+                binnings.push((mb, share));
+                for (b, &iv) in min_iv.iter().enumerate() {
+                    for (c, &mc) in max_correlation.iter().enumerate() {
+                        for (d, &l2) in l2_alpha.iter().enumerate() {
+                            candidates.push((
+                                Candidate {
+                                    max_bins: mb,
+                                    min_bin_share: share,
+                                    min_iv: iv,
+                                    max_correlation: mc,
+                                    l2_alpha: l2,
+                                },
+                                a + e + b + c + d,
+                            ));
+                        }
                     }
                 }
             }
         }
         Grid {
-            max_bins,
+            binnings,
             candidates,
         }
     }
@@ -370,6 +469,7 @@ impl Grid {
     fn default_of(&self, base: &Settings) -> Candidate {
         Candidate {
             max_bins: base.max_bins,
+            min_bin_share: base.min_bin_share,
             min_iv: base.min_iv,
             max_correlation: base.max_correlation,
             l2_alpha: base.l2_alpha,
@@ -391,9 +491,8 @@ fn run_fold(
     grid: &Grid,
 ) -> Result<Vec<(f64, usize)>> {
     let mut out = vec![(0.5, 0); grid.candidates.len()];
-    let mut fits: HashMap<(Vec<usize>, u64), (f64, usize)> = HashMap::new();
-    for &mb in &grid.max_bins {
-        let s = base.clone().max_bins(mb);
+    for &(mb, share) in &grid.binnings {
+        let s = base.clone().max_bins(mb).min_bin_share(share);
         // Bins on the fold's training rows, bin indices of both parts, WoE per bin.
         let binned: Vec<FoldColumn> = tr
             .columns
@@ -424,12 +523,14 @@ fn run_fold(
             .par_iter()
             .map(|&(i, j)| woe_correlation(&binned[i].1, &binned[i].3, &binned[j].1, &binned[j].3))
             .collect();
+        // Identical selections under this binning share one regression.
+        let mut fits: HashMap<(Vec<usize>, u64), (f64, usize)> = HashMap::new();
         let corr_of = |i: usize, j: usize| {
             let (i, j) = if i < j { (i, j) } else { (j, i) };
             corr[i * m - i * (i + 1) / 2 + (j - i - 1)]
         };
         for (c, (cand, _)) in grid.candidates.iter().enumerate() {
-            if cand.max_bins != mb {
+            if (cand.max_bins, cand.min_bin_share) != (mb, share) {
                 continue;
             }
             let ivs = binned
@@ -512,14 +613,26 @@ mod tests {
         CvRow {
             candidate: Candidate {
                 max_bins,
+                min_bin_share: 0.05,
                 min_iv: 0.02,
                 max_correlation: 0.8,
                 l2_alpha: 1.0,
             },
             mean_auc,
             std_error,
+            shortfall: 0.0,
+            paired_std_error: 0.0,
             characteristics: 5.0,
             complexity,
+        }
+    }
+
+    /// A row `shortfall` below the best on average, with that paired standard error.
+    fn paired(max_bins: usize, mean_auc: f64, shortfall: f64, se: f64, complexity: usize) -> CvRow {
+        CvRow {
+            shortfall,
+            paired_std_error: se,
+            ..row(max_bins, mean_auc, 0.01, complexity)
         }
     }
 
@@ -539,5 +652,25 @@ mod tests {
             row(12, 0.80, 0.001, 2),
         ];
         assert_eq!(one_standard_error(&tight).max_bins, 12);
+    }
+
+    /// Fold spread 0.01 hides a difference of 0.003 that every fold shows: the best-spread rule
+    /// goes to the simplest card, the paired rule keeps the better one; a shortfall within its
+    /// own paired standard error is still "as good" and the simpler card wins.
+    #[test]
+    fn paired_rule_keeps_a_gain_every_fold_shows() {
+        let consistent = [
+            paired(5, 0.797, 0.003, 0.0004, 0),
+            paired(8, 0.799, 0.001, 0.0003, 1),
+            paired(12, 0.800, 0.0, 0.0, 2),
+        ];
+        assert_eq!(one_standard_error(&consistent).max_bins, 5);
+        assert_eq!(one_paired_standard_error(&consistent).max_bins, 12);
+        let noisy = [
+            paired(5, 0.797, 0.003, 0.004, 0),
+            paired(8, 0.799, 0.001, 0.003, 1),
+            paired(12, 0.800, 0.0, 0.0, 2),
+        ];
+        assert_eq!(one_paired_standard_error(&noisy).max_bins, 5);
     }
 }

@@ -141,7 +141,7 @@ fn cross_validation_chooses_within_one_standard_error_of_the_best() {
     let report = tune(&data, &Settings::default(), &tuning).unwrap();
     assert_eq!(report.method, "5-fold stratified");
     assert_eq!(report.folds, 5);
-    assert_eq!(report.table.len(), 3 * 2 * 2 * 2);
+    assert_eq!(report.table.len(), 3 * 2 * 2 * 2 * 2);
     assert!(report.warnings.is_empty(), "{:?}", report.warnings);
     let best = report
         .table
@@ -153,16 +153,46 @@ fn cross_validation_chooses_within_one_standard_error_of_the_best() {
         .iter()
         .find(|r| r.candidate == report.chosen)
         .unwrap();
-    let best_row = report.table.iter().find(|r| r.mean_auc == best).unwrap();
-    assert!(chosen.mean_auc >= best - best_row.std_error);
+    let best_row = report
+        .table
+        .iter()
+        .find(|r| r.candidate == report.best)
+        .unwrap();
+    assert_eq!(report.rule, training::StandardErrorRule::Paired);
+    assert_eq!(best_row.mean_auc, best);
+    assert_eq!((best_row.shortfall, best_row.paired_std_error), (0.0, 0.0));
+    // Paired: the chosen row's mean shortfall from the best is within its own standard error.
+    assert!(chosen.shortfall <= chosen.paired_std_error, "{chosen:?}");
+    assert!((chosen.shortfall - (best - chosen.mean_auc)).abs() < 1e-12);
     assert!(chosen.complexity <= best_row.complexity);
     assert!(best > 0.6 && best < 0.9, "{best}");
     // No simpler row was also within reach.
     assert!(report
         .table
         .iter()
-        .filter(|r| r.mean_auc >= best - best_row.std_error)
+        .filter(|r| r.shortfall <= r.paired_std_error)
         .all(|r| r.complexity >= chosen.complexity));
+    // The best-spread rule, asked for, judges by the best row's fold spread instead.
+    let spread = tune(
+        &data,
+        &Settings::default(),
+        &Tuning {
+            rule: training::StandardErrorRule::BestSpread,
+            ..Tuning::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(spread.table, report.table);
+    assert_eq!(
+        spread.chosen,
+        training::tune::one_standard_error(&report.table)
+    );
+    let spread_row = spread
+        .table
+        .iter()
+        .find(|r| r.candidate == spread.chosen)
+        .unwrap();
+    assert!(spread_row.mean_auc >= best - best_row.std_error);
 
     // The tuned fit records what it chose and fits with it.
     let fitted = fit_tuned(&data, &Settings::default(), &tuning).unwrap();
@@ -192,7 +222,8 @@ fn a_fixed_setting_is_not_tuned() {
         .table
         .iter()
         .all(|r| r.candidate.max_bins == 6 && r.candidate.l2_alpha == 3.0));
-    assert_eq!(report.table.len(), 4);
+    // The bin share, IV floor and correlation limit still have two candidates each.
+    assert_eq!(report.table.len(), 2 * 2 * 2);
     // An empty list or a bad value is refused by name, not a panic.
     let err = tune(
         &frame(500, 5),
@@ -214,6 +245,41 @@ fn a_fixed_setting_is_not_tuned() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("max_correlation"), "{err}");
+}
+
+/// Each binning is its own fit: with one characteristic every candidate keeps the same
+/// selection, and a 2-bin and an 8-bin cut of a steeply rising risk must still be scored apart
+/// (a cache keyed by the selection alone once gave every bin count the first one's AUC).
+#[test]
+fn every_bin_count_is_fitted_and_scored_on_its_own() {
+    let mut next = rng(21);
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for _ in 0..6000 {
+        let u = next();
+        x.push((u * 1000.0).floor());
+        y.push(next() < 1.0 / (1.0 + (-(-3.0 + 4.0 * u)).exp()));
+    }
+    let data = Frame::new(vec![Column::numeric("x", x)], y);
+    let tuning = Tuning {
+        max_bins: vec![2, 8],
+        min_bin_share: vec![0.05],
+        min_iv: vec![0.02],
+        max_correlation: vec![0.8],
+        l2_alpha: vec![1.0],
+        ..Tuning::default()
+    };
+    let report = tune(&data, &Settings::default(), &tuning).unwrap();
+    let auc_of = |bins: usize| {
+        report
+            .table
+            .iter()
+            .find(|r| r.candidate.max_bins == bins)
+            .unwrap()
+            .mean_auc
+    };
+    assert!(auc_of(8) > auc_of(2) + 0.01, "{:?}", report.table);
+    // Eight bins beat two on every fold: the paired rule keeps them.
+    assert_eq!(report.chosen.max_bins, 8, "{:?}", report.table);
 }
 
 #[test]
