@@ -107,7 +107,7 @@ const WORDS: &[(&str, &str, &str)] = &[
     ("gates_passed", "passes", "通过"),
     ("gates_failed", "fails", "未通过"),
     ("rate_limit", "Rate limit", "限流"),
-    ("per_minute", "per minute (per replica)", "次/分钟（每个实例）"),
+    ("per_minute", "scores per minute (all replicas together)", "次评分/分钟（所有实例合计）"),
     ("last_activity", "Last activity", "最近活动"),
     ("no_activity", "no activity yet", "尚无活动"),
     ("key", "Key", "密钥"),

@@ -73,7 +73,8 @@ async fn render(
                 .map_err(ConsoleError::internal)?,
         );
     }
-    // One limit for every partner, enforced per replica (`rate_limit_per_minute`).
+    // One limit for every partner (`rate_limit_per_minute`), counted in scores and shared by the
+    // replicas (`rate_limit`, docs/operations.md).
     let limit = state.settings.rate_limit_per_minute;
     let body = html! {
         @if let Some(n) = &shown {
