@@ -24,6 +24,10 @@ pub struct Champions {
     by_product: RwLock<HashMap<Product, Arc<Champion>>>,
     /// The newest candidate of each product, scored in the shadows beside the champion.
     shadows: RwLock<HashMap<Product, Arc<Champion>>>,
+    /// One refresh at a time: two that overlap (the periodic reload and one after a promotion)
+    /// could otherwise finish out of order, and the one that read the registry first would put
+    /// back the champion the other had just replaced, until the next reload.
+    refreshing: tokio::sync::Mutex<()>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +49,7 @@ impl Champions {
             store,
             by_product: RwLock::default(),
             shadows: RwLock::default(),
+            refreshing: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -95,6 +100,7 @@ impl Champions {
     /// artifact) is not taken: the model held keeps serving and the first such error is returned
     /// after every product was looked at.
     pub async fn refresh(&self, db: &Db) -> Result<(), ChampionError> {
+        let _one_at_a_time = self.refreshing.lock().await;
         let mut first_error = None;
         for product in [Product::Sme, Product::Farmer] {
             let champion = db.champion(product.as_str()).await?;
