@@ -83,12 +83,26 @@ impl AppState {
         req: FeedRequest,
         progress: Option<Progress>,
     ) -> Result<Accepted, FeedError> {
+        let hooks = feeds::Hooks {
+            progress,
+            between_transactions: None,
+        };
+        self.import_feed_with(req, hooks).await
+    }
+
+    /// [`AppState::import_feed`] with every hook of the pipeline (a test holds an import between
+    /// two of its transactions through `between_transactions`).
+    pub async fn import_feed_with(
+        &self,
+        req: FeedRequest,
+        hooks: feeds::Hooks,
+    ) -> Result<Accepted, FeedError> {
         // The pipeline's own first look gives the file's digest for the ledger entry, whatever
         // the outcome (one read of the file, not two).
         let facts = feeds::inspect(&req.path).await?;
         let file_sha256 = facts.sha256.clone();
         let (kind, source) = (req.kind, req.source.clone());
-        let result = feeds::import_inspected(&self.db, &self.pii, req, facts, progress).await;
+        let result = feeds::import_with(&self.db, &self.pii, req, facts, hooks).await;
         let actor = if source == "cli" {
             audit::Actor::operator()
         } else {

@@ -31,6 +31,7 @@ pub mod public_records;
 pub mod revisions;
 pub mod scheduled_runs;
 pub mod service_meta;
+pub mod staging;
 pub mod tax;
 pub mod users;
 
