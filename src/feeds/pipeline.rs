@@ -8,8 +8,8 @@
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::future::Future;
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
@@ -23,10 +23,10 @@ use super::cells::{Cells, RowBuf};
 use super::format::{self, Encoding, FileFacts, Format};
 use super::kinds::{self, Ctx, Kind};
 use super::reader::{self, Next};
+use super::staging as lifecycle;
 use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, Limits, NotEligible, MAX_LISTED};
 use crate::domain::Role;
 use crate::pii::PiiKey;
-use super::staging as lifecycle;
 use crate::storage::feed_tables::shape_of;
 use crate::storage::feeds::{self as store, rows_per_chunk, BatchRecord, FeedRow};
 use crate::storage::{households, staging, tax, Db, StoreError, Tx};

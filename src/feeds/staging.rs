@@ -12,20 +12,27 @@ use crate::storage::feed_tables::shape_of;
 use crate::storage::staging::{self, Shape};
 use crate::storage::{Db, Dialect, StoreError};
 
-/// After a transaction that held SQLite's write lock for `held`, wait as long (at most 100 ms):
-/// the importer then holds the lock at most half of the time, and a score's audit write or a
-/// revocation waiting in SQLite's busy handler (which retries after 1, 2, 5, 10 … ms) gets in
-/// between two slices instead of behind the whole file. PostgreSQL writers do not queue behind
-/// an import's rows: no pause there.
+/// After a transaction that held SQLite's write lock for `held`, leave the lock free for as long
+/// (at least 25 ms, at most 100 ms). SQLite has no queue for its write lock: a score's audit write
+/// or a revocation that finds it taken sleeps in the busy handler and looks again after 1, 2, 5,
+/// 10, 15, 20, 25, 25 … ms. A gap at least as long as those sleeps means a writer that began
+/// waiting during a slice looks again inside the gap that follows it, so it waits about one slice,
+/// not the whole file. PostgreSQL writers do not queue behind an import's rows: no gap there.
 pub async fn yield_write_lock(db: &Db, held: Duration) {
     if db.dialect() == Dialect::Sqlite {
-        tokio::time::sleep(held.min(Duration::from_millis(100))).await;
+        let gap = held.clamp(Duration::from_millis(25), Duration::from_millis(100));
+        tokio::time::sleep(gap).await;
     }
 }
 
 /// Deletes an invisible batch's staged rows a slice at a time, then its record: after a refusal
 /// nothing of it is left, and its idempotency key is free again.
-pub async fn discard(db: &Db, kind: FeedKind, batch_id: &str, slice: u64) -> Result<(), StoreError> {
+pub async fn discard(
+    db: &Db,
+    kind: FeedKind,
+    batch_id: &str,
+    slice: u64,
+) -> Result<(), StoreError> {
     let shape = shape_of(kind);
     loop {
         let started = Instant::now();

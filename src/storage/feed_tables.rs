@@ -39,7 +39,8 @@ impl Db {
     /// How many feed batches were accepted (a refused batch leaves none; one being staged is
     /// not accepted yet).
     pub async fn count_batches(&self) -> Result<i64, StoreError> {
-        self.count("feed_batches WHERE visible_seq IS NOT NULL").await
+        self.count("feed_batches WHERE visible_seq IS NOT NULL")
+            .await
     }
 
     /// How many rows of `kind` are held whatever their batch (staged and replaced versions too).

@@ -241,7 +241,8 @@ pub struct BatchRecord {
     pub visible_seq: Option<i64>,
 }
 
-const BATCH_COLUMNS: &str = "id, kind, source, idempotency_key, content_sha256, format, rows_stored, \
+const BATCH_COLUMNS: &str =
+    "id, kind, source, idempotency_key, content_sha256, format, rows_stored, \
     result_json, received_at, visible_seq";
 
 impl Db {

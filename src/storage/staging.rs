@@ -93,7 +93,8 @@ pub async fn publish(
         return Err(StoreError::NotFound); // discarded meanwhile: nothing to show
     }
     if compacting {
-        let sql = "UPDATE feed_staging SET state = 'compacting', heartbeat_at = $1 WHERE batch_id = $2";
+        let sql =
+            "UPDATE feed_staging SET state = 'compacting', heartbeat_at = $1 WHERE batch_id = $2";
         with_tx!(tx, conn => sqlx::query(sql).bind(at).bind(batch_id).execute(conn).await.map(|_| ()))?;
     } else {
         let sql = "DELETE FROM feed_staging WHERE batch_id = $1";
@@ -146,7 +147,10 @@ pub async fn compact_slice(
     after: Option<&[String]>,
     limit: usize,
 ) -> Result<Option<Vec<String>>, StoreError> {
-    debug_assert!(shape.replaces, "only replacing kinds have older versions to delete");
+    debug_assert!(
+        shape.replaces,
+        "only replacing kinds have older versions to delete"
+    );
     let (t, k, width) = (shape.table, shape.columns(), shape.key.len());
     let lower = match after {
         Some(_) => format!(" AND {}", shape.compare(">", 2)),

@@ -16,6 +16,7 @@ mod console_browser;
 mod demo;
 mod feeds_http;
 mod feeds_import;
+mod feeds_staging;
 mod governance;
 mod http_foundation;
 mod lifecycle;
