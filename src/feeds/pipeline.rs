@@ -116,7 +116,10 @@ pub async fn import_with(
 ) -> Result<Accepted, FeedError> {
     let slice = req.limits.rows_per_transaction.max(1);
     let lease = std::time::Duration::from_secs(req.limits.staging_lease_secs);
-    lifecycle::finish_abandoned(db, req.received_at, lease, slice).await?;
+    // Someone else's leftovers must not stop this file: a failure here is only logged.
+    if let Err(e) = lifecycle::finish_abandoned(db, req.received_at, lease, slice).await {
+        tracing::warn!(error = %e, "could not finish abandoned feed batches");
+    }
     let key = req
         .idempotency_key
         .clone()

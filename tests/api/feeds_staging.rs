@@ -500,3 +500,61 @@ async fn kill_9_of_the_real_binary_mid_import_leaves_nothing_visible_and_the_nex
         assert_eq!(t.db.count_batches().await.unwrap(), 0);
     }
 }
+
+#[tokio::test]
+async fn migration_0010_keeps_every_stored_batch_visible_and_a_later_correction_replaces_it() {
+    for backend in backends() {
+        // Arrange: a database as deployments held it before staging, with two batches.
+        let (e1, e2) = (uscc(1), uscc(2));
+        let seed = format!(
+            "INSERT INTO feed_batches (id, kind, source, idempotency_key, content_sha256, format, \
+                rows_stored, result_json, received_at) VALUES \
+             ('01B1', 'enterprises', 'cli', 'k1', 'a', 'csv', 1, '{{}}', '2026-10-01T00:00:00Z'), \
+             ('01B2', 'enterprises', 'cli', 'k2', 'b', 'csv', 1, '{{}}', '2026-11-01T00:00:00Z');
+             INSERT INTO enterprises (uscc, name, region_code, industry, size, founded_on, batch_id) VALUES \
+             ('{e1}', 'old name', '440802', 'C', 'small', '2010-01-01', '01B1'), \
+             ('{e2}', 'second', '440802', 'F', 'micro', '2012-01-01', '01B2');"
+        );
+        let (url, dir) = crate::common::db_before_migration(backend, 10, &seed).await;
+
+        // Act: the new binary's migrations run.
+        let db = Db::connect(&url, 2).await.expect("migrate");
+
+        // Assert: both batches are visible, in the order received, with their rows.
+        assert_eq!(db.count_batches().await.unwrap(), 2, "{backend:?}");
+        assert_eq!(db.feed_batch("01B1").await.unwrap().visible_seq, Some(1));
+        assert_eq!(db.feed_batch("01B2").await.unwrap().visible_seq, Some(2));
+        assert_eq!(db.count_rows(FeedKind::Enterprises).await.unwrap(), 2);
+        assert_eq!(db.enterprise(&e1).await.unwrap().unwrap().name, "old name");
+
+        // And a correction imported now replaces the migrated row.
+        let path = dir.path().join("correction.csv");
+        std::fs::write(
+            &path,
+            format!("uscc,name,region_code,industry,size,founded_on,closed_on\n{e1},new name,440802,C,small,2010-01-01,\n"),
+        )
+        .unwrap();
+        let req = FeedRequest {
+            kind: FeedKind::Enterprises,
+            source: "cli".into(),
+            idempotency_key: None,
+            path,
+            format: None,
+            received_at: crate::common::test_now(),
+            limits: Limits::default(),
+            sender: None,
+        };
+        let pii = creditbridge::pii::PiiKey::new(crate::common::TEST_PII_KEY.as_bytes()).unwrap();
+        creditbridge::feeds::import(&db, &pii, req, None)
+            .await
+            .expect("the correction is accepted");
+        assert_eq!(db.enterprise(&e1).await.unwrap().unwrap().name, "new name");
+        assert_eq!(db.count_rows(FeedKind::Enterprises).await.unwrap(), 2);
+        assert_eq!(
+            db.count_stored_rows(FeedKind::Enterprises).await.unwrap(),
+            2,
+            "{backend:?}: the migrated version was deleted after the flip"
+        );
+        db.close().await;
+    }
+}
