@@ -217,14 +217,16 @@ pub struct Unfinished {
     pub heartbeat_at: Option<DateTime<Utc>>,
 }
 
+/// id, kind, visible_seq, heartbeat_at
+type UnfinishedRow = (String, String, Option<i64>, Option<DateTime<Utc>>);
+
 impl Db {
     /// Every unfinished batch, oldest first.
     pub async fn unfinished_batches(&self) -> Result<Vec<Unfinished>, StoreError> {
         let sql = "SELECT b.id, b.kind, b.visible_seq, s.heartbeat_at FROM feed_batches b \
                    LEFT JOIN feed_staging s ON s.batch_id = b.id \
                    WHERE b.visible_seq IS NULL OR s.batch_id IS NOT NULL ORDER BY b.id";
-        let rows: Vec<(String, String, Option<i64>, Option<DateTime<Utc>>)> =
-            with_db!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
+        let rows: Vec<UnfinishedRow> = with_db!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows
             .into_iter()
             .map(|(batch_id, kind, visible_seq, heartbeat_at)| Unfinished {
