@@ -80,13 +80,14 @@ fn held() -> (Pause, mpsc::Receiver<(u64, oneshot::Sender<()>)>) {
     (pause, reports)
 }
 
-/// The fixture enterprise's months that were filed after the deadline, as readers see them.
+/// The fixture enterprise's months that were filed after the deadline, as readers see them;
+/// asserts on the way that readers see each of its 24 months once (one version per key).
 async fn late_months(db: &Db) -> usize {
     let (from, _) = month(24);
     let (to, _) = month(1);
-    db.tax_payments(USCC, &from, &to)
-        .await
-        .unwrap()
+    let months = db.tax_payments(USCC, &from, &to).await.unwrap();
+    assert_eq!(months.len(), 24, "one version of each month: {months:?}");
+    months
         .iter()
         .filter(|p| p.filed_on.format("%d").to_string() == "28")
         .count()
