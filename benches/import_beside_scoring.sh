@@ -25,9 +25,12 @@ port=18097; base=http://127.0.0.1:$port
 echo "uptime at start: $(uptime)"
 $bin generate --out "$work/city" --enterprises 2000 --households 2000 > /dev/null
 for k in enterprises tax-grades tax-payments households farmer-assessments public-records loan-outcomes; do
-  $bin import $k "$work/city/$k.csv" --quiet > /dev/null
+  $bin import $k "$work/city/$k.csv" --quiet > /dev/null 2>&1
 done
-$bin models import models --promote --force --reason bench --by bench > /dev/null
+# The committed champions, promoted (a forced promotion needs a second person's approval).
+for id in $($bin models import models --promote --force --reason bench --by bench-a | python3 -c 'import json,sys; print(" ".join(m["id"] for m in json.load(sys.stdin)))'); do
+  $bin models approve "$id" --by bench-b > /dev/null
+done
 mkdir -p "$work/data/secrets"
 $bin audit keygen --out "$work/data/secrets/ledger.key" > /dev/null
 key=$($bin partners add --name bench --role bank | sed -E 's/.*"key":"([^"]+)".*/\1/')
