@@ -65,7 +65,7 @@ impl Default for Limits {
             max_sheets: 64,
             max_xml_depth: 32,
             earliest_founding_year: 1949,
-            rows_per_transaction: 5_000,
+            rows_per_transaction: 1_000,
             staging_lease_secs: 600,
         }
     }

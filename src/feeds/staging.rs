@@ -13,14 +13,14 @@ use crate::storage::staging::{self, Shape};
 use crate::storage::{Db, Dialect, StoreError};
 
 /// After a transaction that held SQLite's write lock for `held`, leave the lock free for as long
-/// (at least 25 ms, at most 100 ms). SQLite has no queue for its write lock: a score's audit write
+/// (at least 10 ms, at most 100 ms). SQLite has no queue for its write lock: a score's audit write
 /// or a revocation that finds it taken sleeps in the busy handler and looks again after 1, 2, 5,
-/// 10, 15, 20, 25, 25 … ms. A gap at least as long as those sleeps means a writer that began
-/// waiting during a slice looks again inside the gap that follows it, so it waits about one slice,
-/// not the whole file. PostgreSQL writers do not queue behind an import's rows: no gap there.
+/// 10, 15 … ms. A gap at least as long as those first sleeps means a writer that began waiting
+/// during a slice looks again inside the gap that follows it, so it waits about one slice, not
+/// the whole file. PostgreSQL writers do not queue behind an import's rows: no gap there.
 pub async fn yield_write_lock(db: &Db, held: Duration) {
     if db.dialect() == Dialect::Sqlite {
-        let gap = held.clamp(Duration::from_millis(25), Duration::from_millis(100));
+        let gap = held.clamp(Duration::from_millis(10), Duration::from_millis(100));
         tokio::time::sleep(gap).await;
     }
 }
