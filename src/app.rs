@@ -84,6 +84,20 @@ impl AppState {
         req: FeedRequest,
         progress: Option<Progress>,
     ) -> Result<Accepted, FeedError> {
+        let hooks = feeds::Hooks {
+            progress,
+            between_transactions: None,
+        };
+        self.import_feed_with(req, hooks).await
+    }
+
+    /// [`AppState::import_feed`] with every hook of the pipeline (a test holds an import between
+    /// two of its transactions through `between_transactions`).
+    pub async fn import_feed_with(
+        &self,
+        req: FeedRequest,
+        hooks: feeds::Hooks,
+    ) -> Result<Accepted, FeedError> {
         // The pipeline's own first look gives the file's digest for the ledger entry, whatever
         // the outcome (one read of the file, not two).
         let facts = feeds::inspect(&req.path).await?;
@@ -91,7 +105,7 @@ impl AppState {
         let (kind, source) = (req.kind, req.source.clone());
         let (path, format, received_at) = (req.path.clone(), req.format, req.received_at);
         let result =
-            feeds::import_inspected(&self.db, &self.pii, req, facts.clone(), progress).await;
+            feeds::import_with(&self.db, &self.pii, req, facts.clone(), hooks).await;
         // A refused file is kept for the console as its errors and its masked refused lines
         // (never the file); failing to keep it does not change the sender's answer.
         if let Some(summary) = result.as_ref().err().and_then(feeds::refusals::summarise) {

@@ -240,6 +240,27 @@ pub async fn run_draining(
         ),
         Err(e) => tracing::warn!(error = %e, "could not sweep the feed spool directory"),
     }
+    // Batches an importer left unfinished when it died (kill -9, a crash): invisible all along,
+    // their staged rows are deleted once their lease has run out; beside the server, in slices.
+    let (db, limits, now) = (
+        state.db.clone(),
+        state.settings.feed_limits.clone(),
+        state.clock.now(),
+    );
+    tokio::spawn(async move {
+        let lease = std::time::Duration::from_secs(limits.staging_lease_secs);
+        match crate::feeds::staging::finish_abandoned(&db, now, lease, limits.rows_per_transaction)
+            .await
+        {
+            Ok(done) if done == Default::default() => {}
+            Ok(done) => tracing::info!(
+                discarded = done.discarded,
+                compacted = done.compacted,
+                "finished feed batches left by an earlier process"
+            ),
+            Err(e) => tracing::warn!(error = %e, "could not finish abandoned feed batches"),
+        }
+    });
     let every = std::time::Duration::from_secs(state.settings.reload_interval_secs.max(1));
     let (db, audit) = (state.db.clone(), state.audit.clone());
     let mut background = vec![

@@ -39,6 +39,13 @@ pub struct Limits {
     /// Plausibility, not size: enterprises founded before this year are refused (1949, the
     /// founding of the People's Republic; domain.md's registers start there).
     pub earliest_founding_year: i32,
+    /// Not a limit on the file: how many rows go into one of the short transactions a batch is
+    /// staged in (and deleted in, when refused or replacing older versions). Each holds SQLite's
+    /// write lock while it runs; scores wait at most about one of them.
+    pub rows_per_transaction: u64,
+    /// Seconds an importer may go without staging a transaction before its unfinished batch is
+    /// taken for abandoned (its process died) and deleted by the next start or import.
+    pub staging_lease_secs: u64,
 }
 
 impl Default for Limits {
@@ -58,6 +65,8 @@ impl Default for Limits {
             max_sheets: 64,
             max_xml_depth: 32,
             earliest_founding_year: 1949,
+            rows_per_transaction: 1_000,
+            staging_lease_secs: 600,
         }
     }
 }

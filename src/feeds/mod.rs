@@ -1,6 +1,7 @@
 //! Feeds: the only way data enters creditbridge. One pipeline serves `POST /v1/feeds/{kind}` and
 //! `creditbridge import KIND FILE`: detect the format and encoding, map English or Chinese
-//! headers, validate every row, and store the whole file in one transaction — or nothing.
+//! headers, validate every row, and stage the rows in short transactions while the batch is
+//! invisible, then make the whole file visible at once — or nothing (`staging`).
 //! Batches are idempotent per (source, key). docs/feeds.md is the contract.
 
 use std::fmt;
@@ -21,13 +22,16 @@ mod pipeline;
 mod reader;
 pub mod refusals;
 pub mod spool;
+pub mod staging;
 mod values;
 mod workbook;
 
 pub use format::FileFacts;
 pub use format::Format;
 pub use limits::{LimitHit, Limits};
-pub use pipeline::{import, import_inspected, inspect, FeedRequest, Progress};
+pub use pipeline::{
+    import, import_inspected, import_with, inspect, FeedRequest, Hooks, Pause, Progress,
+};
 
 /// Errors and warnings listed per batch; the totals say how many there were in all.
 pub const MAX_LISTED: usize = 100;
@@ -104,6 +108,10 @@ pub enum FeedError {
     OverLimit(#[from] LimitHit),
     #[error("idempotency key {key:?} was already used for a different {what}")]
     KeyReused { key: String, what: &'static str },
+    /// The same key's batch is still being stored (or its importer died and its lease has not
+    /// run out yet): nothing to replay yet.
+    #[error("a batch under idempotency key {key:?} is still being stored; try again later")]
+    InProgress { key: String },
     #[error("file i/o: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]

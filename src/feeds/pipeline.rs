@@ -1,14 +1,19 @@
 //! The batch pipeline. A blocking thread reads and validates rows and hands chunks of valid rows
-//! over a bounded channel to the async side, which inserts them in the batch's one transaction
-//! while the next chunk is parsed. If any row is invalid the transaction is rolled back, so
-//! nothing is stored; errors are collected through the whole file so the sender sees them all
-//! (the first `MAX_LISTED` listed, all counted).
+//! over a bounded channel to the async side, which stages them, `rows_per_transaction` at a
+//! time, in short transactions while the batch is invisible; the next chunk is parsed meanwhile.
+//! One short transaction then makes the batch visible (`storage::staging::publish`), so readers
+//! see all of it or nothing, and no transaction holds SQLite's write lock for the whole file. If
+//! any row is invalid the staged rows are deleted again; errors are collected through the whole
+//! file so the sender sees them all (the first `MAX_LISTED` listed, all counted).
 
 use std::collections::hash_map::{Entry, RandomState};
 use std::collections::HashMap;
+use std::future::Future;
 use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use sha2::Digest;
@@ -18,14 +23,27 @@ use super::cells::{Cells, RowBuf};
 use super::format::{self, Encoding, FileFacts, Format};
 use super::kinds::{self, Ctx, Kind};
 use super::reader::{self, Next};
+use super::staging as lifecycle;
 use super::{Accepted, BatchResult, FeedError, FeedKind, Issue, Limits, NotEligible, MAX_LISTED};
 use crate::domain::Role;
 use crate::pii::PiiKey;
+use crate::storage::feed_tables::shape_of;
 use crate::storage::feeds::{self as store, rows_per_chunk, BatchRecord, FeedRow};
-use crate::storage::{households, tax, Db, StoreError, Tx};
+use crate::storage::{households, staging, tax, Db, StoreError, Tx};
 
 /// Called with the number of data rows read so far.
 pub type Progress = Arc<dyn Fn(u64) + Send + Sync>;
+
+/// Awaited after each staging transaction commits, with the rows staged so far: a test holds
+/// the import there, between two transactions, to look at the database meanwhile.
+pub type Pause = Arc<dyn Fn(u64) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+
+/// What an import reports to, or waits on, while it runs.
+#[derive(Clone, Default)]
+pub struct Hooks {
+    pub progress: Option<Progress>,
+    pub between_transactions: Option<Pause>,
+}
 
 #[derive(Clone)]
 pub struct FeedRequest {
@@ -78,6 +96,30 @@ pub async fn import_inspected(
     facts: FileFacts,
     progress: Option<Progress>,
 ) -> Result<Accepted, FeedError> {
+    let hooks = Hooks {
+        progress,
+        between_transactions: None,
+    };
+    import_with(db, pii, req, facts, hooks).await
+}
+
+/// [`import_inspected`] with every hook. Stages: finish batches dead importers left, look at the
+/// file, replay a key seen before, open the batch (invisible), stage the rows, then in one short
+/// transaction supersede older versions, record the answer and make the batch visible; last,
+/// delete the versions it replaced. A refusal deletes what was staged.
+pub async fn import_with(
+    db: &Db,
+    pii: &PiiKey,
+    req: FeedRequest,
+    facts: FileFacts,
+    hooks: Hooks,
+) -> Result<Accepted, FeedError> {
+    let slice = req.limits.rows_per_transaction.max(1);
+    let lease = std::time::Duration::from_secs(req.limits.staging_lease_secs);
+    // Someone else's leftovers must not stop this file: a failure here is only logged.
+    if let Err(e) = lifecycle::finish_abandoned(db, req.received_at, lease, slice).await {
+        tracing::warn!(error = %e, "could not finish abandoned feed batches");
+    }
     let key = req
         .idempotency_key
         .clone()
@@ -88,32 +130,100 @@ pub async fn import_inspected(
     let format = readable_format(&req, &facts)?;
     let ctx = context(db, pii, &req).await?;
     let batch = batch_record(&req, &facts, key, format);
-    let mut tx = match open_batch(db, &batch).await? {
-        Opened::New(tx) => tx,
-        Opened::Replay(prev) => return replay(prev, req.kind, &facts, batch.idempotency_key),
-    };
+    let clock = Heartbeat::new(req.received_at);
+    if let Some(prev) = open_batch(db, &batch, clock.now()).await? {
+        return replay(prev, req.kind, &facts, batch.idempotency_key);
+    }
     let job = Job {
-        tx: &mut tx,
+        db,
         batch_id: &batch.id,
         path: &req.path,
         facts: &facts,
         format,
         ctx: ctx.clone(),
-        progress,
+        hooks,
         limits: &req.limits,
+        clock: &clock,
     };
-    let loaded = load_kind(req.kind, job)
-        .await
-        .map_err(|e| with_not_eligible(e, &ctx, &facts.sha256))?;
-    let superseded = supersede(&mut tx, req.kind, &batch.id).await?;
-    let result = batch_result(&batch, &facts, format, loaded, superseded);
-    let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
-    store::finish_batch(&mut tx, &batch.id, result.rows as i64, &json).await?;
-    tx.commit().await?;
+    let stored = async {
+        let loaded = load_kind(req.kind, job)
+            .await
+            .map_err(|e| with_not_eligible(e, &ctx, &facts.sha256))?;
+        publish(db, req.kind, &batch, &facts, format, loaded, &clock).await
+    }
+    .await;
+    let (result, seq) = match stored {
+        Ok(done) => done,
+        Err(e) => {
+            // Nothing was visible; now nothing is kept either. Should this fail too, the staged
+            // rows stay invisible and the next start (or import) deletes them.
+            if let Err(gone) = lifecycle::discard(db, req.kind, &batch.id, slice).await {
+                tracing::warn!(batch = %batch.id, error = %gone, "staged rows of a refused batch left for later");
+            }
+            return Err(e);
+        }
+    };
+    // The batch is visible and readers already see only its versions: deleting the ones it
+    // replaced only reclaims space, so a failure here is left for the next start.
+    if let Err(e) = lifecycle::compact(db, shape_of(req.kind), &batch.id, seq, slice).await {
+        tracing::warn!(batch = %batch.id, error = %e, "replaced versions left for later");
+    }
     Ok(Accepted {
         result,
         replayed: false,
     })
+}
+
+/// The one short transaction that makes a staged batch visible, with the grades or assessments
+/// it supersedes and its answer for replays.
+async fn publish(
+    db: &Db,
+    kind: FeedKind,
+    batch: &BatchRecord,
+    facts: &FileFacts,
+    format: Format,
+    loaded: Loaded,
+    clock: &Heartbeat,
+) -> Result<(BatchResult, i64), FeedError> {
+    let mut tx = db.begin().await?;
+    let superseded = supersede(&mut tx, kind, &batch.id).await?;
+    let result = batch_result(batch, facts, format, loaded, superseded);
+    let json = serde_json::to_string(&result).map_err(|e| FeedError::Io(e.into()))?;
+    let compacting = shape_of(kind).replaces;
+    let seq = staging::publish(
+        &mut tx,
+        &batch.id,
+        result.rows as i64,
+        &json,
+        compacting,
+        clock.now(),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((result, seq))
+}
+
+/// The time an import's staging entry is stamped with: the caller's clock when the file arrived,
+/// moved on by the time the import has run since (a lease is measured against it).
+struct Heartbeat {
+    received_at: DateTime<Utc>,
+    started: Instant,
+}
+
+impl Heartbeat {
+    fn new(received_at: DateTime<Utc>) -> Heartbeat {
+        Heartbeat {
+            received_at,
+            started: Instant::now(),
+        }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        chrono::Duration::from_std(self.started.elapsed())
+            .ok()
+            .and_then(|d| self.received_at.checked_add_signed(d))
+            .unwrap_or(self.received_at)
+    }
 }
 
 /// The file's format (given, or sniffed from its first bytes); an empty body is refused.
@@ -169,30 +279,26 @@ fn batch_record(req: &FeedRequest, facts: &FileFacts, key: String, format: Forma
         rows_stored: 0,
         result_json: "{}".into(),
         received_at: req.received_at,
+        visible_seq: None,
     }
 }
 
-enum Opened {
-    /// The batch's transaction, its record inserted.
-    New(Tx),
-    /// Another request under the same key committed first: its batch.
-    Replay(BatchRecord),
-}
-
-/// Starts the batch's transaction with its record, or finds the batch that won a race for the
-/// same key.
-async fn open_batch(db: &Db, batch: &BatchRecord) -> Result<Opened, FeedError> {
-    let mut tx = db.begin().await?;
-    match store::insert_batch(&mut tx, batch).await {
+/// Opens the batch, invisible, claiming its key; `Some` with the batch that won a race for the
+/// same key instead.
+async fn open_batch(
+    db: &Db,
+    batch: &BatchRecord,
+    at: DateTime<Utc>,
+) -> Result<Option<BatchRecord>, FeedError> {
+    match staging::open(db, batch, at).await {
         Err(StoreError::Conflict(_)) => {
-            drop(tx);
             let prev = db
                 .feed_batch_by_key(&batch.source, &batch.idempotency_key)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-            Ok(Opened::Replay(prev))
+            Ok(Some(prev))
         }
-        other => other.map(|_| Opened::New(tx)).map_err(FeedError::from),
+        other => other.map(|_| None).map_err(FeedError::from),
     }
 }
 
@@ -209,7 +315,8 @@ async fn load_kind(kind: FeedKind, job: Job<'_>) -> Result<Loaded, FeedError> {
     }
 }
 
-/// Marks the earlier versions this batch's grades or assessments replace; how many.
+/// Marks the earlier versions this batch's grades or assessments replace; how many. In the
+/// transaction that makes the batch visible.
 async fn supersede(tx: &mut Tx, kind: FeedKind, batch_id: &str) -> Result<u64, FeedError> {
     Ok(match kind {
         FeedKind::TaxGrades => tax::supersede_grades(tx, batch_id).await?,
@@ -252,6 +359,9 @@ fn replay(
     facts: &FileFacts,
     key: String,
 ) -> Result<Accepted, FeedError> {
+    if prev.visible_seq.is_none() {
+        return Err(FeedError::InProgress { key });
+    }
     if prev.kind != kind.as_str() {
         return Err(FeedError::KeyReused {
             key,
@@ -277,14 +387,15 @@ fn join_error(e: tokio::task::JoinError) -> FeedError {
 }
 
 struct Job<'a> {
-    tx: &'a mut Tx,
+    db: &'a Db,
     batch_id: &'a str,
     path: &'a Path,
     facts: &'a FileFacts,
     format: Format,
     ctx: Arc<Ctx>,
-    progress: Option<Progress>,
+    hooks: Hooks,
     limits: &'a Limits,
+    clock: &'a Heartbeat,
 }
 
 struct Loaded {
@@ -300,18 +411,44 @@ async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
         job.facts.clone(),
         job.format,
         job.ctx,
-        job.progress,
+        job.hooks.progress.clone(),
         job.limits.clone(),
     );
-    let per = rows_per_chunk(job.tx.dialect(), <K::Row as FeedRow>::COLUMNS.len());
+    let per_tx = limits.rows_per_transaction.max(1) as usize;
+    let per = rows_per_chunk(job.db.dialect(), <K::Row as FeedRow>::COLUMNS.len()).min(per_tx);
     let parser = tokio::task::spawn_blocking(move || {
         parse::<K>(&path, &facts, format, &ctx, &sender, per, progress, &limits)
     });
+    // Chunks wait here until a transaction's worth has arrived: the transaction (and with it
+    // SQLite's write lock) is only open while rows are written, never while the parser works.
+    let mut pending: Vec<Vec<K::Row>> = Vec::new();
+    let (mut pending_rows, mut staged) = (0usize, 0u64);
     let mut failed = None;
-    while let Some(chunk) = receiver.recv().await {
-        if let Err(e) = store::insert_rows(job.tx, job.batch_id, chunk).await {
+    let mut more = true;
+    while more {
+        match receiver.recv().await {
+            Some(chunk) => {
+                pending_rows += chunk.len();
+                pending.push(chunk);
+                if pending_rows < per_tx {
+                    continue;
+                }
+            }
+            None => more = false,
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        let rows = std::mem::take(&mut pending);
+        staged += std::mem::take(&mut pending_rows) as u64;
+        let started = Instant::now();
+        if let Err(e) = stage(job.db, job.batch_id, rows, job.clock).await {
             failed = Some(e);
             break;
+        }
+        lifecycle::yield_write_lock(job.db, started.elapsed()).await;
+        if let Some(pause) = &job.hooks.between_transactions {
+            pause(staged).await;
         }
     }
     drop(receiver); // a parser still sending sees the channel closed and stops
@@ -332,6 +469,22 @@ async fn load<K: Kind>(job: Job<'_>) -> Result<Loaded, FeedError> {
         warnings_total: report.warnings_total,
         warnings: report.warnings,
     })
+}
+
+/// One staging transaction: the chunks' rows, tagged with the invisible batch, and the
+/// importer's heartbeat.
+async fn stage<R: FeedRow>(
+    db: &Db,
+    batch_id: &str,
+    chunks: Vec<Vec<R>>,
+    clock: &Heartbeat,
+) -> Result<(), StoreError> {
+    let mut tx: Tx = db.begin().await?;
+    for chunk in chunks {
+        store::insert_rows(&mut tx, batch_id, chunk).await?;
+    }
+    staging::heartbeat(&mut tx, batch_id, clock.now()).await?;
+    tx.commit().await
 }
 
 /// Adds to a refusal the tally of rows a bank may not send, for the audit trail.

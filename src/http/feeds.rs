@@ -154,7 +154,9 @@ impl From<FeedError> for ApiError {
                 message,
                 details: json!({ "limit": format!("feed_limits.{}", hit.limit), "max": hit.max, "line": hit.line }),
             },
-            FeedError::KeyReused { .. } => ApiError::Conflict(message),
+            FeedError::KeyReused { .. } | FeedError::InProgress { .. } => {
+                ApiError::Conflict(message)
+            }
             FeedError::Io(e) => ApiError::Internal(anyhow::Error::new(e).context("feed i/o")),
             FeedError::Store(e) => e.into(),
             e @ FeedError::Audit(_) => ApiError::Internal(e.into()),

@@ -33,10 +33,8 @@ impl FeedRow for Enterprise {
         "closed_on",
         "pilot_code",
     ];
-    const ON_CONFLICT: &'static str = "ON CONFLICT (uscc) DO UPDATE SET name = excluded.name, \
-        region_code = excluded.region_code, industry = excluded.industry, size = excluded.size, \
-        founded_on = excluded.founded_on, closed_on = excluded.closed_on, \
-        pilot_code = excluded.pilot_code, batch_id = excluded.batch_id";
+    const KEY: &'static [&'static str] = &["uscc"];
+    const REPLACES: bool = true;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([
@@ -56,7 +54,7 @@ impl Db {
     pub async fn enterprise(&self, uscc: &str) -> Result<Option<Enterprise>, StoreError> {
         let sql =
             "SELECT uscc, name, region_code, industry, size, founded_on, closed_on, pilot_code \
-                   FROM enterprises WHERE uscc = $1";
+                   FROM visible_enterprises WHERE uscc = $1";
         Ok(
             with_db!(self, p => sqlx::query_as::<_, Enterprise>(sql).bind(uscc).fetch_optional(p).await)?,
         )
@@ -67,7 +65,7 @@ impl Db {
     pub async fn known_loan_subjects(
         &self,
     ) -> Result<std::collections::HashSet<String>, StoreError> {
-        let sql = "SELECT uscc FROM enterprises UNION ALL SELECT subject_key FROM households";
+        let sql = "SELECT uscc FROM visible_enterprises UNION ALL SELECT subject_key FROM visible_households";
         let rows: Vec<(String,)> = with_db!(self, p => sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(|(k,)| k).collect())
     }

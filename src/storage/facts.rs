@@ -128,7 +128,7 @@ pub async fn matured_loans(
 ) -> Result<Vec<MaturedLoan>, StoreError> {
     let rows = fetch!(
         db,
-        "SELECT loan_id, subject_key, disbursed_on, defaulted FROM loans \
+        "SELECT loan_id, subject_key, disbursed_on, defaulted FROM visible_loans \
          WHERE product = $1 AND disbursed_on <= $2 AND disbursed_on >= $3 AND defaulted IS NOT NULL \
          ORDER BY disbursed_on, loan_id"
             .to_owned(),
@@ -165,16 +165,16 @@ type HouseholdRow = (String, i64, i64, i64, String, f64, String, String);
 type AssessmentRow = (String, i64, i64, NaiveDate, f64, String, i64, i64, i64);
 type LoanRow = (String, NaiveDate, Option<NaiveDate>);
 
-const ENTERPRISES: &str = "SELECT uscc, region_code, industry, founded_on FROM enterprises";
-const GRADES: &str = "SELECT uscc, id, year, grade, effective_from FROM tax_grades";
+const ENTERPRISES: &str = "SELECT uscc, region_code, industry, founded_on FROM visible_enterprises";
+const GRADES: &str = "SELECT uscc, id, year, grade, effective_from FROM visible_tax_grades";
 const PAYMENTS: &str =
-    "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM tax_payments";
+    "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM visible_tax_payments";
 const RECORDS: &str =
-    "SELECT subject_key, kind, listed_at, display_until, repaired_at FROM public_records";
-const HOUSEHOLDS: &str = "SELECT subject_key, birth_year, members, labourers, education, land_mu, main_activity, village_code FROM households";
-const ASSESSMENTS: &str = "SELECT subject_key, id, year, assessed_on, score, grade, annual_income, assets, liabilities FROM farmer_assessments";
+    "SELECT subject_key, kind, listed_at, display_until, repaired_at FROM visible_public_records";
+const HOUSEHOLDS: &str = "SELECT subject_key, birth_year, members, labourers, education, land_mu, main_activity, village_code FROM visible_households";
+const ASSESSMENTS: &str = "SELECT subject_key, id, year, assessed_on, score, grade, annual_income, assets, liabilities FROM visible_farmer_assessments";
 const FARMER_LOANS: &str =
-    "SELECT subject_key, disbursed_on, defaulted_on FROM loans WHERE product = 'farmer'";
+    "SELECT subject_key, disbursed_on, defaulted_on FROM visible_loans WHERE product = 'farmer'";
 
 fn enterprise((_, region_code, industry, founded_on): EnterpriseRow) -> EnterpriseFact {
     EnterpriseFact {
@@ -303,7 +303,7 @@ pub async fn sme_facts_of_borrowers(
     payments_from: &str,
 ) -> Result<HashMap<String, SmeFacts>, StoreError> {
     const BORROWERS: &str =
-        "(SELECT subject_key FROM loans WHERE product = 'sme' AND disbursed_on <= $1)";
+        "(SELECT subject_key FROM visible_loans WHERE product = 'sme' AND disbursed_on <= $1)";
     let mut out: HashMap<String, SmeFacts> = HashMap::new();
     let sql = format!("{ENTERPRISES} WHERE uscc IN {BORROWERS}");
     for r in fetch!(db, sql, EnterpriseRow, until) {
@@ -449,8 +449,8 @@ pub async fn household_facts(
 pub async fn village(db: &Db, code: &str) -> Result<Village, StoreError> {
     let v: Vec<(String, NaiveDate, String)> = fetch!(
         db,
-        "SELECT a.subject_key, a.assessed_on, a.grade FROM farmer_assessments a \
-         JOIN households h ON h.subject_key = a.subject_key WHERE h.village_code = $1"
+        "SELECT a.subject_key, a.assessed_on, a.grade FROM visible_farmer_assessments a \
+         JOIN visible_households h ON h.subject_key = a.subject_key WHERE h.village_code = $1"
             .to_owned(),
         (String, NaiveDate, String),
         code

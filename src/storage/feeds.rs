@@ -1,7 +1,7 @@
-//! Feed batches (one row per accepted file, the idempotency record) and the bulk insert every
-//! feed table goes through inside the batch's transaction, so a file is stored whole or not at
-//! all: multi-row `INSERT … ON CONFLICT` statements on SQLite, `COPY` into a staging table and one
-//! `INSERT … SELECT … ON CONFLICT` on PostgreSQL.
+//! Feed batches (one row per file, the idempotency record) and the bulk insert every feed table
+//! goes through: multi-row `INSERT` statements on SQLite, `COPY` on PostgreSQL. A batch's rows
+//! are staged in many short transactions while the batch is invisible (`storage::staging`), so
+//! every row is a new version tagged with its batch and never conflicts with a stored one.
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
@@ -27,9 +27,12 @@ pub enum Val {
 pub trait FeedRow: Send + 'static {
     const TABLE: &'static str;
     const COLUMNS: &'static [&'static str];
-    /// What happens when the row's key is already held, e.g. `ON CONFLICT (uscc) DO UPDATE SET …`
-    /// (a correction replaces the earlier values) or "" for append-only tables.
-    const ON_CONFLICT: &'static str;
+    /// The columns that identify a row within a batch (a file may not repeat them).
+    const KEY: &'static [&'static str];
+    /// Whether a later visible batch's row replaces the one held for the same key (a correction;
+    /// the older version is deleted after the flip), or both are kept (grades, assessments:
+    /// time-versioned with `superseded_by`).
+    const REPLACES: bool;
     fn push_values(self, out: &mut Vec<Val>);
 }
 
@@ -68,8 +71,6 @@ fn insert_sql<R: FeedRow>(rows: usize) -> String {
         rows,
         R::COLUMNS.len() + 1,
     ));
-    sql.push(' ');
-    sql.push_str(R::ON_CONFLICT);
     sql
 }
 
@@ -145,33 +146,15 @@ fn copy_row(out: &mut Vec<u8>, vals: impl Iterator<Item = Val>, batch_id: &str) 
     out.push(b'\n');
 }
 
-/// PostgreSQL: the rows go by `COPY` into a staging table that lives for the transaction, then
-/// into the table by one `INSERT … SELECT` with the table's conflict rule. Binding a multi-row
-/// `INSERT` ran at ~100,000 rows/s on the project machine; most of PostgreSQL's remaining time
-/// is the table's own index.
+/// PostgreSQL: the rows go into the table by one `COPY`. Binding a multi-row `INSERT` ran at
+/// ~100,000 rows/s on the project machine; most of PostgreSQL's remaining time is the table's
+/// own indexes.
 async fn copy_rows_pg<R: FeedRow>(
     conn: &mut sqlx::PgConnection,
     batch_id: &str,
     rows: Vec<R>,
 ) -> Result<(), StoreError> {
-    let stage = format!("feed_stage_{}", R::TABLE);
     let columns = format!("{}, batch_id", R::COLUMNS.join(", "));
-    let (exists,): (bool,) = sqlx::query_as("SELECT to_regclass($1) IS NOT NULL")
-        .bind(format!("pg_temp.{stage}"))
-        .fetch_one(&mut *conn)
-        .await?;
-    if exists {
-        sqlx::query(&format!("TRUNCATE {stage}"))
-            .execute(&mut *conn)
-            .await?;
-    } else {
-        // Columns of the table's types without its constraints; dropped at the end of the batch.
-        let sql = format!(
-            "CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {columns} FROM {} WITH NO DATA",
-            R::TABLE
-        );
-        sqlx::query(&sql).execute(&mut *conn).await?;
-    }
     let mut data = Vec::with_capacity(rows.len() * 128);
     let mut vals = Vec::with_capacity(R::COLUMNS.len());
     for row in rows {
@@ -179,19 +162,13 @@ async fn copy_rows_pg<R: FeedRow>(
         copy_row(&mut data, vals.drain(..), batch_id);
     }
     let mut copy = conn
-        .copy_in_raw(&format!("COPY {stage} ({columns}) FROM STDIN"))
+        .copy_in_raw(&format!("COPY {} ({columns}) FROM STDIN", R::TABLE))
         .await?;
     if let Err(e) = copy.send(data).await {
         let _ = copy.abort("sending rows failed").await;
         return Err(e.into());
     }
     copy.finish().await?;
-    let sql = format!(
-        "INSERT INTO {} ({columns}) SELECT {columns} FROM {stage} {}",
-        R::TABLE,
-        R::ON_CONFLICT
-    );
-    sqlx::query(&sql).execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -260,10 +237,13 @@ pub struct BatchRecord {
     pub rows_stored: i64,
     pub result_json: String,
     pub received_at: DateTime<Utc>,
+    /// `None` while the batch is being staged (or was abandoned): not an answer to replay yet.
+    pub visible_seq: Option<i64>,
 }
 
 const BATCH_COLUMNS: &str =
-    "id, kind, source, idempotency_key, content_sha256, format, rows_stored, result_json, received_at";
+    "id, kind, source, idempotency_key, content_sha256, format, rows_stored, \
+    result_json, received_at, visible_seq";
 
 impl Db {
     /// The batch a source already sent under `key`, if any.
@@ -287,8 +267,9 @@ impl Db {
     }
 }
 
-/// Claims (source, key) for a new batch inside `tx`. A concurrent or earlier batch under the
-/// same key makes this a `Conflict`, raised by the unique constraint rather than a racy check.
+/// Claims (source, key) for a new batch inside `tx`, invisible (`visible_seq` NULL) until
+/// `staging::publish`. A concurrent or earlier batch under the same key makes this a `Conflict`,
+/// raised by the unique constraint rather than a racy check.
 pub async fn insert_batch(tx: &mut Tx, b: &BatchRecord) -> Result<(), StoreError> {
     let sql = "INSERT INTO feed_batches (id, kind, source, idempotency_key, content_sha256, format, rows_stored, \
                result_json, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
@@ -297,18 +278,6 @@ pub async fn insert_batch(tx: &mut Tx, b: &BatchRecord) -> Result<(), StoreError
         .bind(&b.format).bind(b.rows_stored).bind(&b.result_json).bind(b.received_at)
         .execute(conn).await.map(|_| ()))
     .map_err(|e| StoreError::from_insert(e, "feed batch under this idempotency key"))?;
-    Ok(())
-}
-
-/// Records the outcome of a batch once all its rows are in.
-pub async fn finish_batch(
-    tx: &mut Tx,
-    id: &str,
-    rows_stored: i64,
-    result_json: &str,
-) -> Result<(), StoreError> {
-    let sql = "UPDATE feed_batches SET rows_stored = $1, result_json = $2 WHERE id = $3";
-    with_tx!(tx, conn => sqlx::query(sql).bind(rows_stored).bind(result_json).bind(id).execute(conn).await.map(|_| ()))?;
     Ok(())
 }
 

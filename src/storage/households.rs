@@ -40,11 +40,8 @@ impl FeedRow for Household {
         "land_mu",
         "main_activity",
     ];
-    const ON_CONFLICT: &'static str = "ON CONFLICT (subject_key) DO UPDATE SET id_last4 = excluded.id_last4, \
-        birth_year = excluded.birth_year, region_code = excluded.region_code, village_code = excluded.village_code, \
-        village_name = excluded.village_name, members = excluded.members, labourers = excluded.labourers, \
-        education = excluded.education, land_mu = excluded.land_mu, main_activity = excluded.main_activity, \
-        batch_id = excluded.batch_id";
+    const KEY: &'static [&'static str] = &["subject_key"];
+    const REPLACES: bool = true;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([
@@ -94,7 +91,8 @@ impl FeedRow for FarmerAssessment {
         "assets",
         "liabilities",
     ];
-    const ON_CONFLICT: &'static str = "";
+    const KEY: &'static [&'static str] = &["subject_key", "year"];
+    const REPLACES: bool = false;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([
@@ -116,10 +114,14 @@ const ASSESSMENT_COLUMNS: &str =
 
 /// Marks earlier assessments for each (household, year) that `batch_id` re-assessed.
 pub async fn supersede_assessments(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreError> {
+    // Driven by the batch's own pairs, as `tax::supersede_grades`.
     let sql = "UPDATE farmer_assessments SET superseded_by = (SELECT n.id FROM farmer_assessments n \
-        WHERE n.batch_id = $1 AND n.subject_key = farmer_assessments.subject_key AND n.year = farmer_assessments.year) \
-        WHERE superseded_by IS NULL AND batch_id <> $1 AND EXISTS (SELECT 1 FROM farmer_assessments n \
-        WHERE n.batch_id = $1 AND n.subject_key = farmer_assessments.subject_key AND n.year = farmer_assessments.year)";
+        WHERE n.batch_id = $1 AND n.subject_key = farmer_assessments.subject_key \
+        AND n.year = farmer_assessments.year) \
+        WHERE (subject_key, year) IN (SELECT subject_key, year FROM farmer_assessments WHERE batch_id = $1) \
+        AND superseded_by IS NULL AND batch_id <> $1 \
+        AND EXISTS (SELECT 1 FROM feed_batches o WHERE o.id = farmer_assessments.batch_id \
+            AND o.visible_seq IS NOT NULL)";
     let done = with_tx!(tx, conn => sqlx::query(sql).bind(batch_id).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(done)
 }
@@ -127,7 +129,7 @@ pub async fn supersede_assessments(tx: &mut Tx, batch_id: &str) -> Result<u64, S
 impl Db {
     pub async fn household(&self, subject_key: &str) -> Result<Option<Household>, StoreError> {
         let sql = "SELECT subject_key, id_last4, birth_year, region_code, village_code, village_name, members, \
-                   labourers, education, land_mu, main_activity FROM households WHERE subject_key = $1";
+                   labourers, education, land_mu, main_activity FROM visible_households WHERE subject_key = $1";
         Ok(
             with_db!(self, p => sqlx::query_as::<_, Household>(sql).bind(subject_key).fetch_optional(p).await)?,
         )
@@ -139,7 +141,7 @@ impl Db {
         subject_key: &str,
     ) -> Result<Vec<FarmerAssessment>, StoreError> {
         let sql = format!(
-            "SELECT {ASSESSMENT_COLUMNS} FROM farmer_assessments a WHERE a.subject_key = $1 ORDER BY a.year, a.id"
+            "SELECT {ASSESSMENT_COLUMNS} FROM visible_farmer_assessments a WHERE a.subject_key = $1 ORDER BY a.year, a.id"
         );
         Ok(
             with_db!(self, p => sqlx::query_as::<_, FarmerAssessment>(&sql).bind(subject_key).fetch_all(p).await)?,

@@ -38,10 +38,8 @@ impl FeedRow for Loan {
         "defaulted",
         "defaulted_on",
     ];
-    const ON_CONFLICT: &'static str = "ON CONFLICT (reported_by, loan_id) DO UPDATE SET product = excluded.product, \
-        subject_key = excluded.subject_key, disbursed_on = excluded.disbursed_on, amount = excluded.amount, \
-        term_months = excluded.term_months, defaulted = excluded.defaulted, defaulted_on = excluded.defaulted_on, \
-        batch_id = excluded.batch_id";
+    const KEY: &'static [&'static str] = &["reported_by", "loan_id"];
+    const REPLACES: bool = true;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([
@@ -65,7 +63,7 @@ impl Db {
     /// Every loan of one subject, oldest first.
     pub async fn loans_of(&self, subject_key: &str) -> Result<Vec<Loan>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM loans WHERE subject_key = $1 ORDER BY disbursed_on, loan_id"
+            "SELECT {COLUMNS} FROM visible_loans WHERE subject_key = $1 ORDER BY disbursed_on, loan_id"
         );
         Ok(
             with_db!(self, p => sqlx::query_as::<_, Loan>(&sql).bind(subject_key).fetch_all(p).await)?,
@@ -86,7 +84,7 @@ impl Db {
     /// a retrain that lacks goods or bads reads to say which as-of dates would work.
     pub async fn loan_outcomes(&self, product: &str) -> Result<Vec<(NaiveDate, bool)>, StoreError> {
         Ok(with_db!(self, p => sqlx::query_as(
-            "SELECT disbursed_on, defaulted FROM loans WHERE product = $1 AND defaulted IS NOT NULL \
+            "SELECT disbursed_on, defaulted FROM visible_loans WHERE product = $1 AND defaulted IS NOT NULL \
              ORDER BY disbursed_on")
             .bind(product).fetch_all(p).await)?)
     }

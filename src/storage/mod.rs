@@ -34,6 +34,7 @@ pub mod refusals;
 pub mod revisions;
 pub mod scheduled_runs;
 pub mod service_meta;
+pub mod staging;
 pub mod tax;
 pub mod users;
 pub mod verifications;

@@ -23,22 +23,26 @@ pub struct DailyScores {
 }
 
 const BATCH_COLUMNS: &str =
-    "id, kind, source, idempotency_key, content_sha256, format, rows_stored, result_json, received_at";
+    "id, kind, source, idempotency_key, content_sha256, format, rows_stored, \
+    result_json, received_at, visible_seq";
 
 impl Db {
-    /// The newest batch of each feed kind that has one.
+    /// The newest visible batch of each feed kind that has one (a batch still being staged is
+    /// not fed yet).
     pub async fn newest_batch_per_kind(&self) -> Result<Vec<BatchRecord>, StoreError> {
         let sql = format!(
-            "SELECT {BATCH_COLUMNS} FROM feed_batches b WHERE received_at = \
-             (SELECT MAX(received_at) FROM feed_batches WHERE kind = b.kind) ORDER BY kind, id"
+            "SELECT {BATCH_COLUMNS} FROM feed_batches b WHERE visible_seq IS NOT NULL AND received_at = \
+             (SELECT MAX(received_at) FROM feed_batches WHERE kind = b.kind AND visible_seq IS NOT NULL) \
+             ORDER BY kind, id"
         );
         Ok(with_db!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?)
     }
 
-    /// The latest `limit` batches, newest first.
+    /// The latest `limit` visible batches, newest first.
     pub async fn recent_batches(&self, limit: i64) -> Result<Vec<BatchRecord>, StoreError> {
         let sql = format!(
-            "SELECT {BATCH_COLUMNS} FROM feed_batches ORDER BY received_at DESC, id DESC LIMIT $1"
+            "SELECT {BATCH_COLUMNS} FROM feed_batches WHERE visible_seq IS NOT NULL \
+             ORDER BY received_at DESC, id DESC LIMIT $1"
         );
         Ok(with_db!(self, p => sqlx::query_as(&sql).bind(limit).fetch_all(p).await)?)
     }

@@ -39,10 +39,8 @@ impl FeedRow for PublicRecord {
         "repaired_at",
     ];
     // A later row for the same record (an extension, a repair) replaces the earlier one.
-    const ON_CONFLICT: &'static str = "ON CONFLICT (source, record_id) DO UPDATE SET \
-        subject_type = excluded.subject_type, subject_key = excluded.subject_key, kind = excluded.kind, \
-        severity = excluded.severity, listed_at = excluded.listed_at, display_until = excluded.display_until, \
-        repaired_at = excluded.repaired_at, batch_id = excluded.batch_id";
+    const KEY: &'static [&'static str] = &["source", "record_id"];
+    const REPLACES: bool = true;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([

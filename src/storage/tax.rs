@@ -37,7 +37,8 @@ impl FeedRow for TaxGradeFact {
         "direct_d",
         "effective_from",
     ];
-    const ON_CONFLICT: &'static str = "";
+    const KEY: &'static [&'static str] = &["uscc", "year"];
+    const REPLACES: bool = false;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([
@@ -70,9 +71,8 @@ impl FeedRow for TaxPayment {
     const COLUMNS: &'static [&'static str] = &[
         "uscc", "period", "tax_type", "revenue", "tax_due", "tax_paid", "filed_on", "paid_on",
     ];
-    const ON_CONFLICT: &'static str = "ON CONFLICT (uscc, period, tax_type) DO UPDATE SET \
-        revenue = excluded.revenue, tax_due = excluded.tax_due, tax_paid = excluded.tax_paid, \
-        filed_on = excluded.filed_on, paid_on = excluded.paid_on, batch_id = excluded.batch_id";
+    const KEY: &'static [&'static str] = &["uscc", "period", "tax_type"];
+    const REPLACES: bool = true;
 
     fn push_values(self, out: &mut Vec<Val>) {
         out.extend([
@@ -91,12 +91,16 @@ impl FeedRow for TaxPayment {
 const GRADE_COLUMNS: &str = "g.id, g.uscc, g.year, g.grade, g.score, g.direct_d, g.effective_from, g.batch_id, g.superseded_by";
 
 /// Marks every earlier grade for an (uscc, year) that `batch_id` brought a new grade for as
-/// superseded by it. Runs inside the batch's transaction.
+/// superseded by it. Runs in the transaction that makes the batch visible.
 pub async fn supersede_grades(tx: &mut Tx, batch_id: &str) -> Result<u64, StoreError> {
+    // Driven by the batch's own (uscc, year) pairs through the indexes, not a scan of every
+    // grade: it runs in the short transaction that makes the batch visible.
     let sql = "UPDATE tax_grades SET superseded_by = (SELECT n.id FROM tax_grades n \
         WHERE n.batch_id = $1 AND n.uscc = tax_grades.uscc AND n.year = tax_grades.year) \
-        WHERE superseded_by IS NULL AND batch_id <> $1 AND EXISTS (SELECT 1 FROM tax_grades n \
-        WHERE n.batch_id = $1 AND n.uscc = tax_grades.uscc AND n.year = tax_grades.year)";
+        WHERE (uscc, year) IN (SELECT uscc, year FROM tax_grades WHERE batch_id = $1) \
+        AND superseded_by IS NULL AND batch_id <> $1 \
+        AND EXISTS (SELECT 1 FROM feed_batches o WHERE o.id = tax_grades.batch_id \
+            AND o.visible_seq IS NOT NULL)";
     let done = with_tx!(tx, conn => sqlx::query(sql).bind(batch_id).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(done)
 }
@@ -115,10 +119,10 @@ pub async fn delete_d_grades_ended_before(
         .checked_sub_months(chrono::Months::new(12))
         .unwrap_or(NaiveDate::MIN);
     let sql = "WITH RECURSIVE gone (id) AS ( \
-            SELECT g.id FROM tax_grades g WHERE g.grade = 'D' AND (g.effective_from < $2 \
+            SELECT g.id FROM visible_tax_grades g WHERE g.grade = 'D' AND (g.effective_from < $2 \
                 OR EXISTS (SELECT 1 FROM tax_grades n WHERE n.uscc = g.uscc \
                     AND n.effective_from > g.effective_from AND n.effective_from < $1)) \
-            UNION SELECT t.id FROM tax_grades t JOIN gone ON t.superseded_by = gone.id) \
+            UNION SELECT t.id FROM visible_tax_grades t JOIN gone ON t.superseded_by = gone.id) \
         DELETE FROM tax_grades WHERE id IN (SELECT id FROM gone)";
     let done = with_tx!(tx, conn => sqlx::query(sql).bind(cutoff).bind(year_before).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(done)
@@ -150,7 +154,7 @@ impl Db {
     /// Every grade row ever fed for an enterprise, superseded ones included, oldest first.
     pub async fn grade_history(&self, uscc: &str) -> Result<Vec<TaxGradeFact>, StoreError> {
         let sql = format!(
-            "SELECT {GRADE_COLUMNS} FROM tax_grades g WHERE g.uscc = $1 ORDER BY g.year, g.id"
+            "SELECT {GRADE_COLUMNS} FROM visible_tax_grades g WHERE g.uscc = $1 ORDER BY g.year, g.id"
         );
         Ok(
             with_db!(self, p => sqlx::query_as::<_, TaxGradeFact>(&sql).bind(uscc).fetch_all(p).await)?,
@@ -164,7 +168,7 @@ impl Db {
         from: &str,
         to: &str,
     ) -> Result<Vec<TaxPayment>, StoreError> {
-        let sql = "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM tax_payments \
+        let sql = "SELECT uscc, period, tax_type, revenue, tax_due, tax_paid, filed_on, paid_on FROM visible_tax_payments \
                    WHERE uscc = $1 AND period >= $2 AND period <= $3 ORDER BY period, tax_type";
         Ok(
             with_db!(self, p => sqlx::query_as::<_, TaxPayment>(sql).bind(uscc).bind(from).bind(to).fetch_all(p).await)?,

@@ -20,6 +20,7 @@ mod console_operations;
 mod demo;
 mod feeds_http;
 mod feeds_import;
+mod feeds_staging;
 mod governance;
 mod http_foundation;
 mod lifecycle;

@@ -459,7 +459,7 @@ async fn partners_keys_and_consents_survive_the_migration_that_admits_auditors()
                '2026-12-31', '{EVIDENCE}', '2025-01-02T00:00:00Z', '2025-01-02T03:04:05Z')",
             creditbridge::storage::partners::key_digest(key)
         );
-        let (url, _dir) = crate::common::db_before_migration(backend, 10, &seed).await;
+        let (url, _dir) = crate::common::db_before_migration(backend, 12, &seed).await;
 
         // Act: the service's migrations run; an auditor is added.
         let db = creditbridge::storage::Db::connect(&url, 2).await.unwrap();
