@@ -368,3 +368,83 @@ async fn approval_rate_and_live_bad_rate_by_grade_join_delivered_scores_to_the_l
         app.stop().await;
     }
 }
+
+/// A household is scored under its head's resident id and lent to under the keyed hash of it:
+/// the two meet without the id in clear anywhere on the page.
+#[tokio::test]
+async fn a_household_scored_then_lent_to_counts_as_approved_with_no_resident_id_shown() {
+    for backend in backends() {
+        let app = TestApp::spawn(backend).await;
+        fixtures::seed_subjects(&app.state).await;
+        fixtures::install_champion(&app.state, "farmer", "farmer-live", 6).await;
+        let bank = app.partner_key("bank").await;
+        let consent = app
+            .consent(&bank, fixtures::RESIDENT, "loan_application")
+            .await;
+        let (status, s) = app
+            .score(
+                &bank,
+                crate::common::score_body(
+                    "farmer",
+                    fixtures::RESIDENT,
+                    "loan_application",
+                    &consent,
+                ),
+            )
+            .await;
+        assert_eq!(status, 200, "{s}");
+        let grade = s["grade"].as_str().unwrap().to_owned();
+        let c = signed_in(&app, "zhao", "auditor").await;
+        let html = c.get("/console/monitoring").await.body;
+        assert!(html.contains("id=\"no-approvals-farmer\""), "{backend:?}");
+        // Scored, not yet lent to: counted, not approved.
+        let h = app
+            .state
+            .monitoring_history(Product::Farmer, 12)
+            .await
+            .unwrap();
+        let row = h
+            .live
+            .months
+            .last()
+            .unwrap()
+            .grades
+            .iter()
+            .find(|g| g.grade == grade)
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (row.scored, row.approved, row.approval_rate),
+            (1, 0, Some(0.0))
+        );
+
+        fixtures::feed(
+            &app.state,
+            creditbridge::domain::FeedKind::LoanOutcomes,
+            &format!(
+            "loan_id,product,subject_id,disbursed_on,amount,term_months,defaulted,defaulted_on\n\
+             H-1,farmer,{},2026-11-28,50000,12,,\n",
+            fixtures::RESIDENT
+        ),
+        )
+        .await;
+        let html = c.get("/console/monitoring").await.body;
+        assert_eq!(
+            cell(&html, &format!("approved-farmer-2026-11-{grade}")),
+            "1"
+        );
+        assert_eq!(
+            cell(&html, &format!("approval-rate-farmer-2026-11-{grade}")),
+            "100.0%"
+        );
+        assert_eq!(
+            cell(&html, &format!("live-bad-rate-farmer-2026-11-{grade}")),
+            "—"
+        );
+        assert!(
+            !html.contains(fixtures::RESIDENT),
+            "a resident id in clear on the page"
+        );
+        app.stop().await;
+    }
+}
