@@ -333,15 +333,29 @@ impl AppState {
         product: Product,
         months: u32,
     ) -> Result<monitoring::MonitoringHistory, StoreError> {
-        monitoring::history(
+        let now = self.clock.now();
+        let mut h = monitoring::history(
             &self.db,
             &self.champions,
             &self.settings.monitoring,
             product,
-            self.clock.now(),
+            now,
             months,
         )
-        .await
+        .await?;
+        if h.model_id.is_some() {
+            h.live = monitoring::live_outcomes(
+                &self.db,
+                &self.pii,
+                &h.grades,
+                product,
+                now,
+                months,
+                self.settings.monitoring.approval_window_days,
+            )
+            .await?;
+        }
+        Ok(h)
     }
 
     /// Retrains `product` as of `as_of` with the default modelling settings and registers a

@@ -250,11 +250,17 @@ pub struct MonitoringThresholds {
     /// A handful of scores fills one or two bins and reads as a huge shift (one score gave a
     /// PSI of 8.33); below this the report says `insufficient_sample` instead of a figure.
     pub min_sample: usize,
+    /// A scored subject counts as approved when a loan of the product was disbursed within this
+    /// many days after the score (the Monitoring page's approval rate by grade).
+    pub approval_window_days: u32,
 }
 
 impl Default for MonitoringThresholds {
     fn default() -> Self {
-        MonitoringThresholds { min_sample: 500 }
+        MonitoringThresholds {
+            min_sample: 500,
+            approval_window_days: 90,
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! Monitoring: for each product's champion, month by month over the last year, the grade mix of
 //! live scores, the score's PSI and each characteristic's CSI against the training sample, the
-//! bad rate by grade where outcomes are known (the champion's out-of-time sample), and the
+//! bad rate by grade where outcomes are known (the champion's out-of-time sample), the approval
+//! rate and live bad rate by grade (delivered scores joined to the loans that followed), and the
 //! shadow candidate against the champion (grade agreement, Spearman, PSI). Charts are SVG drawn
 //! here (`charts`); every figure is also in the table beside its chart. The figures are
 //! `lifecycle::monitoring::history`'s, read through `AppState`: nothing is computed here.
@@ -98,6 +99,7 @@ fn section(lang: Lang, h: &MonitoringHistory) -> Markup {
                     }
                 }
             }
+            (live_section(lang, h, &labels))
             h3 { (t(lang, "shadow")) }
             @let shadow_model = h.months.iter().find_map(|m| m.shadow.as_ref().map(|s| s.model_id.clone()));
             @let shadowed: usize = h.months.iter().filter_map(|m| m.shadow.as_ref()).map(|s| s.observations).sum();
@@ -129,6 +131,71 @@ fn section(lang: Lang, h: &MonitoringHistory) -> Markup {
                                 }
                             }
                         }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Approval rate and live bad rate by grade, month by month: one line per grade for each rate
+/// (the figures on hover), and every count behind them in the table.
+fn live_section(lang: Lang, h: &MonitoringHistory, labels: &[String]) -> Markup {
+    let p = h.product.as_str();
+    let live = &h.live;
+    let approved: u64 = live
+        .months
+        .iter()
+        .flat_map(|m| &m.grades)
+        .map(|g| g.approved)
+        .sum();
+    // Every grade seen in any month, in the first month's order (the champion's grades first).
+    let mut grades: Vec<String> = Vec::new();
+    for g in live.months.iter().flat_map(|m| &m.grades) {
+        if !grades.contains(&g.grade) {
+            grades.push(g.grade.clone());
+        }
+    }
+    let series =
+        |rate: fn(&crate::lifecycle::monitoring::GradeApproval) -> Option<f64>| -> Vec<Series> {
+            grades
+                .iter()
+                .map(|g| Series {
+                    name: g.clone(),
+                    values: live
+                        .months
+                        .iter()
+                        .map(|m| m.grades.iter().find(|x| &x.grade == g).and_then(rate))
+                        .collect(),
+                })
+                .collect()
+        };
+    html! {
+        h3 { (t(lang, "live_by_grade")) }
+        p class="hint" { (t(lang, "live_rule")) " " span id={ "approval-window-" (p) } { (live.window_days) } }
+        @if live.truncated {
+            p class="notice" id={ "live-truncated-" (p) } { (t(lang, "live_truncated")) }
+        }
+        @if approved == 0 {
+            p class="empty" id={ "no-approvals-" (p) } { (t(lang, "no_approvals")) }
+        } @else {
+            div class="chart-row" {
+                (charts::lines(&format!("approval-{p}"), labels, &series(|g| g.approval_rate), &[]))
+                (charts::lines(&format!("live-bad-rate-{p}"), labels, &series(|g| g.bad_rate), &[]))
+            }
+            table class="figures" id={ "live-table-" (p) } {
+                tr { th { (t(lang, "month")) } th { (t(lang, "grade")) } th { (t(lang, "scored")) } th { (t(lang, "approved")) }
+                     th { (t(lang, "approval_rate")) } th { (t(lang, "known_outcomes")) } th { (t(lang, "defaulted")) } th { (t(lang, "bad_rate")) } }
+                @for m in &live.months {
+                    @for g in m.grades.iter().filter(|g| g.scored > 0) {
+                        @let at = format!("{p}-{}-{}", m.month, g.grade);
+                        tr { td { (m.month) } td { (g.grade) }
+                             td id={ "scored-" (at) } { (g.scored) }
+                             td id={ "approved-" (at) } { (g.approved) }
+                             td id={ "approval-rate-" (at) } { (pct(g.approval_rate)) }
+                             td id={ "known-outcomes-" (at) } { (g.known_outcomes) }
+                             td id={ "defaulted-" (at) } { (g.defaulted) }
+                             td id={ "live-bad-rate-" (at) } { (pct(g.bad_rate)) } }
                     }
                 }
             }

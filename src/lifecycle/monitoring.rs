@@ -249,6 +249,8 @@ pub struct MonitoringHistory {
     pub outcomes_by_grade: Vec<super::card::GradeBandRow>,
     /// Oldest first; every month of the window, with or without scores.
     pub months: Vec<MonthFigures>,
+    /// Approval rate and live bad rate by grade, month by month (`live_outcomes`).
+    pub live: LiveOutcomes,
 }
 
 /// The first day (UTC midnight) of the month `back` months before `now`'s month.
@@ -283,6 +285,7 @@ pub async fn history(
             grades: vec![],
             outcomes_by_grade: vec![],
             months: vec![],
+            live: LiveOutcomes::default(),
         });
     };
     let months = months.max(1);
@@ -343,6 +346,215 @@ pub async fn history(
         grades,
         outcomes_by_grade,
         months: out,
+        live: LiveOutcomes::default(),
+    })
+}
+
+/// The most delivered-score entries (over all the months asked, every product's counting) and
+/// the most loans one `live_outcomes` call reads: the page's work is bounded by these whatever
+/// the traffic. Beyond them the figures say `truncated`.
+pub const MAX_SCORED_ENTRIES: i64 = 200_000;
+pub const MAX_LOANS: i64 = 200_000;
+
+/// One grade of one month: who was scored, who borrowed after, and how their loans ended.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct GradeApproval {
+    pub grade: String,
+    /// Subjects scored in the month whose first delivered score of the month had this grade.
+    pub scored: u64,
+    /// Of them, those with a loan of the product disbursed within the window after that score.
+    pub approved: u64,
+    /// approved / scored; null without scored subjects.
+    pub approval_rate: Option<f64>,
+    /// Of the approved, those whose loan's outcome is known (defaulted, or matured without).
+    pub known_outcomes: u64,
+    pub defaulted: u64,
+    /// defaulted / known_outcomes; null while no outcome is known.
+    pub bad_rate: Option<f64>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct MonthApprovals {
+    /// `YYYY-MM` of the score.
+    pub month: String,
+    /// The champion's grades first (best first), then any other grade a delivered score had
+    /// (an earlier champion's), each with its figures.
+    pub grades: Vec<GradeApproval>,
+}
+
+/// Approval rate and bad rate by grade from delivered scores and the loans that followed them.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct LiveOutcomes {
+    /// `[monitoring] approval_window_days`.
+    pub window_days: u32,
+    /// Oldest first, as `MonitoringHistory::months`.
+    pub months: Vec<MonthApprovals>,
+    /// True when `MAX_SCORED_ENTRIES` or `MAX_LOANS` was reached: the figures cover only what
+    /// was read (the oldest entries and loans).
+    pub truncated: bool,
+}
+
+/// A delivered score as the approval rule needs it.
+#[derive(Clone, Debug)]
+pub struct ScoredSubject {
+    pub at: DateTime<Utc>,
+    /// The ledger's keyed hash of the subject.
+    pub subject: String,
+    pub grade: String,
+}
+
+/// A loan as the approval rule needs it, its subject keyed as the ledger keys it.
+#[derive(Clone, Debug)]
+pub struct LentTo {
+    pub subject: String,
+    pub disbursed_on: chrono::NaiveDate,
+    /// The loan table's outcome: `Some(true)` defaulted (90+ days past due within 12 months),
+    /// `Some(false)` matured without, `None` not yet known.
+    pub defaulted: Option<bool>,
+}
+
+/// The key the ledger holds for a loan's subject. Loans keep an enterprise under its credit code
+/// in clear and a household under the keyed hash of its head's resident id; the ledger keeps
+/// every subject as a keyed hash (`audit::AuditSubject::of`), so only the credit code is keyed.
+pub fn ledger_key_of_loan(pii: &crate::pii::PiiKey, product: Product, loan_key: &str) -> String {
+    match product {
+        Product::Sme => pii.subject_key(loan_key),
+        Product::Farmer => loan_key.to_owned(),
+    }
+}
+
+/// The approval rule, in one place. Per month of score, each subject counts once, under its
+/// first delivered score of that month (the score the lender decided on; repeated scores in the
+/// month are the same application read again). The subject is approved when a loan of the
+/// product was disbursed on the score's (UTC) day or within `window_days` days after it; the
+/// first such loan is the one whose outcome counts. `months` are (label, start, end) with `end`
+/// exclusive; `scores` and `loans` are oldest first.
+pub fn approvals(
+    grades: &[String],
+    months: &[(String, DateTime<Utc>, DateTime<Utc>)],
+    scores: &[ScoredSubject],
+    loans: &[LentTo],
+    window_days: u32,
+) -> Vec<MonthApprovals> {
+    use std::collections::{HashMap, HashSet};
+    let mut by_subject: HashMap<&str, Vec<&LentTo>> = HashMap::new();
+    for l in loans {
+        by_subject.entry(l.subject.as_str()).or_default().push(l);
+    }
+    for v in by_subject.values_mut() {
+        v.sort_by_key(|l| l.disbursed_on);
+    }
+    months
+        .iter()
+        .map(|(label, start, end)| {
+            let mut rows: Vec<GradeApproval> = grades
+                .iter()
+                .map(|g| GradeApproval {
+                    grade: g.clone(),
+                    ..Default::default()
+                })
+                .collect();
+            let mut seen: HashSet<&str> = HashSet::new();
+            for s in scores.iter().filter(|s| s.at >= *start && s.at < *end) {
+                if !seen.insert(s.subject.as_str()) {
+                    continue;
+                }
+                let i = match rows.iter().position(|r| r.grade == s.grade) {
+                    Some(i) => i,
+                    None => {
+                        rows.push(GradeApproval {
+                            grade: s.grade.clone(),
+                            ..Default::default()
+                        });
+                        rows.len() - 1
+                    }
+                };
+                let row = &mut rows[i];
+                row.scored += 1;
+                let day = s.at.date_naive();
+                let last = day + Duration::days(i64::from(window_days));
+                let loan = by_subject.get(s.subject.as_str()).and_then(|v| {
+                    v.iter()
+                        .find(|l| l.disbursed_on >= day && l.disbursed_on <= last)
+                });
+                if let Some(l) = loan {
+                    row.approved += 1;
+                    if let Some(d) = l.defaulted {
+                        row.known_outcomes += 1;
+                        row.defaulted += u64::from(d);
+                    }
+                }
+            }
+            for r in &mut rows {
+                r.approval_rate = (r.scored > 0).then(|| r.approved as f64 / r.scored as f64);
+                r.bad_rate =
+                    (r.known_outcomes > 0).then(|| r.defaulted as f64 / r.known_outcomes as f64);
+            }
+            MonthApprovals {
+                month: label.clone(),
+                grades: rows,
+            }
+        })
+        .collect()
+}
+
+/// Approval rate and live bad rate by grade of `product` for each of the `months` calendar
+/// months up to `now`'s: reads the months' delivered scores from the ledger (their grade and
+/// product from the entry's body) and the product's loans disbursed from the first month to
+/// `window_days` after `now`, keys the loans as the ledger does, and applies `approvals`.
+pub async fn live_outcomes(
+    db: &Db,
+    pii: &crate::pii::PiiKey,
+    grades: &[String],
+    product: Product,
+    now: DateTime<Utc>,
+    months: u32,
+    window_days: u32,
+) -> Result<LiveOutcomes, StoreError> {
+    let months = months.max(1);
+    // This month runs to now (a score recorded at `now` included); earlier ones to the next
+    // month's first day.
+    let to = now + Duration::seconds(1);
+    let bounds: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = (0..months)
+        .rev()
+        .map(|back| {
+            let start = month_start(now, back);
+            let end = back.checked_sub(1).map_or(to, |b| month_start(now, b));
+            (start.format("%Y-%m").to_string(), start, end)
+        })
+        .collect();
+    let from = bounds[0].1;
+    let entries = db.delivered_scores(from, to, MAX_SCORED_ENTRIES).await?;
+    let mut truncated = entries.len() as i64 >= MAX_SCORED_ENTRIES;
+    let scores: Vec<ScoredSubject> = entries
+        .into_iter()
+        .filter_map(|(at, subject, leaf)| {
+            let body = ledger::entry::decode(&leaf).ok()?.body;
+            (body["product"].as_str()? == product.as_str()).then_some(())?;
+            Some(ScoredSubject {
+                at,
+                subject,
+                grade: body["grade"].as_str()?.to_owned(),
+            })
+        })
+        .collect();
+    let last = now.date_naive() + Duration::days(i64::from(window_days));
+    let rows = db
+        .loans_disbursed(product.as_str(), from.date_naive(), last, MAX_LOANS)
+        .await?;
+    truncated |= rows.len() as i64 >= MAX_LOANS;
+    let loans: Vec<LentTo> = rows
+        .into_iter()
+        .map(|(key, disbursed_on, defaulted)| LentTo {
+            subject: ledger_key_of_loan(pii, product, &key),
+            disbursed_on,
+            defaulted,
+        })
+        .collect();
+    Ok(LiveOutcomes {
+        window_days,
+        months: approvals(grades, &bounds, &scores, &loans, window_days),
+        truncated,
     })
 }
 
@@ -454,6 +666,81 @@ mod tests {
         assert!((base.psi(&live) - by_hand).abs() < 1e-12);
         assert!((by_hand - 0.228_7).abs() < 1e-3, "{by_hand}");
         assert_eq!(status_of(by_hand), "watch");
+    }
+
+    #[test]
+    fn a_loan_counts_from_the_score_day_to_the_window_end_and_repeats_count_once() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+        let score = |s: &str, t: &str, g: &str| ScoredSubject {
+            at: at(t),
+            subject: s.into(),
+            grade: g.into(),
+        };
+        let loan = |s: &str, d: &str, x: Option<bool>| LentTo {
+            subject: s.into(),
+            disbursed_on: day(d),
+            defaulted: x,
+        };
+        let scores = [
+            score("s1", "2027-01-10T23:00:00Z", "A"),
+            score("s2", "2027-01-10T08:00:00Z", "A"),
+            score("s3", "2027-01-10T08:00:00Z", "A"),
+            score("s4", "2027-01-11T08:00:00Z", "B"),
+            // s1 again: still one subject, under its first score's grade.
+            score("s1", "2027-01-20T08:00:00Z", "B"),
+            // An old champion's grade is kept, after the champion's.
+            score("s5", "2027-01-21T08:00:00Z", "Z"),
+        ];
+        let loans = [
+            // The score's own day counts; 30 days is the last day of the window.
+            loan("s1", "2027-01-10", Some(true)),
+            loan("s2", "2027-02-09", Some(false)),
+            // 31 days after: outside.
+            loan("s3", "2027-02-10", Some(false)),
+            // Before the score: not a loan that followed it.
+            loan("s4", "2027-01-05", Some(false)),
+        ];
+        let months = [(
+            "2027-01".to_owned(),
+            at("2027-01-01T00:00:00Z"),
+            at("2027-02-01T00:00:00Z"),
+        )];
+        let out = approvals(&["A".into(), "B".into()], &months, &scores, &loans, 30);
+        let g = &out[0].grades;
+        assert_eq!(
+            g.iter().map(|r| r.grade.as_str()).collect::<Vec<_>>(),
+            ["A", "B", "Z"]
+        );
+        assert_eq!(
+            (
+                g[0].scored,
+                g[0].approved,
+                g[0].known_outcomes,
+                g[0].defaulted
+            ),
+            (3, 2, 2, 1)
+        );
+        assert_eq!(g[0].approval_rate, Some(2.0 / 3.0));
+        assert_eq!(g[0].bad_rate, Some(0.5));
+        assert_eq!((g[1].scored, g[1].approved), (1, 0));
+        assert_eq!(g[1].bad_rate, None);
+        assert_eq!((g[2].scored, g[2].approved), (1, 0));
+    }
+
+    #[test]
+    fn only_credit_codes_are_keyed_to_meet_the_ledger() {
+        let pii = crate::pii::PiiKey::random();
+        let code = "91110000600037341L";
+        assert_eq!(
+            ledger_key_of_loan(&pii, Product::Sme, code),
+            pii.subject_key(code)
+        );
+        let household = pii.subject_key("11010519491231002X");
+        assert_eq!(
+            ledger_key_of_loan(&pii, Product::Farmer, &household),
+            household
+        );
     }
 
     #[test]

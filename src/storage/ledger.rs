@@ -242,6 +242,23 @@ impl Db {
         )
     }
 
+    /// Delivered scores recorded from `from` (included) to `to` (excluded) that name a subject,
+    /// as (recorded at, subject keyed hash, leaf), oldest first; at most `limit`. The product
+    /// and grade are in the leaf's body, which the caller decodes.
+    pub async fn delivered_scores(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(DateTime<Utc>, String, Vec<u8>)>, StoreError> {
+        let sql = "SELECT recorded_at, subject_key, leaf FROM ledger_entries \
+             WHERE kind = 'score.delivered' AND subject_key IS NOT NULL \
+             AND recorded_at >= $1 AND recorded_at < $2 ORDER BY recorded_at, entry_no LIMIT $3";
+        Ok(
+            with_db!(self, p => sqlx::query_as(sql).bind(from).bind(to).bind(limit).fetch_all(p).await)?,
+        )
+    }
+
     /// One entry by its event id, with its leaf index once sequenced.
     pub async fn ledger_entry(&self, event_id: &str) -> Result<StoredEntry, StoreError> {
         let sql = format!(

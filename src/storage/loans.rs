@@ -89,3 +89,22 @@ impl Db {
             .bind(product).fetch_all(p).await)?)
     }
 }
+
+impl Db {
+    /// `product`'s loans disbursed from `from` to `to` (both included) as (subject key, disbursed
+    /// on, defaulted), oldest first: what the Monitoring page joins to the scores delivered
+    /// before them. At most `limit` rows.
+    pub async fn loans_disbursed(
+        &self,
+        product: &str,
+        from: NaiveDate,
+        to: NaiveDate,
+        limit: i64,
+    ) -> Result<Vec<(String, NaiveDate, Option<bool>)>, StoreError> {
+        Ok(with_db!(self, p => sqlx::query_as(
+            "SELECT subject_key, disbursed_on, defaulted FROM loans \
+             WHERE product = $1 AND disbursed_on >= $2 AND disbursed_on <= $3 \
+             ORDER BY disbursed_on, reported_by, loan_id LIMIT $4")
+            .bind(product).bind(from).bind(to).bind(limit).fetch_all(p).await)?)
+    }
+}

@@ -548,7 +548,10 @@ async fn one_live_score_is_an_insufficient_sample_not_a_significant_shift() {
         let unguarded = monitoring::report(
             &app.state.db,
             &app.state.champions,
-            &MonitoringThresholds { min_sample: 1 },
+            &MonitoringThresholds {
+                min_sample: 1,
+                ..Default::default()
+            },
             Product::Sme,
             app.state.clock.now(),
             30,
