@@ -104,8 +104,7 @@ impl AppState {
         let file_sha256 = facts.sha256.clone();
         let (kind, source) = (req.kind, req.source.clone());
         let (path, format, received_at) = (req.path.clone(), req.format, req.received_at);
-        let result =
-            feeds::import_with(&self.db, &self.pii, req, facts.clone(), hooks).await;
+        let result = feeds::import_with(&self.db, &self.pii, req, facts.clone(), hooks).await;
         // A refused file is kept for the console as its errors and its masked refused lines
         // (never the file); failing to keep it does not change the sender's answer.
         if let Some(summary) = result.as_ref().err().and_then(feeds::refusals::summarise) {
@@ -464,6 +463,7 @@ fn count_feed_rejection(kind: crate::domain::FeedKind, e: &FeedError) {
         FeedError::UnsupportedFormat(_) => "unsupported_format",
         FeedError::OverLimit(hit) => hit.limit,
         FeedError::KeyReused { .. } => "idempotency_key_reused",
+        FeedError::InProgress { .. } => "idempotency_key_in_progress",
         FeedError::Io(_) | FeedError::Store(_) | FeedError::Audit(_) => "internal",
     };
     metrics::counter!("creditbridge_feed_rejections_total", "kind" => kind.as_str(), "reason" => reason)

@@ -225,12 +225,9 @@ async fn console_users(state: &AppState) -> anyhow::Result<Vec<DemoUser>> {
             state.clock.now(),
         )
         .await?;
-        let audited = if added {
-            crate::console::audit::user_added(state, &name, role).await
-        } else {
-            crate::console::audit::user_password_reset(state, &name, role).await
-        };
-        audited.map_err(|e| anyhow::anyhow!("audit: {e:?}"))?;
+        crate::console::audit::user_added(state, &name, role, !added)
+            .await
+            .map_err(|e| anyhow::anyhow!("audit: {e:?}"))?;
         out.push(DemoUser {
             name,
             role,

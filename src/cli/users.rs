@@ -75,7 +75,7 @@ pub fn run(args: Args, common: &super::Common) -> anyhow::Result<()> {
                     state.clock.now(),
                 )
                 .await?;
-                crate::console::audit::user_added(&state, name.trim(), role)
+                crate::console::audit::user_added(&state, name.trim(), role, false)
                     .await
                     .map_err(|e| anyhow::anyhow!("audit: {e:?}"))?;
                 serde_json::json!({ "name": name.trim(), "role": role }).to_string()

@@ -100,9 +100,16 @@ pub async fn refused_csrf(state: &AppState, user: &User, path: &str) {
     }
 }
 
-/// A console user added from the command line, by the OS user who ran it.
-pub async fn user_added(state: &AppState, name: &str, role: UserRole) -> Result<(), ConsoleError> {
-    let e = AuditEvent::new(
+/// A console user added from the command line, by the OS user who ran it; with
+/// `password_reset`, an existing user's password replaced instead (the demo's accounts on a
+/// second run), marked so in the entry.
+pub async fn user_added(
+    state: &AppState,
+    name: &str,
+    role: UserRole,
+    password_reset: bool,
+) -> Result<(), ConsoleError> {
+    let mut e = AuditEvent::new(
         EventKind::ConsoleUserAdded,
         Actor::operator(),
         state.clock.now(),
@@ -110,24 +117,8 @@ pub async fn user_added(state: &AppState, name: &str, role: UserRole) -> Result<
     .outcome(Outcome::Done)
     .with("user", name)
     .with("role", role.as_str());
-    write(state, e).await
-}
-
-/// A console user's password replaced from the command line (the demo's accounts on a second
-/// run), by the OS user who ran it: an entry like `user_added`, marked `password_reset`.
-pub async fn user_password_reset(
-    state: &AppState,
-    name: &str,
-    role: UserRole,
-) -> Result<(), ConsoleError> {
-    let e = AuditEvent::new(
-        EventKind::ConsoleUserAdded,
-        Actor::operator(),
-        state.clock.now(),
-    )
-    .outcome(Outcome::Done)
-    .with("user", name)
-    .with("role", role.as_str())
-    .with("password_reset", true);
+    if password_reset {
+        e = e.with("password_reset", true);
+    }
     write(state, e).await
 }

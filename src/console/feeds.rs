@@ -19,6 +19,7 @@ use super::session::Signed;
 use crate::app::AppState;
 use crate::feeds::refusals::mask_identity_numbers;
 use crate::feeds::{FeedError, FeedKind, FeedRequest, Format, Issue};
+use crate::storage::refusals::FeedRefusal;
 use crate::storage::StoreError;
 use crate::users::{Duty, Lang};
 
@@ -155,11 +156,12 @@ pub async fn batch(
     Ok(page(&s, "/console/feeds", "feeds", body))
 }
 
-fn refusal_not_found(lang: Lang) -> impl Fn(StoreError) -> ConsoleError {
-    move |e| match e {
+/// The kept refusal `id`, or the console's 404 when there is none.
+async fn kept_refusal(state: &AppState, id: &str, lang: Lang) -> Result<FeedRefusal, ConsoleError> {
+    state.db.feed_refusal(id).await.map_err(|e| match e {
         StoreError::NotFound => ConsoleError::NotFound(lang),
         other => ConsoleError::internal(other),
-    }
+    })
 }
 
 pub async fn refusal(
@@ -168,11 +170,7 @@ pub async fn refusal(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let lang = s.lang();
-    let r = state
-        .db
-        .feed_refusal(&id)
-        .await
-        .map_err(refusal_not_found(lang))?;
+    let r = kept_refusal(&state, &id, lang).await?;
     let errors: Vec<Issue> = serde_json::from_str(&r.errors_json).unwrap_or_default();
     let body = html! {
         table id="refusal" {
@@ -200,11 +198,7 @@ pub async fn refused_rows(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let lang = s.lang();
-    let r = state
-        .db
-        .feed_refusal(&id)
-        .await
-        .map_err(refusal_not_found(lang))?;
+    let r = kept_refusal(&state, &id, lang).await?;
     let Some(csv) = r.rows_csv else {
         return Err(ConsoleError::NotFound(lang));
     };

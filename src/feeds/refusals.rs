@@ -69,7 +69,8 @@ pub struct Summary {
 }
 
 /// The summary of `error`, or `None` for failures that are not the file's fault (the database,
-/// the disk, the audit trail) or a replay conflict, which refuse nothing of the file.
+/// the disk, the audit trail) or a replay conflict (a key reused, or still being stored), which
+/// refuse nothing of the file.
 pub fn summarise(error: &FeedError) -> Option<Summary> {
     let (errors_total, errors): (u64, Vec<Issue>) = match error {
         FeedError::Invalid {
@@ -94,6 +95,7 @@ pub fn summarise(error: &FeedError) -> Option<Summary> {
             }],
         ),
         FeedError::KeyReused { .. }
+        | FeedError::InProgress { .. }
         | FeedError::Io(_)
         | FeedError::Store(_)
         | FeedError::Audit(_) => return None,

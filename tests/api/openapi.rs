@@ -71,16 +71,9 @@ async fn openapi_json_documents_every_routed_v1_operation_with_the_bearer_scheme
     );
 
     // Act
-    let resp = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await;
 
     // Assert
-    assert_eq!(resp.status(), 200);
-    let doc: Value = resp.json().await.unwrap();
     assert!(
         doc["openapi"].as_str().unwrap().starts_with("3."),
         "{}",
@@ -299,15 +292,7 @@ async fn metrics_count_requests_by_route_and_scores_by_product_and_grade() {
 #[tokio::test]
 async fn every_operation_is_described_with_its_errors_and_its_fields_vocabulary() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await;
     let mut undescribed = vec![];
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {

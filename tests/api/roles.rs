@@ -291,15 +291,7 @@ async fn the_table_covers_every_documented_v1_operation() {
         .collect();
 
     // Act
-    let doc: Value = app
-        .client
-        .get(app.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = app.openapi().await;
 
     // Assert
     let mut documented = BTreeSet::new();

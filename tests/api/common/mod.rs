@@ -392,6 +392,18 @@ impl TestApp {
     }
 
     /// GETs `path` with `key` and reads the JSON answer (null if none): status and answer.
+    /// The served OpenAPI description (no key needed).
+    pub async fn openapi(&self) -> serde_json::Value {
+        let resp = self
+            .client
+            .get(self.url("/openapi.json"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
+    }
+
     pub async fn get_json(&self, key: &str, path: &str) -> (u16, serde_json::Value) {
         let resp = self.get(key, path).await;
         let status = resp.status().as_u16();
