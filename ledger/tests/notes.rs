@@ -265,7 +265,11 @@ fn keys_from_the_environment_name_the_variable_and_never_echo_the_key() {
     assert!(err.to_string().contains(missing), "{err}");
 
     let broken_var = "LEDGER_TEST_KEY_BROKEN";
-    let secret_part = text.trim_end().rsplit('+').next().unwrap().to_owned();
+    // PRIVATE+KEY+<name>+<key id>+<base64 of the key>: the key is the fifth field. Its base64
+    // may itself hold '+', so splitting at the last '+' took a random tail of it (once a single
+    // letter, which the message held by chance).
+    let secret_part = text.trim_end().splitn(5, '+').nth(4).unwrap().to_owned();
+    assert!(secret_part.len() >= 40, "{secret_part}");
     let broken = text.replace("PRIVATE+KEY+", "PRIVATE+KEY+x");
     std::env::set_var(broken_var, &broken);
     let err = keys::load_env(broken_var).unwrap_err();
