@@ -77,8 +77,7 @@ async fn browser_each_role_sees_what_it_may_and_its_direct_posts_outside_it_are_
             role != "analyst",
             "{role}: promote by hand: {promote}"
         );
-        b.click("#sign-out").await;
-        b.wait_path("/console/login").await;
+        b.sign_out().await;
     }
     assert_eq!(
         app.state.db.model("sme-new").await.unwrap().status,
@@ -159,11 +158,11 @@ async fn browser_the_language_toggle_is_remembered_per_user() {
         "back on the same page"
     );
     assert_eq!(b.text_once("h1", "Feeds").await, "Feeds");
-    b.click("#sign-out").await;
+    b.sign_out().await;
     // Another user keeps their own language; the first keeps theirs on the next sign-in.
     b.sign_in("an", PASSWORD).await;
     assert_eq!(b.text_once("h1", "概览").await, "概览");
-    b.click("#sign-out").await;
+    b.sign_out().await;
     b.sign_in("op", PASSWORD).await;
     assert_eq!(b.text_once("h1", "Overview").await, "Overview");
     b.shot("overview").await;
@@ -302,7 +301,7 @@ async fn browser_flow_promote_needing_approval_then_a_second_analyst_approves() 
         "not by the requester"
     );
     b.goto("/console").await;
-    b.click("#sign-out").await;
+    b.sign_out().await;
     b.sign_in("an2", PASSWORD).await;
     b.goto("/console/models").await;
     b.shot("models-awaiting").await;

@@ -210,12 +210,34 @@ impl Browser {
         self.find(css).await.click().await.unwrap();
     }
 
-    /// Signs in through the form.
+    /// Signs in through the form and waits for the answer: a console page (signed in) or the
+    /// sign-in page's error. WebDriver's click returns before the form's POST is answered; a
+    /// test that went on at once could start its next page while the POST was still in flight
+    /// (CI saw the sign-in refused for its CSRF cookie, and a page of the previous session).
     pub async fn sign_in(&self, name: &str, password: &str) {
         self.goto("/console/login?lang=en").await;
         self.fill("#name", name).await;
         self.fill("#password", password).await;
         self.click("#sign-in").await;
+        for _ in 0..600 {
+            let signed_in =
+                !self.path().await.starts_with("/console/login") && self.exists("#who").await;
+            if signed_in || self.exists("#login-error").await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no answer to the sign-in of {name} after 60 s; at {}",
+            self.path().await
+        );
+    }
+
+    /// Signs out and waits for the sign-in page, so that a next sign-in does not cancel the
+    /// sign-out's POST while it is in flight.
+    pub async fn sign_out(&self) {
+        self.click("#sign-out").await;
+        self.wait_path("/console/login").await;
     }
 
     /// POSTs `fields` from the page with `fetch` (as a forged or hand-made request would) and
