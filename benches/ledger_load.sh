@@ -19,6 +19,7 @@
 #     benches/ledger_load.sh [DURATION_S=10] [ROUNDS=3]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/score_requests.sh
 dur=${1:-10}
 rounds=${2:-3}
 audited=$(realpath "${AUDITED:-target/release/creditbridge}")
@@ -80,28 +81,9 @@ prepare() { # DIR DATABASE_URL PORT
   key=$("$audited" partners add --name bench --role bank | sed -E 's/.*"key":"([^"]+)".*/\1/')
   "$audited" serve --listen 127.0.0.1:$port > /dev/null & local pid=$!
   wait_up "http://127.0.0.1:$port/readyz"
-  local evidence signed valid consent
-  evidence=$(printf 'a%.0s' $(seq 64))
-  signed=$(date -u -d 'yesterday' +%Y-%m-%dT00:00:00Z); valid=$(date -u -d '+300 days' +%Y-%m-%d)
-  : > "$work/bodies.txt"
-  while read -r subject; do
-    consent=$(curl -s "http://127.0.0.1:$port/v1/consents" -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-      -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"$valid\",\"evidence_sha256\":\"$evidence\",\"signed_at\":\"$signed\"}" \
-      | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
-    echo "{\"product\":\"sme\",\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"consent_id\":\"$consent\"}" >> "$work/bodies.txt"
-  done < "$work/subjects.txt"
+  consented_score_bodies "http://127.0.0.1:$port" "$key" "$work"
   kill $pid; wait $pid 2>/dev/null || true
-  cat > "$work/score.lua" <<LUA
-wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-bodies = {}
-for line in io.lines("$work/bodies.txt") do bodies[#bodies + 1] = line end
-i = 0
-request = function()
-  i = i % #bodies + 1
-  return wrk.format(nil, nil, nil, bodies[i])
-end
-LUA
+  score_lua "$key" "$work"
 }
 
 # One SQLite run of BUILD (audited|unaudited) on a fresh copy of the prepared database.

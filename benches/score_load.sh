@@ -7,6 +7,7 @@
 #   benches/score_load.sh [DURATION_S]       (needs wrk: apt-get install wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source benches/score_requests.sh
 dur=${1:-15}
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; [[ -n ${KEEP:-} ]] && echo "kept $work" || rm -rf "$work"' EXIT
@@ -53,28 +54,8 @@ bench_db() { # name database-url
   mkdir -p "$work/data-$1/secrets"
   [[ -f "$work/data-$1/secrets/ledger.key" ]] || $bin audit keygen --out "$work/data-$1/secrets/ledger.key" > /dev/null
   $bin serve --listen 127.0.0.1:18098 & local pid=$!; sleep 2
-  local evidence; evidence=$(printf 'a%.0s' $(seq 64))
-  # Consents run at most consent.max_term_days (366) from signing, signed in the past.
-  local signed valid
-  signed=$(date -u -d 'yesterday' +%Y-%m-%dT00:00:00Z); valid=$(date -u -d '+300 days' +%Y-%m-%d)
-  : > "$work/bodies.txt"
-  while read -r subject; do
-    consent=$(curl -s http://127.0.0.1:18098/v1/consents -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
-      -d "{\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"valid_until\":\"$valid\",\"evidence_sha256\":\"$evidence\",\"signed_at\":\"$signed\"}" \
-      | sed -E 's/.*"consent_id":"([^"]+)".*/\1/')
-    echo "{\"product\":\"sme\",\"subject\":\"$subject\",\"purpose\":\"loan_application\",\"consent_id\":\"$consent\"}" >> "$work/bodies.txt"
-  done < "$work/subjects.txt"
-  cat > "$work/score.lua" <<LUA
-wrk.method = "POST"; wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer $key"
-bodies = {}
-for line in io.lines("$work/bodies.txt") do bodies[#bodies + 1] = line end
-i = 0
-request = function()
-  i = i % #bodies + 1
-  return wrk.format(nil, nil, nil, bodies[i])
-end
-LUA
+  consented_score_bodies http://127.0.0.1:18098 "$key" "$work"
+  score_lua "$key" "$work"
   run_wrk "creditbridge_$1" http://127.0.0.1:18098/v1/scores "$work/score.lua"
   # BENCH_METRICS=DIR keeps the server's /metrics after the run (audit commit times, group sizes).
   if [[ -n ${BENCH_METRICS:-} ]]; then curl -s http://127.0.0.1:18098/metrics > "$BENCH_METRICS/metrics-$1.txt"; fi
