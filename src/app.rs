@@ -147,7 +147,8 @@ impl AppState {
                 .with("replayed", accepted.replayed),
             // The refusal's text may quote the file's rows: only its digest goes in.
             Err(e) => {
-                count_feed_rejection(kind, e);
+                metrics::counter!("creditbridge_feed_rejections_total", "kind" => kind.as_str(), "reason" => e.reason())
+                    .increment(1);
                 let mut event = AuditEvent::new(EventKind::FeedRefused, actor, self.clock.now())
                     .outcome(Outcome::Refused)
                     .with("reason", digest_of(&e.to_string()));
@@ -452,20 +453,4 @@ impl AppState {
         }
         Ok(v)
     }
-}
-
-/// Counts a refused feed file by kind and reason (`creditbridge_feed_rejections_total`): the
-/// refusal's class, or for a file over a limit the limit's setting name; both bounded sets.
-fn count_feed_rejection(kind: crate::domain::FeedKind, e: &FeedError) {
-    let reason = match e {
-        FeedError::Invalid { .. } => "invalid_rows",
-        FeedError::Unreadable { .. } => "unreadable",
-        FeedError::UnsupportedFormat(_) => "unsupported_format",
-        FeedError::OverLimit(hit) => hit.limit,
-        FeedError::KeyReused { .. } => "idempotency_key_reused",
-        FeedError::InProgress { .. } => "idempotency_key_in_progress",
-        FeedError::Io(_) | FeedError::Store(_) | FeedError::Audit(_) => "internal",
-    };
-    metrics::counter!("creditbridge_feed_rejections_total", "kind" => kind.as_str(), "reason" => reason)
-        .increment(1);
 }

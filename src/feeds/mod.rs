@@ -120,3 +120,19 @@ pub enum FeedError {
     #[error("audit trail: {0}")]
     Audit(String),
 }
+
+impl FeedError {
+    /// The refusal's class, as `creditbridge_feed_rejections_total` labels it: for a file over a
+    /// limit the limit's setting name; a bounded set either way.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FeedError::Invalid { .. } => "invalid_rows",
+            FeedError::Unreadable { .. } => "unreadable",
+            FeedError::UnsupportedFormat(_) => "unsupported_format",
+            FeedError::OverLimit(hit) => hit.limit,
+            FeedError::KeyReused { .. } => "idempotency_key_reused",
+            FeedError::InProgress { .. } => "idempotency_key_in_progress",
+            FeedError::Io(_) | FeedError::Store(_) | FeedError::Audit(_) => "internal",
+        }
+    }
+}
